@@ -1,0 +1,46 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11+, Java 17):
+#   make demo   -- virtualenv + install + the seed example on local-mode Spark
+#   make test   -- the same set-up, then the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast bench lint check-python check-java clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
+	  echo "parzen needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)."; \
+	  echo "Run: make PYTHON=python3.11 ..."; exit 1; }
+
+check-java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "Java is missing: Spark needs Java 17 (or 11/21)."; \
+	  echo "Install it with: sudo apt-get install -y openjdk-17-jre-headless   (Debian/Ubuntu)"; \
+	  echo "             or: brew install openjdk@17                           (macOS)"; \
+	  echo "and make sure 'java' is on PATH (or set JAVA_HOME)."; exit 1; }
+
+$(STAMP): pyproject.toml | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[spark,test]'
+	touch $(STAMP)
+
+demo: check-java $(STAMP)
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) examples/seed_example.py
+
+test: check-java $(STAMP)
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -q -ra $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
+
+bench: check-java $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/run_all.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,64 @@
+"""Exceptions a user can cause, each named for what went wrong.
+
+hyperopt raised bare ``Exception``/``ValueError``/``AssertionError`` for most of these;
+parzen raises specific types (still subclasses of the builtin a hyperopt user would
+have caught) whose messages name the label or value at fault and what would be valid.
+"""
+
+
+class ParzenError(Exception):
+    """Base class of every error parzen raises on purpose."""
+
+
+class InvalidSpace(ParzenError, ValueError):
+    """A search space that cannot be sampled: bad bounds, empty choice, bad label..."""
+
+
+class DuplicateLabel(InvalidSpace):
+    """Two different hyperparameters share one label."""
+
+
+class MissingParameter(ParzenError, KeyError):
+    """`space_eval` was given a point that lacks an active hyperparameter."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidParameterValue(ParzenError, ValueError):
+    """A point holds a value outside a hyperparameter's domain (e.g. a bad choice index)."""
+
+
+class InvalidArgument(ParzenError, ValueError):
+    """An argument of `fmin`, `Trials` or `SparkTrials` is out of its valid range."""
+
+
+class InvalidAlgorithm(ParzenError, TypeError):
+    """The `algo` passed to `fmin` is not a parzen suggest function."""
+
+
+class InvalidResult(ParzenError, ValueError):
+    """An objective returned something that is not a loss or a result dict."""
+
+
+class AllTrialsFailed(ParzenError):
+    """No trial finished with status ``ok``; the message quotes the first failure."""
+
+
+class UnknownTrial(ParzenError, KeyError):
+    """A trial id that this `Trials` never issued (or that already finished)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class ObjectiveNotSerializable(ParzenError, TypeError):
+    """The objective (or the space) cannot be pickled to be shipped to executors."""
+
+
+class StoreError(ParzenError, OSError):
+    """The trial store cannot be opened, written, or does not match this experiment."""
+
+
+class SpaceMismatch(StoreError, ValueError):
+    """Resuming a store with a search space different from the one it was created with."""

@@ -1,0 +1,1 @@
+"""Where trials run: in process (`SerialExecutor`) or on Spark (`SparkExecutor`)."""

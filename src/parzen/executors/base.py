@@ -1,0 +1,53 @@
+"""The one interface every executor implements, so `fmin` has a single loop."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from typing import Any
+
+
+class Executor(abc.ABC):
+    """Runs trials and hands their outcomes back to the driver thread.
+
+    Only the driver thread calls these methods. ``completed(timeout)`` blocks until at
+    least one trial finishes (or `timeout` seconds pass) and yields ``(tid, outcome)``
+    pairs for every trial finished by then; the outcome is a dict as described in
+    ``parzen.executors._task``.
+    """
+
+    @property
+    @abc.abstractmethod
+    def capacity(self) -> int:
+        """How many more trials can be submitted now without waiting."""
+
+    @abc.abstractmethod
+    def submit(self, tid: int, args: Any) -> None:
+        """Start evaluating the objective on `args` for trial `tid`."""
+
+    @abc.abstractmethod
+    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
+        """Yield outcomes of finished trials; waits up to `timeout` for the first one."""
+
+    @abc.abstractmethod
+    def cancel(self, tid: int) -> bool:
+        """Stop trial `tid` if it is still running; True if it was."""
+
+    def cancel_all(self) -> list[int]:
+        """Stop every running trial; returns their tids."""
+        return [tid for tid in list(self.running) if self.cancel(tid)]
+
+    @property
+    @abc.abstractmethod
+    def running(self) -> set[int]:
+        """Tids submitted and not yet reported or cancelled."""
+
+    def close(self) -> None:
+        """Release threads and other resources (cancels whatever still runs)."""
+        self.cancel_all()
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,47 @@
+"""Evaluate trials one after another in the driver process (hyperopt's `Trials`)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from parzen.executors import _task
+from parzen.executors.base import Executor
+
+
+class SerialExecutor(Executor):
+    """Runs the objective in the calling thread, `capacity` trials queued at a time.
+
+    With ``catch_exceptions=False`` (hyperopt's default for in-process runs) an
+    exception from the objective is recorded on its trial and then re-raised by `fmin`.
+    """
+
+    def __init__(self, fn: Callable, capacity: int = 1, catch_exceptions: bool = False):
+        self.fn = fn
+        self.slots = max(1, int(capacity))
+        self.catch_exceptions = catch_exceptions
+        self.queue: deque[tuple[int, Any]] = deque()
+
+    @property
+    def capacity(self) -> int:
+        return self.slots - len(self.queue)
+
+    @property
+    def running(self) -> set[int]:
+        return {tid for tid, _ in self.queue}
+
+    def submit(self, tid: int, args: Any) -> None:
+        self.queue.append((tid, args))
+
+    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
+        while self.queue:
+            tid, args = self.queue[0]
+            outcome = _task.run_objective(self.fn, args, reraise=not self.catch_exceptions)
+            self.queue.popleft()
+            yield tid, outcome
+
+    def cancel(self, tid: int) -> bool:
+        before = len(self.queue)
+        self.queue = deque(item for item in self.queue if item[0] != tid)
+        return len(self.queue) < before

@@ -1,0 +1,241 @@
+"""`fmin`: the one driver loop, with hyperopt's parameters and meaning.
+
+The loop keeps the executor full (``capacity`` trials in flight), records every
+outcome the moment it arrives, and applies the stop rules after each one. It never
+sleeps on a clock: it blocks in ``executor.completed(timeout)`` until a trial finishes
+or the run's time budget ends.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import math
+import numbers
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from parzen.exceptions import InvalidArgument
+from parzen.progress import progress_bar
+from parzen.space import Node
+from parzen.trials import STATUS_OK, Trials, TrialState
+from parzen.tuner import Tuner
+
+logger = logging.getLogger("parzen")
+
+__all__ = ["fmin", "space_eval", "partial"]
+
+from functools import partial  # noqa: E402  (hyperopt exported its own partial)
+
+from parzen.space import space_eval  # noqa: E402
+
+
+def _check_budget(max_evals: Any, timeout: Any, loss_threshold: Any, max_queue_len: Any) -> int:
+    if max_evals is None:
+        return sys.maxsize
+    if not isinstance(max_evals, numbers.Integral) or isinstance(max_evals, bool) or max_evals <= 0:
+        raise InvalidArgument(f"max_evals must be a positive integer (or None for no limit), got {max_evals!r}")
+    if timeout is not None and (not _is_number(timeout) or not timeout > 0):
+        raise InvalidArgument(f"timeout must be a positive number of seconds (or None), got {timeout!r}")
+    if loss_threshold is not None and not _is_number(loss_threshold):
+        raise InvalidArgument(f"loss_threshold must be a number (or None), got {loss_threshold!r}")
+    if not isinstance(max_queue_len, numbers.Integral) or max_queue_len < 1:
+        raise InvalidArgument(f"max_queue_len must be an integer >= 1, got {max_queue_len!r}")
+    return int(max_evals)
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and not math.isnan(x)
+
+
+def _annotated_space(fn: Callable) -> tuple[Callable, dict]:
+    """hyperopt's ``space="annotated"``: read the space from fn's annotations."""
+    space = dict(inspect.getfullargspec(fn).annotations)
+    space.pop("return", None)
+    bad = [k for k, v in space.items() if not isinstance(v, Node)]
+    if bad or not space:
+        raise InvalidArgument(
+            f'space="annotated" needs every argument of {fn.__name__} annotated with an hp.* '
+            f"expression; these are not: {bad or 'no annotations found'}"
+        )
+    return (lambda kwargs: fn(**kwargs)), space
+
+
+class _Run:
+    """One `fmin` call: the loop, its stop rules and the progress report."""
+
+    def __init__(self, tuner: Tuner, executor, max_evals: int, timeout, loss_threshold, early_stop_fn, progress):
+        self.tuner = tuner
+        self.trials = tuner.trials
+        self.executor = executor
+        self.max_evals = max_evals
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.loss_threshold = loss_threshold
+        self.early_stop_fn = early_stop_fn
+        self.early_stop_args: list = []
+        self.progress = progress
+        self.stop_reason: str | None = None
+        self.pending_error: BaseException | None = None
+
+    def loop(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:
+            self._cancel_running(f"fmin stopped by {type(exc).__name__}")
+            raise
+        if self.pending_error is not None:
+            raise self.pending_error
+
+    def _loop(self) -> None:
+        while True:
+            if self.stop_reason is None:
+                self._fill()
+            if not self.executor.running:
+                return
+            for tid, outcome in self.executor.completed(timeout=self._time_left()):
+                self._record(tid, outcome)
+                if self.stop_reason is not None:
+                    break
+            if self._out_of_time():
+                self._stop(f"timeout of {self.timeout} s reached")
+            if self.stop_reason is not None:
+                self._drain_finished()
+                self._cancel_running(self.stop_reason)
+                return
+
+    def _fill(self) -> None:
+        """Submit suggestions until the executor is full or the budget is planned out."""
+        while self.executor.capacity > 0 and not self.tuner.exhausted:
+            if self.trials.n_finished + len(self.executor.running) >= self.max_evals:
+                return
+            if self._out_of_time():
+                self._stop(f"timeout of {self.timeout} s reached")
+                return
+            suggestion = self.tuner.ask()
+            if suggestion is None:
+                logger.info("the algorithm has no more points to suggest (search space exhausted)")
+                return
+            self.executor.submit(suggestion.tid, suggestion.args)
+
+    def _time_left(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def _record(self, tid: int, outcome: dict) -> None:
+        trial = self.tuner.record(tid, outcome)
+        if trial.state == TrialState.ERROR:
+            logger.warning("trial %d failed: %s", tid, trial.result.get("error"))
+        self.progress.update(self.trials)
+        exception = outcome.get("exception")
+        if exception is not None:  # in-process objective raised, catch_eval_exceptions=False
+            self.pending_error = exception
+            self._stop(f"the objective raised {type(exception).__name__}")
+            return
+        self._check_stop_rules()
+
+    def _check_stop_rules(self) -> None:
+        best = self.trials.best_loss
+        if self.loss_threshold is not None and best is not None and best <= self.loss_threshold:
+            self._stop(f"loss_threshold reached (best loss {best} <= {self.loss_threshold})")
+        elif self.early_stop_fn is not None:
+            stop, self.early_stop_args = self.early_stop_fn(self.trials, *self.early_stop_args)
+            if stop:
+                self._stop("early_stop_fn asked to stop")
+
+    def _stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            logger.info("stopping: %s", reason)
+
+    def _drain_finished(self) -> None:
+        """Record trials that finished just before the stop, so nothing finished is lost."""
+        if self.pending_error is not None or not self.executor.running:
+            return
+        for tid, outcome in self.executor.completed(timeout=0):
+            self.tuner.record(tid, outcome)
+            self.progress.update(self.trials)
+
+    def _cancel_running(self, reason: str) -> None:
+        for tid in self.executor.cancel_all():
+            if self.trials.record(tid).state == TrialState.RUNNING:
+                self.tuner.cancel(tid, f"cancelled: {reason}")
+
+
+def fmin(
+    fn: Callable,
+    space: Any,
+    algo: Callable | None = None,
+    max_evals: int | None = None,
+    timeout: float | None = None,
+    loss_threshold: float | None = None,
+    trials: Trials | None = None,
+    rstate: Any = None,
+    allow_trials_fmin: bool = True,
+    pass_expr_memo_ctrl: Any = None,
+    catch_eval_exceptions: bool = False,
+    verbose: bool = True,
+    return_argmin: bool = True,
+    points_to_evaluate: list[dict] | None = None,
+    max_queue_len: int = 1,
+    show_progressbar: bool = True,
+    early_stop_fn: Callable | None = None,
+    trials_save_file: str = "",
+):
+    """Minimise `fn` over `space`, as hyperopt's ``fmin`` does.
+
+    Returns the best trial's flat parameters (a choice as its index) when
+    `return_argmin`, else the best point of the space (``space_eval``) or None.
+    Calling again with the same `trials` continues up to `max_evals` finished trials
+    in total. Raises `AllTrialsFailed` when no trial succeeded.
+    """
+    max_evals = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
+    if not callable(fn):
+        raise InvalidArgument(f"fn must be a callable objective, got {type(fn).__name__}")
+    if pass_expr_memo_ctrl:
+        raise InvalidArgument("pass_expr_memo_ctrl is not supported: parzen has no pyll expressions or memo")
+    if early_stop_fn is not None and not callable(early_stop_fn):
+        raise InvalidArgument(f"early_stop_fn must be callable, got {early_stop_fn!r}")
+    if isinstance(space, str) and space == "annotated":
+        fn, space = _annotated_space(fn)
+    trials = _resolve_trials(trials, trials_save_file)
+    tuner = Tuner(space, algo, trials, rstate, points_to_evaluate)
+    executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions)
+    with executor, progress_bar(trials, max_evals, show_progressbar and verbose) as progress:
+        _Run(tuner, executor, max_evals, timeout, loss_threshold, early_stop_fn, progress).loop()
+    if verbose:
+        _log_summary(trials)
+    return _answer(trials, return_argmin)
+
+
+def _resolve_trials(trials: Trials | None, trials_save_file: str) -> Trials:
+    if trials_save_file:
+        from parzen.store import attach_store
+
+        return attach_store(trials, trials_save_file)
+    return trials if trials is not None else Trials()
+
+
+def _answer(trials: Trials, return_argmin: bool):
+    if return_argmin:
+        return trials.argmin
+    if trials.best_loss is None:
+        return None
+    return trials.best_params
+
+
+def _log_summary(trials: Trials) -> None:
+    ok = sum(1 for t in trials.records if t.state == TrialState.DONE and t.result.get("status") == STATUS_OK)
+    logger.info(
+        "%d trials: %d succeeded, %d failed, %d cancelled",
+        len(trials),
+        ok,
+        trials.n_failed,
+        trials.count(TrialState.CANCELLED, TrialState.INTERRUPTED),
+    )

@@ -1,0 +1,190 @@
+"""``hp.*``: hyperopt's search-space constructors, checked when they are called.
+
+Semantics are hyperopt's: ``loguniform(label, low, high)`` is ``exp(uniform(low, high))``
+(bounds in log space), ``quniform`` is ``round(uniform / q) * q`` and returns floats,
+``randint(label, upper)`` draws from ``[0, upper)`` and ``randint(label, low, high)`` from
+``[low, high)``; ``fmin`` reports a ``choice`` by the index of the option.
+
+What hyperopt let through and failed on much later (or never), parzen refuses here,
+naming the label: non-string labels, ``low >= high``, ``q <= 0``, non-finite bounds,
+``sigma <= 0``, empty choices, ``pchoice`` probabilities that do not sum to 1, and two
+different hyperparameters with one label inside a choice.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+from parzen.exceptions import InvalidSpace
+from parzen.space import Call, Categorical, Numeric, is_invalid_bound, validate_label
+
+__all__ = [
+    "choice",
+    "pchoice",
+    "randint",
+    "uniform",
+    "quniform",
+    "loguniform",
+    "qloguniform",
+    "normal",
+    "qnormal",
+    "lognormal",
+    "qlognormal",
+    "uniformint",
+]
+
+_PROB_TOLERANCE = 1e-6
+
+
+def _finite(label: str, kind: str, name: str, value: Any) -> float:
+    if is_invalid_bound(value):
+        raise InvalidSpace(f"hp.{kind}({label!r}): {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _bounds(label: str, kind: str, low: Any, high: Any) -> tuple[float, float]:
+    low = _finite(label, kind, "low", low)
+    high = _finite(label, kind, "high", high)
+    if not low < high:
+        hint = " (bounds are in log space: use np.log(value))" if "log" in kind else ""
+        raise InvalidSpace(f"hp.{kind}({label!r}): low must be less than high, got low={low!r} >= high={high!r}{hint}")
+    return low, high
+
+
+def _step(label: str, kind: str, q: Any) -> float:
+    q = _finite(label, kind, "q", q)
+    if q <= 0:
+        raise InvalidSpace(f"hp.{kind}({label!r}): q must be > 0 (the quantisation step), got {q!r}")
+    return q
+
+
+def _normal(label: str, kind: str, mu: Any, sigma: Any) -> tuple[float, float]:
+    mu = _finite(label, kind, "mu", mu)
+    sigma = _finite(label, kind, "sigma", sigma)
+    if sigma <= 0:
+        raise InvalidSpace(f"hp.{kind}({label!r}): sigma must be > 0, got {sigma!r}")
+    return mu, sigma
+
+
+def _options(label: str, kind: str, options: Any) -> tuple:
+    if isinstance(options, (str, bytes, dict)) or not isinstance(options, Sequence):
+        raise InvalidSpace(f"hp.{kind}({label!r}) needs a list or tuple of options, got {type(options).__name__}")
+    if len(options) == 0:
+        raise InvalidSpace(f"hp.{kind}({label!r}) needs at least one option, got an empty sequence")
+    return tuple(options)
+
+
+def choice(label: str, options: Sequence) -> Categorical:
+    """One of `options` (each may be a nested space); `fmin` reports the index."""
+    label = validate_label(label, "choice")
+    return Categorical(label, _options(label, "choice", options), [1.0 / max(len(options), 1)] * len(options))
+
+
+def pchoice(label: str, p_options: Sequence) -> Categorical:
+    """One of the options of ``[(probability, option), ...]``, drawn with those odds."""
+    label = validate_label(label, "pchoice")
+    pairs = _options(label, "pchoice", p_options)
+    probs, options = [], []
+    for i, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise InvalidSpace(f"hp.pchoice({label!r}): item {i} must be a (probability, option) pair, got {pair!r}")
+        p = _finite(label, "pchoice", f"probability of option {i}", pair[0])
+        if p < 0:
+            raise InvalidSpace(f"hp.pchoice({label!r}): probability of option {i} is negative ({p!r})")
+        probs.append(p)
+        options.append(pair[1])
+    total = math.fsum(probs)
+    if abs(total - 1.0) > _PROB_TOLERANCE:
+        raise InvalidSpace(f"hp.pchoice({label!r}): probabilities must sum to 1, they sum to {total!r} ({probs})")
+    return Categorical(label, options, [p / total for p in probs], kind="pchoice")
+
+
+def _integer_bound(label: str, name: str, value: Any) -> int:
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or float(value) != int(value):
+        raise InvalidSpace(f"hp.randint({label!r}): {name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
+    """An integer: ``randint(label, upper)`` in ``[0, upper)``, ``randint(label, low, high)`` in ``[low, high)``."""
+    label = validate_label(label, "randint")
+    if kwargs:
+        bad = set(kwargs) - {"low", "high", "upper"}
+        if bad:
+            raise InvalidSpace(f"hp.randint({label!r}): unexpected arguments {sorted(bad)}; use (upper) or (low, high)")
+        args = args + tuple(kwargs[k] for k in ("low", "high", "upper") if k in kwargs)
+    if len(args) == 1:
+        low, high = 0, _integer_bound(label, "upper", args[0])
+    elif len(args) == 2:
+        low, high = _integer_bound(label, "low", args[0]), _integer_bound(label, "high", args[1])
+    else:
+        raise InvalidSpace(f"hp.randint({label!r}) takes (upper) or (low, high), got {len(args)} bounds")
+    if not low < high:
+        raise InvalidSpace(f"hp.randint({label!r}): the range [{low}, {high}) is empty; need low < high")
+    return Numeric(label, "randint", low=low, high=high)
+
+
+def uniform(label: str, low: float, high: float) -> Numeric:
+    """A float uniformly in ``[low, high]``."""
+    label = validate_label(label, "uniform")
+    low, high = _bounds(label, "uniform", low, high)
+    return Numeric(label, "uniform", low=low, high=high)
+
+
+def quniform(label: str, low: float, high: float, q: float) -> Numeric:
+    """``round(uniform(low, high) / q) * q`` (a float, as in hyperopt)."""
+    label = validate_label(label, "quniform")
+    low, high = _bounds(label, "quniform", low, high)
+    return Numeric(label, "quniform", low=low, high=high, q=_step(label, "quniform", q))
+
+
+def loguniform(label: str, low: float, high: float) -> Numeric:
+    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range."""
+    label = validate_label(label, "loguniform")
+    low, high = _bounds(label, "loguniform", low, high)
+    return Numeric(label, "loguniform", low=low, high=high)
+
+
+def qloguniform(label: str, low: float, high: float, q: float) -> Numeric:
+    """``round(exp(uniform(low, high)) / q) * q``."""
+    label = validate_label(label, "qloguniform")
+    low, high = _bounds(label, "qloguniform", low, high)
+    return Numeric(label, "qloguniform", low=low, high=high, q=_step(label, "qloguniform", q))
+
+
+def normal(label: str, mu: float, sigma: float) -> Numeric:
+    """A normally distributed float (unbounded)."""
+    label = validate_label(label, "normal")
+    mu, sigma = _normal(label, "normal", mu, sigma)
+    return Numeric(label, "normal", mu=mu, sigma=sigma)
+
+
+def qnormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
+    """``round(normal(mu, sigma) / q) * q``."""
+    label = validate_label(label, "qnormal")
+    mu, sigma = _normal(label, "qnormal", mu, sigma)
+    return Numeric(label, "qnormal", mu=mu, sigma=sigma, q=_step(label, "qnormal", q))
+
+
+def lognormal(label: str, mu: float, sigma: float) -> Numeric:
+    """``exp(normal(mu, sigma))``: positive, log-normally distributed."""
+    label = validate_label(label, "lognormal")
+    mu, sigma = _normal(label, "lognormal", mu, sigma)
+    return Numeric(label, "lognormal", mu=mu, sigma=sigma)
+
+
+def qlognormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
+    """``round(exp(normal(mu, sigma)) / q) * q``."""
+    label = validate_label(label, "qlognormal")
+    mu, sigma = _normal(label, "qlognormal", mu, sigma)
+    return Numeric(label, "qlognormal", mu=mu, sigma=sigma, q=_step(label, "qlognormal", q))
+
+
+def uniformint(label: str, low: float, high: float, q: float = 1.0) -> Call:
+    """``int(quniform(label, low, high, 1))``: an integer in ``[low, high]``, as in hyperopt."""
+    label = validate_label(label, "uniformint")
+    return Call(int, (quniform(label, low, high, 1.0),))

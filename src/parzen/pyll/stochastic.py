@@ -1,0 +1,5 @@
+"""``parzen.pyll.stochastic.sample(space, rng=...)``, as in hyperopt."""
+
+from parzen.space import sample
+
+__all__ = ["sample"]

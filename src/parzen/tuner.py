@@ -1,0 +1,156 @@
+"""Ask/tell: the core `fmin` is built on, usable from any executor of your own.
+
+    tuner = Tuner(space, algo=tpe.suggest, trials=Trials(), rstate=np.random.default_rng(0))
+    for _ in range(20):
+        tid, args = tuner.ask()          # args: what the objective receives
+        tuner.tell(tid, objective(args)) # a float, a result dict, or an exception
+
+Trials that were asked and not yet told count as *running*: the algorithm sees them
+(``history.state == RUNNING``) when it makes the next suggestion, so several asks in a
+row do not pile onto one point.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from parzen.exceptions import InvalidAlgorithm, InvalidArgument
+from parzen.executors import _task
+from parzen.space import CompiledSpace
+from parzen.trials import Trial, Trials
+
+_HYPEROPT_ALGO_PARAMS = ("new_ids", "domain", "trials", "seed")
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A trial to evaluate: unpacks as ``tid, args``; ``params`` is the flat form."""
+
+    tid: int
+    args: Any
+    params: dict[str, Any] = field(repr=False)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.tid, self.args))
+
+
+def check_algorithm(algo: Any) -> Callable:
+    """`algo` must be called as ``algo(space, history, rng)``; say what is wrong if not."""
+    if algo is None:
+        from parzen.algorithms import tpe
+
+        return tpe.suggest
+    if not callable(algo):
+        raise InvalidAlgorithm(
+            f"algo must be a suggest function such as parzen.tpe.suggest or parzen.rand.suggest, "
+            f"got {type(algo).__name__} {algo!r}"
+        )
+    try:
+        signature = inspect.signature(algo)
+    except (TypeError, ValueError):
+        return algo  # a builtin or C callable: trust it
+    names = tuple(signature.parameters)
+    if names[:4] == _HYPEROPT_ALGO_PARAMS:
+        raise InvalidAlgorithm(
+            f"{algo!r} is a hyperopt algorithm (new_ids, domain, trials, seed); use parzen's "
+            "equivalent, e.g. parzen.tpe.suggest, parzen.rand.suggest or parzen.anneal.suggest"
+        )
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        raise InvalidAlgorithm(
+            f"algo {algo!r} must accept (space, history, rng); its signature is {signature}. "
+            "Configure options with functools.partial(tpe.suggest, n_startup_jobs=...)"
+        ) from None
+    return algo
+
+
+def as_generator(rstate: Any) -> np.random.Generator:
+    """The rng of a run: a Generator, a legacy RandomState, an int seed, or None."""
+    if isinstance(rstate, np.random.Generator):
+        return rstate
+    if rstate is None:
+        seed = os.environ.get("PARZEN_FMIN_SEED") or os.environ.get("HYPEROPT_FMIN_SEED")
+        return np.random.default_rng(int(seed) if seed else None)
+    if isinstance(rstate, np.random.RandomState):
+        return np.random.default_rng(rstate.randint(2**31 - 1))
+    if isinstance(rstate, (int, np.integer)) and not isinstance(rstate, bool):
+        return np.random.default_rng(int(rstate))
+    raise InvalidArgument(
+        f"rstate must be a numpy Generator (np.random.default_rng(seed)), an int seed or None, got {rstate!r}"
+    )
+
+
+class Tuner:
+    """Suggests trials with `algo` and records their results in `trials`."""
+
+    def __init__(
+        self,
+        space: Any,
+        algo: Callable | None = None,
+        trials: Trials | None = None,
+        rstate: Any = None,
+        points_to_evaluate: Iterable[Mapping[str, Any]] | None = None,
+    ):
+        self.trials = trials if trials is not None else Trials()
+        self.space: CompiledSpace = self.trials.attach_space(space)
+        self.algo = check_algorithm(algo)
+        self.rng = as_generator(rstate)
+        self.queued: deque[dict[str, Any]] = deque(self._new_points(points_to_evaluate or []))
+        self.exhausted = False
+
+    def _new_points(self, points: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Checked `points_to_evaluate`, minus those these trials already hold."""
+        if isinstance(points, Mapping) or not isinstance(points, Iterable):
+            raise InvalidArgument("points_to_evaluate must be a list of {label: value} dicts")
+        checked = [self.space.check_point(p) for p in points]
+        known = {_key(t.params) for t in self.trials.records}
+        return [p for p in checked if _key(p) not in known]
+
+    def ask(self) -> Suggestion | None:
+        """The next trial to evaluate (now counted as running), or None if the algorithm is exhausted."""
+        params = self.queued.popleft() if self.queued else self._suggest()
+        if params is None:
+            self.exhausted = True
+            return None
+        trial = self.trials.new(params)
+        return Suggestion(trial.tid, self.space.eval(params), params)
+
+    def _suggest(self) -> dict[str, Any] | None:
+        params = self.algo(self.space, self.trials.history(), self.rng)
+        if params is None:
+            return None
+        if not isinstance(params, Mapping):
+            raise InvalidAlgorithm(
+                f"algo {self.algo!r} returned {params!r}; it must return a dict of label -> value or None"
+            )
+        return self.space.check_point(params)
+
+    def tell(self, tid: int, result: Any) -> Trial:
+        """Record the objective's return value (float or dict) or the exception it raised."""
+        if isinstance(result, BaseException):
+            text = "".join(traceback.format_exception(result))
+            outcome = _task._failure(type(result).__name__, text, None)
+        else:
+            outcome = _task.run_objective(lambda _: result, None)
+        return self.trials.finish(tid, outcome)
+
+    def record(self, tid: int, outcome: Mapping[str, Any]) -> Trial:
+        """Record an executor's outcome dict (see ``parzen.executors._task``)."""
+        return self.trials.finish(tid, outcome)
+
+    def cancel(self, tid: int, reason: str) -> Trial:
+        """Give up on a running trial; it does not count as finished."""
+        return self.trials.cancel(tid, reason)
+
+
+def _key(params: Mapping[str, Any]) -> tuple:
+    return tuple(sorted(params.items()))
