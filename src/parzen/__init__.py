@@ -5,7 +5,7 @@ from parzen.pyll import scope
 """
 
 from parzen import early_stop, exceptions, hp
-from parzen.algorithms import grid, rand
+from parzen.algorithms import anneal, grid, rand, tpe
 from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
 from parzen.space import space_eval
@@ -51,6 +51,7 @@ __all__ = [
     "TrialState",
     "Trials",
     "Tuner",
+    "anneal",
     "early_stop",
     "exceptions",
     "fmin",
@@ -59,4 +60,5 @@ __all__ = [
     "partial",
     "rand",
     "space_eval",
+    "tpe",
 ]

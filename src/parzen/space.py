@@ -350,7 +350,7 @@ class CompiledSpace:
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """One flat point drawn from the prior."""
-        return self.walk(lambda p: _to_python(p.sample(rng)))
+        return self.walk(lambda p: to_python(p.sample(rng)))
 
     def check_point(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a user-given flat point; returns it restricted to its active labels."""
@@ -379,7 +379,7 @@ def _lookup(param: Param, point: Mapping[str, Any]) -> Any:
         ) from None
 
 
-def _to_python(value: Any) -> Any:
+def to_python(value: Any) -> Any:
     """numpy scalar -> plain int/float, so points are JSON-able and compare simply."""
     if isinstance(value, np.integer):
         return int(value)
@@ -393,7 +393,7 @@ def _evaluate(obj: Any, point: Mapping[str, Any], memo: dict) -> Any:
         index = obj.check_value(_lookup(obj, point))
         return _evaluate(obj.options[index], point, memo)
     if isinstance(obj, Numeric):
-        return _to_python(_lookup(obj, point))
+        return to_python(_lookup(obj, point))
     if isinstance(obj, Call):
         key = id(obj)
         if key not in memo:
