@@ -9,6 +9,7 @@ from parzen.algorithms import anneal, grid, rand, tpe
 from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
 from parzen.space import space_eval
+from parzen.spark import SparkTrials
 from parzen.trials import (
     JOB_STATE_CANCEL,
     JOB_STATE_DONE,
@@ -46,6 +47,7 @@ __all__ = [
     "STATUS_RUNNING",
     "STATUS_STRINGS",
     "STATUS_SUSPENDED",
+    "SparkTrials",
     "Suggestion",
     "Trial",
     "TrialState",

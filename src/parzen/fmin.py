@@ -205,13 +205,22 @@ def fmin(
     if isinstance(space, str) and space == "annotated":
         fn, space = _annotated_space(fn)
     trials = _resolve_trials(trials, trials_save_file)
+    timeout = _tighter(timeout, getattr(trials, "timeout", None), min)
+    loss_threshold = _tighter(loss_threshold, getattr(trials, "loss_threshold", None), max)
     tuner = Tuner(space, algo, trials, rstate, points_to_evaluate)
-    executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions)
+    executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions, max_evals)
     with executor, progress_bar(trials, max_evals, show_progressbar and verbose) as progress:
         _Run(tuner, executor, max_evals, timeout, loss_threshold, early_stop_fn, progress).loop()
     if verbose:
         _log_summary(trials)
     return _answer(trials, return_argmin)
+
+
+def _tighter(a: float | None, b: float | None, pick: Callable) -> float | None:
+    """Combine a limit given to fmin with the same limit given to SparkTrials."""
+    if a is None or b is None:
+        return a if b is None else b
+    return pick(a, b)
 
 
 def _resolve_trials(trials: Trials | None, trials_save_file: str) -> Trials:

@@ -497,7 +497,7 @@ class Trials:
         self._changed()
         return self.space
 
-    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool):
+    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None):
         """The executor `fmin` runs trials on: in-process for plain `Trials`."""
         from parzen.executors.serial import SerialExecutor
 

@@ -1,0 +1,340 @@
+"""Markdown report of the quality and speed results.
+
+    python benchmarks/report.py                          # to stdout
+    python benchmarks/report.py --out docs/benchmarks.md # keeps an existing <!-- spark --> section
+
+Reads benchmarks/results/quality.json and speed.json (written by quality.py and speed.py); computes
+nothing but statistics. Values are regrets (best value found minus the known optimum), except for svc
+whose optimum is unknown (raw cross-validation error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import statistics
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from problems import DECOY_ESCAPE, PROBLEMS
+from runners import IN_FLIGHT_METHODS, MAIN_METHODS
+from scipy import stats
+
+HERE = Path(__file__).resolve().parent
+COMMAND = "python benchmarks/run_all.py"
+SPARK_SECTION = re.compile(r"<!-- spark -->.*?<!-- /spark -->", re.S)
+
+
+# --- data -------------------------------------------------------------------------------------------------
+
+
+class Results:
+    """Best-so-far regret curves, indexed [problem][method][seed], for one number of evaluations."""
+
+    def __init__(self, data: dict[str, Any], evals: int):
+        self.evals = evals
+        self.meta = data.get("meta", {})
+        self.curves: dict[str, dict[str, dict[int, np.ndarray]]] = defaultdict(lambda: defaultdict(dict))
+        self.codes: dict[str, set] = defaultdict(set)
+        for run in data.get("runs", {}).values():
+            if run["evals"] != evals or run["problem"] not in PROBLEMS:
+                continue
+            problem = PROBLEMS[run["problem"]]
+            self.curves[run["problem"]][run["method"]][run["seed"]] = np.array([problem.regret(v) for v in run["best"]])
+            self.codes[run["method"]].add(run.get("code", "?"))
+        self.seconds = _seconds(data, evals)
+
+    def problems(self) -> list[str]:
+        return [p for p in PROBLEMS if p in self.curves]
+
+    def methods(self, problem: str | None = None) -> list[str]:
+        """Methods with results (on `problem`, or anywhere), main ones first."""
+        present = set(self.curves[problem]) if problem else {m for p in self.curves.values() for m in p}
+        return ordered(present)
+
+    def at(self, problem: str, method: str, n_evals: int) -> dict[int, float]:
+        """seed -> best regret after `n_evals` evaluations."""
+        return {seed: float(curve[n_evals - 1]) for seed, curve in self.curves[problem][method].items()}
+
+
+def _seconds(data: dict[str, Any], evals: int) -> dict[tuple[str, str], float]:
+    """Mean wall seconds per run, by (problem, method)."""
+    spent: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for run in data.get("runs", {}).values():
+        if run["evals"] == evals:
+            spent[run["problem"], run["method"]].append(run.get("seconds", math.nan))
+    return {k: statistics.fmean(v) for k, v in spent.items()}
+
+
+def ordered(methods: Iterable[str]) -> list[str]:
+    """The main methods in their fixed order, then the @k variants, then the rest sorted."""
+    methods = set(methods)
+    fixed = [m for m in MAIN_METHODS + IN_FLIGHT_METHODS if m in methods]
+    return fixed + sorted(methods - set(fixed))
+
+
+# --- formatting -------------------------------------------------------------------------------------------
+
+
+def num(x: float) -> str:
+    """A compact number for a table cell."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{x:.3g}"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table (first column left-aligned, the others right-aligned)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def checkpoints(evals: int) -> list[int]:
+    """Evaluation counts reported: a quarter, half and all of the budget (25/50/100 for 100)."""
+    return sorted({max(1, evals // 4), max(1, evals // 2), evals})
+
+
+# --- sections ---------------------------------------------------------------------------------------------
+
+
+def problem_tables(res: Results) -> str:
+    """Per problem: methods x median and mean best-so-far regret at the checkpoints."""
+    points = checkpoints(res.evals)
+    header = ["method", "seeds"] + [f"{s} @{n}" for n in points for s in ("median", "mean")] + ["s/run"]
+    parts = ["## Best value found, per problem", ""]
+    parts.append(
+        "Regret of the best value found after n evaluations (value minus the known optimum; raw CV error "
+        "for svc), over seeds; lower is better. s/run: mean wall time of a whole run, objective included."
+    )
+    for problem in res.problems():
+        rows = []
+        for method in res.methods(problem):
+            cells = [method, str(len(res.curves[problem][method]))]
+            for n in points:
+                values = list(res.at(problem, method, n).values())
+                cells += [num(float(np.median(values))), num(float(np.mean(values)))]
+            rows.append(cells + [num(res.seconds.get((problem, method), math.nan))])
+        spec = PROBLEMS[problem]
+        optimum = "unknown" if spec.optimum is None else f"{spec.optimum:g}"
+        parts += ["", f"### {problem}", "", f"{spec.description}; optimum {optimum}.", "", table(header, rows)]
+    return "\n".join(parts)
+
+
+def rank_table(res: Results) -> str:
+    """Average rank at the full budget: per seed across methods, then over seeds, then over problems."""
+    methods = [m for m in res.methods() if "@" not in m and all(m in res.curves[p] for p in res.problems())]
+    if len(methods) < 2:
+        return "## Average rank\n\nNeeds at least two sequential methods run on every problem."
+    per_problem = {p: _mean_ranks(res, p, methods) for p in res.problems()}
+    overall = {m: statistics.fmean(per_problem[p][m] for p in per_problem) for m in methods}
+    rows = [
+        [m, num(overall[m])] + [num(per_problem[p][m]) for p in per_problem] for m in sorted(methods, key=overall.get)
+    ]
+    text = (
+        f"## Average rank after {res.evals} evaluations\n\n"
+        "For each problem and seed, the sequential methods run on every problem are ranked by best regret "
+        "(1 = best, ties share the mean rank); ranks are averaged over the seeds every method has, then "
+        "the per-problem averages are averaged over problems (column *mean*)."
+    )
+    return text + "\n\n" + table(["method", "mean"] + list(per_problem), rows)
+
+
+def _mean_ranks(res: Results, problem: str, methods: list[str]) -> dict[str, float]:
+    """Mean over common seeds of each method's rank among `methods` on `problem`."""
+    finals = {m: res.at(problem, m, res.evals) for m in methods}
+    seeds = sorted(set.intersection(*(set(f) for f in finals.values())))
+    if not seeds:
+        return {m: math.nan for m in methods}
+    ranks = np.array([stats.rankdata([finals[m][s] for m in methods]) for s in seeds])
+    return dict(zip(methods, ranks.mean(axis=0).tolist(), strict=True))
+
+
+def mann_whitney_table(res: Results, a: str = "hyperopt_tpe", b: str = "parzen_tpe") -> str:
+    """One-sided Mann-Whitney U per problem: is `a`'s final regret stochastically smaller than `b`'s?"""
+    rows = []
+    for problem in res.problems():
+        if a not in res.curves[problem] or b not in res.curves[problem]:
+            continue
+        xa = list(res.at(problem, a, res.evals).values())
+        xb = list(res.at(problem, b, res.evals).values())
+        p_less = stats.mannwhitneyu(xa, xb, alternative="less").pvalue
+        p_more = stats.mannwhitneyu(xb, xa, alternative="less").pvalue
+        flag = "**yes**" if p_less < 0.05 else "no"
+        rows.append([problem, f"{len(xa)}/{len(xb)}", num(np.median(xa)), num(np.median(xb))])
+        rows[-1] += [f"{p_less:.3g}", flag, f"{p_more:.3g}"]
+    if not rows:
+        return f"## {a} vs {b}\n\nNo problem has results for both."
+    header = ["problem", "seeds", f"median {a}", f"median {b}", f"p ({a} < {b})", "p < 0.05", f"p ({b} < {a})"]
+    text = (
+        f"## Is {a} better than {b}? (Mann–Whitney U)\n\n"
+        f"One-sided test (scipy.stats.mannwhitneyu, alternative='less') on the final regret after {res.evals} "
+        f"evaluations: a small p in the first p column means {a} finds better values than {b} on that "
+        f"problem (flagged when p < 0.05). The last column is the opposite one-sided test, for reference."
+    )
+    return text + "\n\n" + table(header, rows)
+
+
+def decoy_table(res: Results) -> str:
+    """Share of seeds whose best value on decoy is below the decoy branch's minimum."""
+    if "decoy" not in res.curves:
+        return "## Decoy escape rates\n\nNo decoy results."
+    points = checkpoints(res.evals)[1:]
+    rows = []
+    for method in res.methods("decoy"):
+        cells = [method, str(len(res.curves["decoy"][method]))]
+        for n in points:
+            values = np.array(list(res.at("decoy", method, n).values()))
+            cells.append(f"{100 * np.mean(values < DECOY_ESCAPE):.0f}%")
+        rows.append(cells)
+    text = (
+        "## Decoy: escape rates\n\n"
+        f"Share of seeds whose best value is below {DECOY_ESCAPE} (the minimum of the easy decoy branch), i.e. "
+        "that found the narrow basin of the hidden branch."
+    )
+    return text + "\n\n" + table(["method", "seeds"] + [f"escaped @{n}" for n in points], rows)
+
+
+def in_flight_table(res: Results) -> str:
+    """Sequential vs k-in-flight median final regret, per problem, for every (m, m@k) pair present."""
+    pairs = [(m.split("@")[0], m) for m in res.methods() if "@" in m and m.split("@")[0] in res.methods()]
+    if not pairs:
+        return "## Trials in flight\n\nNo @k results."
+    header = ["problem"]
+    for base, flight in pairs:
+        header += [base, flight, "ratio"]
+    rows = []
+    for problem in res.problems():
+        row = [problem]
+        for base, flight in pairs:
+            row += _flight_cells(res, problem, base, flight)
+        rows.append(row)
+    text = (
+        "## Trials in flight\n\n"
+        f"Median final regret after {res.evals} evaluations, sequential vs asynchronous with k trials asked "
+        "but not yet told (a new suggestion is made each time the oldest pending trial is told). "
+        "ratio = in-flight / sequential (> 1: in-flight is worse)."
+    )
+    return text + "\n\n" + table(header, rows)
+
+
+def _flight_cells(res: Results, problem: str, base: str, flight: str) -> list[str]:
+    curves = res.curves[problem]
+    if base not in curves or flight not in curves:
+        return ["—", "—", "—"]
+    seq = float(np.median(list(res.at(problem, base, res.evals).values())))
+    par = float(np.median(list(res.at(problem, flight, res.evals).values())))
+    ratio = par / seq if seq > 0 else math.nan
+    return [num(seq), num(par), num(ratio)]
+
+
+def speed_table(speed: dict[str, Any] | None) -> str:
+    """Median ms per suggestion by library and history size."""
+    if not speed:
+        return "## Speed\n\nNo speed results."
+    cells = {(c["library"], c["history"]): c["median_ms"] for c in speed["cells"]}
+    libraries = ordered_unique(c["library"] for c in speed["cells"])
+    sizes = sorted({c["history"] for c in speed["cells"]})
+    rows = []
+    for library in libraries:
+        row = [library]
+        for n in sizes:
+            ms, base = cells.get((library, n)), cells.get(("parzen", n))
+            extra = f" ({ms / base:.1f}×)" if ms and base and library != "parzen" else ""
+            row.append("—" if ms is None else f"{ms:.1f}{extra}")
+        rows.append(row)
+    text = (
+        f"## Speed: milliseconds per TPE suggestion\n\n"
+        f"Median of {speed['repeats']} timed suggestions on a {speed['dim']}-D continuous space (hp.uniform on "
+        "[0, 1], sphere objective) with n finished random-search trials already in the history; "
+        "(k×) = k times parzen's time. parzen: one tpe.suggest call; hyperopt: one tpe.suggest call; optuna: "
+        "study.ask() plus the 10 suggest_float calls (TPESampler defaults)."
+    )
+    return text + "\n\n" + table(["library"] + [f"n = {n}" for n in sizes], rows)
+
+
+def ordered_unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def header(res: Results, speed: dict[str, Any] | None) -> str:
+    """Title, how to regenerate, environment and the list of problems."""
+    meta = res.meta or (speed or {}).get("meta", {})
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("versions", {}).items())
+    seeds = max((len(s) for p in res.curves.values() for s in p.values()), default=0)
+    lines = [
+        "# Benchmarks: parzen vs hyperopt vs optuna",
+        "",
+        f"Regenerate everything (from the repository root, with `pip install -e '.[bench]'`): `{COMMAND}` "
+        "(quality runs already in benchmarks/results/quality.json are reused; add `--force` to recompute).",
+        "",
+        f"Up to {seeds} seeds per (problem, method), {res.evals} evaluations per run, one process, one "
+        f"evaluation at a time. Environment: {versions}; Python {meta.get('python', '?')}, "
+        f"{meta.get('cpus', '?')} CPUs, {meta.get('platform', '?')}; results updated {meta.get('updated', '?')}.",
+    ]
+    lines += _code_note(res)
+    return "\n".join(lines)
+
+
+def _code_note(res: Results) -> list[str]:
+    """Warn when runs of one parzen method come from different versions of parzen's source."""
+    mixed = [m for m, codes in res.codes.items() if m.startswith("parzen") and len(codes) > 1]
+    if not mixed:
+        return []
+    return ["", f"**Warning:** runs of {', '.join(mixed)} come from different parzen sources; rerun with --force."]
+
+
+def render(res: Results, speed: dict[str, Any] | None) -> str:
+    """The whole report."""
+    sections = [
+        header(res, speed),
+        rank_table(res),
+        mann_whitney_table(res),
+        decoy_table(res),
+        in_flight_table(res),
+        speed_table(speed),
+        problem_tables(res),
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def write_keeping_spark(path: Path, text: str) -> None:
+    """Write `text` to `path`, carrying over an existing ``<!-- spark -->...<!-- /spark -->`` section."""
+    if path.exists():
+        kept = SPARK_SECTION.search(path.read_text())
+        if kept:
+            text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quality", type=Path, default=HERE / "results" / "quality.json")
+    parser.add_argument("--speed", type=Path, default=HERE / "results" / "speed.json")
+    parser.add_argument("--evals", type=int, default=100, help="report the runs of this many evaluations")
+    parser.add_argument("--out", type=Path, help="Markdown file (default: stdout)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the JSON results and write the Markdown report."""
+    args = parse_args(argv)
+    quality = json.loads(args.quality.read_text()) if args.quality.exists() else {}
+    speed = json.loads(args.speed.read_text()) if args.speed.exists() else None
+    text = render(Results(quality, args.evals), speed)
+    if args.out:
+        write_keeping_spark(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

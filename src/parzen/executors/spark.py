@@ -1,0 +1,185 @@
+"""Run each trial as a single-task Spark job, up to `parallelism` at a time.
+
+One pool thread per slot starts the job of one trial under that trial's own job group,
+so a trial can be cancelled alone (``cancelJobGroup`` with ``interruptOnCancel``). The
+objective is pickled once per `fmin`; when large (a captured dataset) it goes out once
+as a broadcast variable instead of with every job. Results come back through a queue
+that the driver thread blocks on: no polling, no fixed sleeps.
+
+The code that runs on executors is ``parzen.executors._task``, shipped by value, so
+executors need pyspark but not parzen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import queue
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from parzen.executors import _pickling, _task
+from parzen.executors.base import Executor
+
+logger = logging.getLogger("parzen")
+
+BROADCAST_THRESHOLD = 1 << 20  # objectives larger than 1 MiB travel by broadcast
+_REASON_CHARS = 4000
+
+
+def ship_task_module() -> None:
+    """Make pyspark pickle ``_task`` by value, so executors need no parzen install."""
+    from pyspark import cloudpickle
+
+    cloudpickle.register_pickle_by_value(_task)
+
+
+@dataclass
+class _Job:
+    """A trial on Spark: its payload, current job group, attempts and deadline."""
+
+    tid: int
+    payload: dict
+    group: str = ""
+    attempts: int = 0
+    deadline: float | None = None
+
+
+def spark_failure_reason(exc: BaseException) -> str:
+    """The useful part of a failed Spark job's exception: Spark's reason, no JVM frames."""
+    text = str(exc).split("Driver stacktrace:")[0]
+    noise = re.compile(r"^\s*(at |\.\.\. \d+ more|Caused by: java\.io\.EOFException)")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not noise.match(ln)]
+    text = "\n".join(lines)
+    match = re.search(r"Job aborted due to stage failure.*", text, re.S)
+    if match:
+        text = match.group(0)
+    if "Python worker exited unexpectedly" in text:
+        text = "the Python worker running it died (os._exit, a segfault, or killed for memory). " + text
+    return text[:_REASON_CHARS]
+
+
+class SparkExecutor(Executor):
+    """Trials as single-task Spark jobs on a classic (py4j) SparkContext."""
+
+    def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+        ship_task_module()
+        self.sc = session.sparkContext
+        self.parallelism = parallelism
+        self.trial_timeout = trial_timeout
+        self.max_retries = max_retries
+        self.run_id = uuid.uuid4().hex[:8]
+        blob = _pickling.dumps_objective(fn)
+        self.token = hashlib.sha1(blob).hexdigest()
+        self.broadcast = self.sc.broadcast(blob) if len(blob) > BROADCAST_THRESHOLD else None
+        self.task = _task.spark_task(self.broadcast if self.broadcast is not None else blob)
+        self.pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix=f"parzen-{self.run_id}")
+        self.results: queue.Queue = queue.Queue()
+        self.jobs: dict[int, _Job] = {}
+
+    # ---- Executor interface -------------------------------------------------------
+
+    @property
+    def capacity(self) -> int:
+        return self.parallelism - len(self.jobs)
+
+    @property
+    def running(self) -> set[int]:
+        return set(self.jobs)
+
+    def submit(self, tid: int, args: Any) -> None:
+        try:
+            payload = {"tid": tid, "token": self.token, "args": _pickling.dumps(args)}
+        except Exception as exc:
+            message = f"the point for trial {tid} cannot be pickled for Spark: {type(exc).__name__}: {exc}"
+            self.jobs[tid] = _Job(tid, {}, group="unpicklable")
+            self.results.put((tid, "unpicklable", pickle.dumps(_task._failure("UnpicklableArgs", message, None)), None))
+            return
+        job = self.jobs[tid] = _Job(tid, payload)
+        self._launch(job)
+
+    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
+        try:
+            first = self.results.get(timeout=self._wait(timeout)) if self.jobs else None
+        except queue.Empty:
+            first = None
+        yield from self._expired()
+        items = [first] if first is not None else []
+        while True:
+            try:
+                items.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        for item in items:
+            finished = self._handle(*item)
+            if finished is not None:
+                yield finished
+
+    def cancel(self, tid: int) -> bool:
+        job = self.jobs.pop(tid, None)
+        if job is None:
+            return False
+        self.sc.cancelJobGroup(job.group)
+        return True
+
+    def close(self) -> None:
+        self.cancel_all()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.broadcast is not None:
+            self.broadcast.unpersist(blocking=False)
+
+    # ---- internals --------------------------------------------------------------------
+
+    def _launch(self, job: _Job) -> None:
+        job.attempts += 1
+        job.group = f"parzen-{self.run_id}-trial-{job.tid}-attempt-{job.attempts}"
+        job.deadline = None if self.trial_timeout is None else time.monotonic() + self.trial_timeout
+        self.pool.submit(self._run_job, job.tid, job.group, job.payload)
+
+    def _run_job(self, tid: int, group: str, payload: dict) -> None:
+        """Pool thread: run one single-task job under its own job group; queue the result."""
+        try:
+            self.sc.setJobGroup(group, f"parzen trial {tid}", interruptOnCancel=True)
+            data = self.sc.parallelize([payload], 1).mapPartitions(self.task).collect()
+            self.results.put((tid, group, data[0], None))
+        except BaseException as exc:  # the job failed or was cancelled: the driver decides
+            self.results.put((tid, group, None, exc))
+
+    def _wait(self, timeout: float | None) -> float | None:
+        """How long to block: until `timeout` or the earliest trial deadline."""
+        deadlines = [j.deadline for j in self.jobs.values() if j.deadline is not None]
+        if not deadlines:
+            return timeout
+        until_deadline = max(0.0, min(deadlines) - time.monotonic())
+        return until_deadline if timeout is None else min(timeout, until_deadline)
+
+    def _expired(self) -> Iterator[tuple[int, dict]]:
+        now = time.monotonic()
+        for job in [j for j in self.jobs.values() if j.deadline is not None and j.deadline <= now]:
+            self.cancel(job.tid)
+            message = f"cancelled: the trial ran longer than trial_timeout={self.trial_timeout} s"
+            yield job.tid, _task._failure("TrialTimeout", message, None) | {"attempts": job.attempts}
+
+    def _handle(self, tid: int, group: str, data: bytes | None, exc: BaseException | None):
+        """Turn a finished job into ``(tid, outcome)``, or relaunch it, or drop it if stale."""
+        job = self.jobs.get(tid)
+        if job is None or job.group != group:
+            return None  # cancelled or superseded by a retry
+        if exc is not None:
+            message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
+            outcome = _task._failure("SparkJobFailed", message, None) | {"crashed": True}
+        else:
+            outcome = pickle.loads(data)
+        if outcome.get("crashed") and job.attempts <= self.max_retries:
+            logger.warning("trial %d: %s; retrying (%d of %d)", tid, outcome["error"][:200], job.attempts, self.max_retries)
+            self._launch(job)
+            return None
+        del self.jobs[tid]
+        outcome["attempts"] = job.attempts
+        return tid, outcome

@@ -1,0 +1,151 @@
+"""`SparkTrials`: a `Trials` that runs every trial as a Spark job.
+
+    from parzen import fmin, tpe, SparkTrials
+    best = fmin(objective, space, algo=tpe.suggest, max_evals=200, trials=SparkTrials(parallelism=24))
+
+It brings a Spark executor to `fmin` and nothing else: the loop, the stop rules and
+the algorithm are the same as for in-process `Trials`. Keyword arguments are
+hyperopt's (``parallelism``, ``timeout``, ``loss_threshold``, ``spark_session``) plus
+``trial_timeout`` (seconds per trial) and ``max_retries`` (re-runs of a trial whose
+executor or Python worker died).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import os
+import sys
+import warnings
+from typing import Any
+
+from parzen.exceptions import InvalidArgument
+from parzen.trials import Trials
+
+logger = logging.getLogger("parzen")
+
+# What parzen sets when it has to create the Spark session itself.
+LOCAL_SESSION_CONF = {
+    "spark.ui.showConsoleProgress": "false",
+    "spark.python.worker.reuse": "true",
+    "spark.python.task.killTimeout": "200ms",  # a cancelled trial's Python worker dies fast
+    "spark.python.worker.faulthandler.enabled": "true",  # tracebacks of segfaulting trials
+}
+
+
+def _positive(name: str, value: Any, integer: bool = False) -> Any:
+    if value is None:
+        return None
+    valid_type = numbers.Integral if integer else numbers.Real
+    if not isinstance(value, valid_type) or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
+        kind = "a positive integer" if integer else "a positive number of seconds"
+        raise InvalidArgument(f"SparkTrials: {name} must be {kind} (or None), got {value!r}")
+    return value
+
+
+def is_connect_session(session: Any) -> bool:
+    """True for a Spark Connect session (Databricks serverless / shared clusters)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def get_or_create_session(spark_session: Any = None) -> Any:
+    """The session to use: the given one, the active one, or a new local-mode one.
+
+    A session parzen creates itself runs executors on the driver's own interpreter
+    (unless PYSPARK_PYTHON says otherwise) and keeps a master set by ``spark-submit``.
+    """
+    if spark_session is not None:
+        return spark_session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ImportError("SparkTrials needs pyspark: pip install 'parzen[spark]'") from exc
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    if os.environ.get("SPARK_REMOTE"):
+        return SparkSession.builder.getOrCreate()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark import SparkConf
+
+    builder = SparkSession.builder.appName("parzen")
+    if not SparkConf().contains("spark.master"):
+        builder = builder.master("local[*]")
+    for key, value in LOCAL_SESSION_CONF.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def task_slots(session: Any) -> int:
+    """Concurrent task slots of the cluster, from public APIs of pyspark 3.5 and 4.x."""
+    if is_connect_session(session):
+        value = session.conf.get("spark.default.parallelism", None)
+        return int(value) if value else os.cpu_count() or 1
+    sc = session.sparkContext
+    cpus_per_task = int(sc.getConf().get("spark.task.cpus", "1"))
+    return max(1, sc.defaultParallelism // max(1, cpus_per_task))
+
+
+class SparkTrials(Trials):
+    """Trials evaluated on Spark, `parallelism` at a time."""
+
+    asynchronous = True
+
+    def __init__(
+        self,
+        parallelism: int | None = None,
+        timeout: float | None = None,
+        loss_threshold: float | None = None,
+        spark_session: Any = None,
+        trial_timeout: float | None = None,
+        max_retries: int = 0,
+    ):
+        super().__init__()
+        if parallelism is not None and (not isinstance(parallelism, numbers.Integral) or parallelism < 1):
+            raise InvalidArgument(
+                f"SparkTrials: parallelism must be an integer >= 1 (or None for the cluster's task slots), "
+                f"got {parallelism!r}"
+            )
+        self.timeout = _positive("timeout", timeout)
+        self.trial_timeout = _positive("trial_timeout", trial_timeout)
+        if loss_threshold is not None and (not isinstance(loss_threshold, numbers.Real) or math.isnan(loss_threshold)):
+            raise InvalidArgument(f"SparkTrials: loss_threshold must be a number (or None), got {loss_threshold!r}")
+        self.loss_threshold = loss_threshold
+        if not isinstance(max_retries, numbers.Integral) or isinstance(max_retries, bool) or max_retries < 0:
+            raise InvalidArgument(f"SparkTrials: max_retries must be an integer >= 0, got {max_retries!r}")
+        self.max_retries = int(max_retries)
+        self.requested_parallelism = parallelism
+        self._spark = get_or_create_session(spark_session)
+        self.slots = task_slots(self._spark)
+        self.parallelism = parallelism if parallelism is not None else self.slots
+        if self.parallelism > self.slots:
+            warnings.warn(
+                f"SparkTrials: parallelism={self.parallelism} is more than the {self.slots} task slots of this "
+                f"cluster; trials beyond {self.slots} wait in Spark's queue and do not finish sooner",
+                stacklevel=2,
+            )
+
+    @property
+    def spark(self) -> Any:
+        return self._spark
+
+    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None):
+        """A Spark executor for this `fmin` call (in flight: min(parallelism, max_evals))."""
+        parallelism = self.parallelism
+        if max_evals is not None and parallelism > max_evals:
+            warnings.warn(
+                f"SparkTrials: parallelism={parallelism} is more than max_evals={max_evals}; "
+                f"at most {max_evals} trials can run at once",
+                stacklevel=3,
+            )
+        if is_connect_session(self._spark):
+            from parzen.executors.spark_connect import SparkConnectExecutor
+
+            return SparkConnectExecutor(self._spark, fn, parallelism, self.trial_timeout, self.max_retries)
+        from parzen.executors.spark import SparkExecutor
+
+        return SparkExecutor(self._spark, fn, parallelism, self.trial_timeout, self.max_retries)
+
+    def __getstate__(self):
+        raise TypeError("SparkTrials holds a Spark session and cannot be pickled; use trials_save_file to keep trials")
