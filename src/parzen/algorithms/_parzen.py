@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import ndtr
 
 from parzen.algorithms._truncnorm import LOG_SQRT_2PI, log_gauss_mass, sample_truncnorm
 from parzen.space import Categorical, Numeric, Param
@@ -97,23 +97,46 @@ class Dim:
         return lo, hi
 
 
-def neighbour_bandwidth(mus: np.ndarray, low: float, high: float, n_kernels: int, magic_clip: bool) -> np.ndarray:
-    """hyperopt's adaptive Parzen bandwidth: the larger gap to a neighbouring centre.
+def neighbour_bandwidth(mus: np.ndarray, low: np.ndarray, high: np.ndarray, n_kernels: int, magic_clip: bool) -> np.ndarray:
+    """hyperopt's adaptive Parzen bandwidth, for every column of `mus` at once.
 
-    The smallest and largest centres use their inner gap (endpoints are not
-    neighbours); with `magic_clip` no bandwidth falls below range / min(100, 1 + n).
+    Each centre gets the larger gap to a neighbouring centre; the smallest and largest
+    use their inner gap (the bounds are not neighbours). With `magic_clip` no bandwidth
+    falls below range / min(100, 1 + n_kernels); none exceeds the range.
     """
-    order = np.argsort(mus)
-    padded = np.concatenate(([low], mus[order], [high]))
+    n = len(mus)
+    order = np.argsort(mus, axis=0)
+    padded = np.vstack([low, np.take_along_axis(mus, order, axis=0), high])
     sigmas = np.maximum(padded[1:-1] - padded[:-2], padded[2:] - padded[1:-1])
-    if len(mus) >= 2:
+    if n >= 2:
         sigmas[0] = padded[2] - padded[1]
         sigmas[-1] = padded[-2] - padded[-3]
     span = high - low
     floor = span / min(100.0, 1.0 + n_kernels) if magic_clip else 1e-12 * span
     out = np.empty_like(sigmas)
-    out[order] = np.clip(sigmas, floor, span)
+    np.put_along_axis(out, order, np.clip(sigmas, floor, span), axis=0)
     return out
+
+
+def _log_mass_inside(mu: np.ndarray, sigma: np.ndarray, bounded: np.ndarray) -> np.ndarray:
+    """log of each kernel's mass inside [0, 1] on bounded dims (0 on unbounded ones).
+
+    Centres lie inside [0, 1], so the difference of CDFs is well conditioned; kernels
+    more than 8 sigma from both bounds have mass 1 to double precision and are skipped.
+    """
+    log_z = np.zeros_like(mu)
+    near_edge = bounded & ((mu < 8.0 * sigma) | (1.0 - mu < 8.0 * sigma))
+    m, s = mu[near_edge], sigma[near_edge]
+    log_z[near_edge] = np.log(ndtr((1.0 - m) / s) - ndtr(-m / s))
+    return log_z
+
+
+def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
+    """log(sum(exp(x), axis=1)) without scipy's general-case overhead."""
+    peak = x.max(axis=1)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        return peak + np.log(np.exp(x - peak[:, None]).sum(axis=1))
 
 
 def scott_bandwidth(n: int, n_dims: int, span: float) -> float:
@@ -146,24 +169,18 @@ class Mixture:
 
     def _build_numeric(self, observations: np.ndarray, bandwidth: str, magic_clip: bool) -> None:
         n = len(observations)
-        n_num = len(self.numeric)
-        self.mu = np.empty((n + 1, n_num))
-        self.sigma = np.empty((n + 1, n_num))
-        self.log_z = np.zeros((n + 1, n_num))
-        for k, j in enumerate(self.numeric):
-            dim = self.dims[j]
-            mus = observations[:, j]
-            low, high = (0.0, 1.0) if dim.bounded else (min(0.0, mus.min(initial=0.0)), max(1.0, mus.max(initial=1.0)))
-            if bandwidth == "scott":
-                sig = np.full(n, scott_bandwidth(n, len(self.dims), high - low))
-            else:
-                sig = neighbour_bandwidth(mus, low, high, n + 1, magic_clip)
-            self.mu[:, k] = np.append(mus, dim.prior_mu)
-            self.sigma[:, k] = np.append(sig, dim.prior_sigma)
-            if dim.bounded:
-                self.log_z[:, k] = log_gauss_mass(
-                    -self.mu[:, k] / self.sigma[:, k], (1 - self.mu[:, k]) / self.sigma[:, k]
-                )
+        dims = [self.dims[j] for j in self.numeric]
+        mus = observations[:, self.numeric]
+        bounded = np.array([d.bounded for d in dims], dtype=bool)
+        low = np.where(bounded, 0.0, np.minimum(0.0, mus.min(axis=0, initial=0.0)))
+        high = np.where(bounded, 1.0, np.maximum(1.0, mus.max(axis=0, initial=1.0)))
+        if bandwidth == "scott":
+            sigmas = np.broadcast_to(scott_bandwidth(n, len(self.dims), high - low), mus.shape)
+        else:
+            sigmas = neighbour_bandwidth(mus, low, high, n + 1, magic_clip)
+        self.mu = np.vstack([mus, [d.prior_mu for d in dims]])
+        self.sigma = np.vstack([sigmas, [d.prior_sigma for d in dims]])
+        self.log_z = _log_mass_inside(self.mu, self.sigma, bounded)
 
     def _build_categorical(self, observations: np.ndarray, prior_weight: float) -> None:
         n = len(observations)
@@ -214,7 +231,7 @@ class Mixture:
             total += log_gauss_mass(a, b) - self.log_z[:, k]
         for c, j in enumerate(self.categorical):
             total += self._categorical_log_pmf(u[:, j].astype(int), c, self.dims[j].prior_probs)
-        return logsumexp(total, axis=1)
+        return _logsumexp_rows(total)
 
     def _continuous_log_pdf(self, x: np.ndarray) -> np.ndarray:
         """Sum over continuous dims of truncated-normal log densities, via two matmuls."""

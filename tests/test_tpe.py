@@ -1,0 +1,174 @@
+"""TPE behaviour: it learns, respects every distribution, handles conditional spaces,
+and keeps suggestions made while others run apart."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from parzen import Trials, Tuner, anneal, fmin, hp, rand, tpe
+from parzen.exceptions import InvalidArgument
+from parzen.pyll import scope
+
+
+def best_losses(algo, fn, space, seeds=8, evals=60):
+    out = []
+    for seed in range(seeds):
+        trials = Trials()
+        fmin(fn, space, algo=algo, trials=trials, max_evals=evals, rstate=np.random.default_rng(seed),
+             show_progressbar=False)
+        out.append(trials.best_loss)
+    return np.array(out)
+
+
+SPHERE = {f"x{i}": hp.uniform(f"x{i}", -5, 5) for i in range(4)}
+
+
+def sphere(p):
+    return sum((v - 1.3) ** 2 for v in p.values())
+
+
+def test_tpe_beats_random_search():
+    t = best_losses(tpe.suggest, sphere, SPHERE)
+    r = best_losses(rand.suggest, sphere, SPHERE)
+    assert np.median(t) < 0.5 * np.median(r)
+
+
+def test_anneal_beats_random_search():
+    a = best_losses(anneal.suggest, sphere, SPHERE)
+    r = best_losses(rand.suggest, sphere, SPHERE)
+    assert np.median(a) < np.median(r)
+
+
+def test_startup_trials_are_prior_draws():
+    space = {"x": hp.uniform("x", 0, 1), "c": hp.choice("c", [1, 2, 3])}
+    a = Tuner(space, algo=functools.partial(tpe.suggest, n_startup_jobs=5), rstate=np.random.default_rng(4))
+    b = Tuner(space, algo=rand.suggest, rstate=np.random.default_rng(4))
+    assert [a.ask().params for _ in range(5)] == [b.ask().params for _ in range(5)]
+
+
+ALL_KINDS = {
+    "u": hp.uniform("u", -1, 1),
+    "q": hp.quniform("q", 0, 20, 5),
+    "lu": hp.loguniform("lu", np.log(1e-4), np.log(1)),
+    "qlu": hp.qloguniform("qlu", np.log(1), np.log(1000), 10),
+    "n": hp.normal("n", 5, 2),
+    "qn": hp.qnormal("qn", 0, 10, 3),
+    "ln": hp.lognormal("ln", 0, 1),
+    "qln": hp.qlognormal("qln", 1, 1, 2),
+    "ri": hp.randint("ri", 3, 9),
+    "ui": hp.uniformint("ui", 1, 4),
+    "si": scope.int(hp.quniform("si", 2, 8, 1)),
+    "c": hp.choice("c", ["a", "b", "c"]),
+    "pc": hp.pchoice("pc", [(0.7, 0), (0.3, 1)]),
+}
+
+
+def all_kinds_loss(p):
+    return (
+        p["u"] ** 2 + abs(p["q"] - 10) + abs(np.log(p["lu"]) + 4) + abs(p["qlu"] - 100) / 100 + abs(p["n"] - 4)
+        + abs(p["qn"]) / 10 + abs(np.log(p["ln"] + 1e-9)) + abs(p["qln"] - 4) / 4 + abs(p["ri"] - 5) + p["ui"]
+        + abs(p["si"] - 6) + (p["c"] != "b") + p["pc"]
+    )
+
+
+def test_every_distribution_stays_in_its_domain_and_improves():
+    trials = Trials()
+    fmin(all_kinds_loss, ALL_KINDS, algo=tpe.suggest, trials=trials, max_evals=120, rstate=np.random.default_rng(0),
+         show_progressbar=False)
+    for r in trials.records:
+        p = r.params
+        assert -1 <= p["u"] <= 1 and p["q"] % 5 == 0 and 1e-4 <= p["lu"] <= 1
+        assert p["qlu"] % 10 == 0 and p["qn"] % 3 == 0 and p["qln"] % 2 == 0 and p["ln"] > 0
+        assert isinstance(p["ri"], int) and 3 <= p["ri"] < 9 and p["c"] in (0, 1, 2) and p["pc"] in (0, 1)
+        assert p["ui"] in (1.0, 2.0, 3.0, 4.0)
+    first, last = trials.losses()[:20], trials.losses()[-30:]
+    assert np.median(last) < np.median(first)
+    assert trials.best_params["c"] == "b"
+
+
+COND = hp.choice(
+    "model",
+    [
+        {"kind": "linear", "alpha": hp.loguniform("alpha", np.log(1e-4), np.log(10))},
+        {"kind": "tree", "depth": scope.int(hp.quniform("depth", 1, 12, 1)), "leaf": hp.uniform("leaf", 0, 1)},
+    ],
+)
+
+
+def cond_loss(p):
+    if p["kind"] == "linear":
+        return 0.5 + abs(np.log10(p["alpha"]) + 2) / 10
+    return abs(p["depth"] - 7) / 10 + (p["leaf"] - 0.2) ** 2
+
+
+def test_conditional_space_finds_the_better_branch_and_its_optimum():
+    losses = best_losses(tpe.suggest, cond_loss, COND, seeds=6, evals=80)
+    assert np.median(losses) < 0.05
+
+
+def test_conditional_parameters_only_suggested_when_active():
+    trials = Trials()
+    fmin(cond_loss, COND, algo=tpe.suggest, trials=trials, max_evals=60, rstate=np.random.default_rng(1),
+         show_progressbar=False)
+    for r in trials.records:
+        assert set(r.params) in ({"model", "alpha"}, {"model", "depth", "leaf"})
+
+
+def spread_of_pending(liar: bool, seed: int) -> float:
+    """Std of 8 suggestions asked while the previous ones are still running."""
+    space = {"x": hp.uniform("x", 0, 1)}
+    algo = functools.partial(tpe.suggest, liar=liar, n_startup_jobs=10)
+    tuner = Tuner(space, algo=algo, rstate=np.random.default_rng(seed))
+    for _ in range(30):
+        s = tuner.ask()
+        tuner.tell(s.tid, (s.args["x"] - 0.5) ** 2)
+    return float(np.std([tuner.ask().args["x"] for _ in range(8)]))
+
+
+def test_running_trials_push_new_suggestions_apart():
+    with_liar = np.median([spread_of_pending(True, s) for s in range(6)])
+    without = np.median([spread_of_pending(False, s) for s in range(6)])
+    assert with_liar > 1.5 * without
+
+
+def test_failed_trials_are_avoided():
+    """A region where the objective fails gets fewer suggestions than random would give it."""
+
+    def fn(p):
+        if p["x"] > 0.5:
+            raise ValueError("crash region")
+        return -p["x"]  # best just below the crash region
+
+    trials = Trials()
+    fmin(fn, {"x": hp.uniform("x", 0, 1)}, algo=tpe.suggest, trials=trials, max_evals=80,
+         catch_eval_exceptions=True, rstate=np.random.default_rng(0), show_progressbar=False)
+    late = [r.params["x"] for r in trials.records[40:]]
+    assert np.mean(np.array(late) > 0.5) < 0.3
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"gamma": 0}, "gamma must be in"),
+        ({"n_EI_candidates": 0}, "n_EI_candidates must be an integer"),
+        ({"prior_weight": -1}, "prior_weight must be > 0"),
+        ({"split": "cubic"}, "split must be"),
+        ({"n_ei_candidates": 5}, "unknown options \\['n_ei_candidates'\\]"),
+    ],
+)
+def test_bad_options(options, words):
+    tuner = Tuner({"x": hp.uniform("x", 0, 1)}, algo=functools.partial(tpe.suggest, n_startup_jobs=0, **options))
+    with pytest.raises(InvalidArgument, match=words):
+        tuner.ask()
+
+
+def test_history_with_many_trials_is_fast_enough_to_run():
+    """Vectorised: 2000 trials of history in a 10-D space; a suggestion still works."""
+    space = {f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(10)}
+    tuner = Tuner(space, algo=rand.suggest, rstate=np.random.default_rng(0))
+    for _ in range(2000):
+        s = tuner.ask()
+        tuner.tell(s.tid, sum(s.args.values()))
+    point = tpe.suggest(tuner.space, tuner.trials.history(), np.random.default_rng(1))
+    assert set(point) == set(space)
