@@ -28,8 +28,15 @@ def main() -> None:
     spark = SparkSession.builder.appName("parzen-spark-submit").getOrCreate()
     max_evals = int(sys.argv[1]) if len(sys.argv) > 1 else 24
     trials = SparkTrials(spark_session=spark)
-    best = fmin(objective, SPACE, algo=tpe.suggest, trials=trials, max_evals=max_evals,
-                rstate=np.random.default_rng(0), show_progressbar=False)
+    best = fmin(
+        objective,
+        SPACE,
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=max_evals,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
     print("master:", spark.sparkContext.master)
     print("parallelism:", trials.parallelism)
     print("finished:", trials.n_finished)

@@ -45,9 +45,19 @@ def test_spark_submit_local4():
 
     spark_submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
     result = subprocess.run(
-        [str(spark_submit), "--master", "local[4]", "--conf", "spark.ui.enabled=false",
-         str(EXAMPLES / "spark_submit_tuning.py"), "12"],
-        capture_output=True, text=True, env=_spark_env(), timeout=300,
+        [
+            str(spark_submit),
+            "--master",
+            "local[4]",
+            "--conf",
+            "spark.ui.enabled=false",
+            str(EXAMPLES / "spark_submit_tuning.py"),
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        env=_spark_env(),
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout

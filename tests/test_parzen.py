@@ -46,8 +46,10 @@ def test_quantised_mass_matches_scipy_cdf_differences():
     got = np.exp(mix.log_pdf(dim.encode(values)[:, None], lo[:, None], hi[:, None]))
     mus, sigmas, w = mix.mu[:, 0], mix.sigma[:, 0], np.exp(mix.log_w)
     a, b = -mus / sigmas, (1 - mus) / sigmas
-    want = [w @ (stats.truncnorm.cdf(h, a, b, mus, sigmas) - stats.truncnorm.cdf(lw, a, b, mus, sigmas))
-            for lw, h in zip(lo, hi)]
+    want = [
+        w @ (stats.truncnorm.cdf(h, a, b, mus, sigmas) - stats.truncnorm.cdf(lw, a, b, mus, sigmas))
+        for lw, h in zip(lo, hi)
+    ]
     np.testing.assert_allclose(got, want, rtol=1e-9)
     assert np.isclose(got.sum(), 1.0)  # the quanta cover [low, high]: a probability mass function
 
@@ -123,7 +125,9 @@ def test_samples_follow_the_mixture():
     assert ks.pvalue > 0.01
 
 
-@pytest.mark.parametrize("a, b", [(-40.0, -39.0), (-3.0, -2.0), (-1.0, 2.0), (2.0, 3.0), (39.0, 40.0), (5.0, 5.0 + 1e-9)])
+@pytest.mark.parametrize(
+    "a, b", [(-40.0, -39.0), (-3.0, -2.0), (-1.0, 2.0), (2.0, 3.0), (39.0, 40.0), (5.0, 5.0 + 1e-9)]
+)
 def test_log_gauss_mass_in_the_tails(a, b):
     got = log_gauss_mass(np.array([a]), np.array([b]))[0]
     if b <= 0:

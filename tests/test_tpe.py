@@ -15,8 +15,15 @@ def best_losses(algo, fn, space, seeds=8, evals=60):
     out = []
     for seed in range(seeds):
         trials = Trials()
-        fmin(fn, space, algo=algo, trials=trials, max_evals=evals, rstate=np.random.default_rng(seed),
-             show_progressbar=False)
+        fmin(
+            fn,
+            space,
+            algo=algo,
+            trials=trials,
+            max_evals=evals,
+            rstate=np.random.default_rng(seed),
+            show_progressbar=False,
+        )
         out.append(trials.best_loss)
     return np.array(out)
 
@@ -66,16 +73,33 @@ ALL_KINDS = {
 
 def all_kinds_loss(p):
     return (
-        p["u"] ** 2 + abs(p["q"] - 10) + abs(np.log(p["lu"]) + 4) + abs(p["qlu"] - 100) / 100 + abs(p["n"] - 4)
-        + abs(p["qn"]) / 10 + abs(np.log(p["ln"] + 1e-9)) + abs(p["qln"] - 4) / 4 + abs(p["ri"] - 5) + p["ui"]
-        + abs(p["si"] - 6) + (p["c"] != "b") + p["pc"]
+        p["u"] ** 2
+        + abs(p["q"] - 10)
+        + abs(np.log(p["lu"]) + 4)
+        + abs(p["qlu"] - 100) / 100
+        + abs(p["n"] - 4)
+        + abs(p["qn"]) / 10
+        + abs(np.log(p["ln"] + 1e-9))
+        + abs(p["qln"] - 4) / 4
+        + abs(p["ri"] - 5)
+        + p["ui"]
+        + abs(p["si"] - 6)
+        + (p["c"] != "b")
+        + p["pc"]
     )
 
 
 def test_every_distribution_stays_in_its_domain_and_improves():
     trials = Trials()
-    fmin(all_kinds_loss, ALL_KINDS, algo=tpe.suggest, trials=trials, max_evals=120, rstate=np.random.default_rng(0),
-         show_progressbar=False)
+    fmin(
+        all_kinds_loss,
+        ALL_KINDS,
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=120,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
     for r in trials.records:
         p = r.params
         assert -1 <= p["u"] <= 1 and p["q"] % 5 == 0 and 1e-4 <= p["lu"] <= 1
@@ -109,8 +133,15 @@ def test_conditional_space_finds_the_better_branch_and_its_optimum():
 
 def test_conditional_parameters_only_suggested_when_active():
     trials = Trials()
-    fmin(cond_loss, COND, algo=tpe.suggest, trials=trials, max_evals=60, rstate=np.random.default_rng(1),
-         show_progressbar=False)
+    fmin(
+        cond_loss,
+        COND,
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=60,
+        rstate=np.random.default_rng(1),
+        show_progressbar=False,
+    )
     for r in trials.records:
         assert set(r.params) in ({"model", "alpha"}, {"model", "depth", "leaf"})
 
@@ -141,8 +172,16 @@ def test_failed_trials_are_avoided():
         return -p["x"]  # best just below the crash region
 
     trials = Trials()
-    fmin(fn, {"x": hp.uniform("x", 0, 1)}, algo=tpe.suggest, trials=trials, max_evals=80,
-         catch_eval_exceptions=True, rstate=np.random.default_rng(0), show_progressbar=False)
+    fmin(
+        fn,
+        {"x": hp.uniform("x", 0, 1)},
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=80,
+        catch_eval_exceptions=True,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
     late = [r.params["x"] for r in trials.records[40:]]
     assert np.mean(np.array(late) > 0.5) < 0.3
 

@@ -178,7 +178,9 @@ def test_trial_timeout_cancels_a_hanging_trial(spark):
     trials = SparkTrials(parallelism=2, spark_session=spark, trial_timeout=1.0)
     start = time.monotonic()
     run(trials, hangs, algo=rand.suggest, max_evals=6)
-    timed_out = [r for r in trials.records if r.result.get("error_type") == "TrialTimeout" or "trial_timeout" in (r.error or "")]
+    timed_out = [
+        r for r in trials.records if r.result.get("error_type") == "TrialTimeout" or "trial_timeout" in (r.error or "")
+    ]
     assert timed_out and trials.n_finished == 6
     assert time.monotonic() - start < 6 * 1.0 + 10
     assert wait_until_idle(spark) == []

@@ -42,8 +42,12 @@ def executor_python_without_parzen(tmp_path: Path) -> Path:
     env_dir = tmp_path / "executor-env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
     python = env_dir / "bin" / "python"
-    target = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    target = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     Path(target, "main-env.pth").write_text(site.getsitepackages()[0] + "\n")
     probe = subprocess.run([str(python), "-c", "import pyspark, numpy; import parzen"], capture_output=True, text=True)
     assert "No module named 'parzen'" in probe.stderr, probe.stderr
@@ -58,16 +62,48 @@ def cluster(tmp_path):
     port = free_port()
     env = dict(os.environ, SPARK_WORKER_DIR=str(tmp_path / "work"), SPARK_LOCAL_IP="127.0.0.1")
     env.pop("SPARK_REMOTE", None)
-    procs = [subprocess.Popen([str(spark_class), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-                               "--port", str(port), "--webui-port", str(free_port())],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(spark_class),
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--webui-port",
+                str(free_port()),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    ]
     try:
         wait_for_port(port)
         for _ in range(2):
-            procs.append(subprocess.Popen(
-                [str(spark_class), "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "2",
-                 "--memory", "1G", "--webui-port", str(free_port()), f"spark://127.0.0.1:{port}"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(spark_class),
+                        "org.apache.spark.deploy.worker.Worker",
+                        "--host",
+                        "127.0.0.1",
+                        "--cores",
+                        "2",
+                        "--memory",
+                        "1G",
+                        "--webui-port",
+                        str(free_port()),
+                        f"spark://127.0.0.1:{port}",
+                    ],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
         yield f"spark://127.0.0.1:{port}"
     finally:
         for p in procs:
@@ -115,11 +151,16 @@ def test_trials_run_on_workers_without_parzen(cluster, tmp_path):
     script.write_text(DRIVER)
     env = dict(os.environ, PYSPARK_PYTHON=str(executor_python), SPARK_LOCAL_IP="127.0.0.1")
     env.pop("SPARK_REMOTE", None)
-    result = subprocess.run([sys.executable, str(script), cluster, str(executor_python)], capture_output=True,
-                            text=True, env=env, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(script), cluster, str(executor_python)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("RESULT "))
-    summary = json.loads(line[len("RESULT "):])
+    summary = json.loads(line[len("RESULT ") :])
     assert summary["finished"] == 16 and summary["parallelism"] == 4
     assert summary["exes"] == [str(executor_python)]
     assert summary["has_parzen"] == [False]

@@ -97,7 +97,9 @@ class Dim:
         return lo, hi
 
 
-def neighbour_bandwidth(mus: np.ndarray, low: np.ndarray, high: np.ndarray, n_kernels: int, magic_clip: bool) -> np.ndarray:
+def neighbour_bandwidth(
+    mus: np.ndarray, low: np.ndarray, high: np.ndarray, n_kernels: int, magic_clip: bool
+) -> np.ndarray:
     """hyperopt's adaptive Parzen bandwidth, for every column of `mus` at once.
 
     Each centre gets the larger gap to a neighbouring centre; the smallest and largest

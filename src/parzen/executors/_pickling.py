@@ -8,6 +8,7 @@ finds the captured variable(s) responsible and names them.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import types
 from typing import Any
@@ -37,10 +38,8 @@ def _captured(fn: Any) -> dict[str, Any]:
     if isinstance(fn, types.FunctionType):
         code = fn.__code__
         for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
-            try:
+            with contextlib.suppress(ValueError):  # an empty cell
                 found[name] = cell.cell_contents
-            except ValueError:  # empty cell
-                pass
         for name in code.co_names:
             if name in fn.__globals__ and not inspect.ismodule(fn.__globals__[name]):
                 found[name] = fn.__globals__[name]

@@ -177,7 +177,9 @@ class SparkExecutor(Executor):
         else:
             outcome = pickle.loads(data)
         if outcome.get("crashed") and job.attempts <= self.max_retries:
-            logger.warning("trial %d: %s; retrying (%d of %d)", tid, outcome["error"][:200], job.attempts, self.max_retries)
+            logger.warning(
+                "trial %d: %s; retrying (%d of %d)", tid, outcome["error"][:200], job.attempts, self.max_retries
+            )
             self._launch(job)
             return None
         del self.jobs[tid]
