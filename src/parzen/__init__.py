@@ -10,6 +10,7 @@ from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
 from parzen.space import space_eval
 from parzen.spark import SparkTrials
+from parzen.store import load_trials
 from parzen.trials import (
     JOB_STATE_CANCEL,
     JOB_STATE_DONE,
@@ -59,6 +60,7 @@ __all__ = [
     "fmin",
     "grid",
     "hp",
+    "load_trials",
     "partial",
     "rand",
     "space_eval",

@@ -204,13 +204,17 @@ def fmin(
         raise InvalidArgument(f"early_stop_fn must be callable, got {early_stop_fn!r}")
     if isinstance(space, str) and space == "annotated":
         fn, space = _annotated_space(fn)
-    trials = _resolve_trials(trials, trials_save_file)
+    trials = _resolve_trials(trials, trials_save_file, space)
     timeout = _tighter(timeout, getattr(trials, "timeout", None), min)
     loss_threshold = _tighter(loss_threshold, getattr(trials, "loss_threshold", None), max)
-    tuner = Tuner(space, algo, trials, rstate, points_to_evaluate)
-    executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions, max_evals)
-    with executor, progress_bar(trials, max_evals, show_progressbar and verbose) as progress:
-        _Run(tuner, executor, max_evals, timeout, loss_threshold, early_stop_fn, progress).loop()
+    try:
+        tuner = Tuner(space, algo, trials, rstate, points_to_evaluate)
+        executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions, max_evals)
+        with executor, progress_bar(trials, max_evals, show_progressbar and verbose) as progress:
+            _Run(tuner, executor, max_evals, timeout, loss_threshold, early_stop_fn, progress).loop()
+    finally:
+        if trials.store is not None:
+            trials.store.release()
     if verbose:
         _log_summary(trials)
     return _answer(trials, return_argmin)
@@ -223,11 +227,11 @@ def _tighter(a: float | None, b: float | None, pick: Callable) -> float | None:
     return pick(a, b)
 
 
-def _resolve_trials(trials: Trials | None, trials_save_file: str) -> Trials:
+def _resolve_trials(trials: Trials | None, trials_save_file: str, space: Any) -> Trials:
     if trials_save_file:
         from parzen.store import attach_store
 
-        return attach_store(trials, trials_save_file)
+        return attach_store(trials, trials_save_file, space)
     return trials if trials is not None else Trials()
 
 

@@ -229,8 +229,7 @@ class Trials:
 
     def new(self, params: Mapping[str, Any], state: TrialState = TrialState.RUNNING) -> Trial:
         """Record a new trial with flat `params` and return it (persisted first)."""
-        tid = self.store.reserve_tid() if self.store is not None else self._next_tid
-        trial = Trial(tid=tid, params=dict(params), state=state, refresh_time=time.time())
+        trial = Trial(tid=self._next_tid, params=dict(params), state=state, refresh_time=time.time())
         self._add(trial)
         if self.store is not None:
             self.store.save(trial)
