@@ -1,6 +1,7 @@
 """The durable store: round trip, resume, refusal of a changed space or a second driver,
 JSON only (nothing on disk can run code), clear errors for bad paths."""
 
+import contextlib
 import json
 import os
 import pickle
@@ -183,6 +184,17 @@ def test_load_missing_store(tmp_path):
         load_trials(tmp_path / "missing.db")
 
 
+def wait_for_rows(db, query, count, limit=60.0):
+    """Poll the store (from outside, as a second process would) until `query` counts `count`."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        with contextlib.suppress(sqlite3.OperationalError):
+            if db.exists() and sqlite3.connect(db).execute(query).fetchone()[0] >= count:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{query} did not reach {count}")
+
+
 SECOND_DRIVER = textwrap.dedent(
     """
     import sys, time
@@ -203,13 +215,7 @@ def test_second_driver_is_refused_and_nothing_is_corrupted(tmp_path):
     script.write_text(SECOND_DRIVER)
     first = subprocess.Popen([sys.executable, str(script), str(db), "15"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until the first driver has written a trial
-        if db.exists() and sqlite3.connect(db).execute(
-                "SELECT count(*) FROM sqlite_master WHERE name='trials'").fetchone()[0]:
-            if sqlite3.connect(db).execute("SELECT count(*) FROM trials").fetchone()[0]:
-                break
-        time.sleep(0.05)
+    wait_for_rows(db, "SELECT count(*) FROM trials", 1)
     second = subprocess.run([sys.executable, str(script), str(db), "15"], capture_output=True, text=True, timeout=120)
     assert second.returncode != 0
     assert "is in use by another driver (pid" in second.stderr
@@ -240,15 +246,7 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(KILLED_DRIVER)
     proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    done = 0
-    while time.monotonic() < deadline and done < 8:
-        time.sleep(0.05)
-        if db.exists():
-            try:
-                done = sqlite3.connect(db).execute("SELECT count(*) FROM trials WHERE state='DONE'").fetchone()[0]
-            except sqlite3.OperationalError:
-                pass
+    wait_for_rows(db, "SELECT count(*) FROM trials WHERE state='DONE'", 8)
     proc.kill()
     proc.wait()
     before = {r.tid: (r.params, r.loss) for r in load_trials(db).records if r.state == TrialState.DONE}
