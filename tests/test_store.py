@@ -27,8 +27,16 @@ def fn(p):
 
 def run(path, max_evals, trials=None, space=SPACE, objective=fn, **kw):
     kw.setdefault("algo", tpe.suggest)
-    return fmin(objective, space, trials=trials, max_evals=max_evals, trials_save_file=str(path),
-                rstate=np.random.default_rng(0), show_progressbar=False, **kw)
+    return fmin(
+        objective,
+        space,
+        trials=trials,
+        max_evals=max_evals,
+        trials_save_file=str(path),
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+        **kw,
+    )
 
 
 def test_round_trip(tmp_path):
@@ -118,8 +126,13 @@ def test_values_json_cannot_hold_are_stored_as_repr_with_a_warning(tmp_path):
     db = tmp_path / "tuning.db"
 
     def with_model(p):
-        return {"loss": p["x"] ** 2, "status": STATUS_OK, "model": object(), "arr": np.float32(1.5),
-                "nested": {"ok": [1, 2], "bad": {1, 2}}}
+        return {
+            "loss": p["x"] ** 2,
+            "status": STATUS_OK,
+            "model": object(),
+            "arr": np.float32(1.5),
+            "nested": {"ok": [1, 2], "bad": {1, 2}},
+        }
 
     with pytest.warns(UserWarning, match="result key 'model' is a object"):
         run(db, 2, objective=with_model)
@@ -134,8 +147,11 @@ def test_attachments_round_trip_without_unpickling(tmp_path):
     big = os.urandom(50 * 2**20)
 
     def attach(p):
-        return {"loss": 1.0, "status": STATUS_OK,
-                "attachments": {"raw": evil, "big": big, "log": "text here", "curve": [0.5, 0.25]}}
+        return {
+            "loss": 1.0,
+            "status": STATUS_OK,
+            "attachments": {"raw": evil, "big": big, "log": "text here", "curve": [0.5, 0.25]},
+        }
 
     run(db, 1, objective=attach, algo=rand.suggest)
     loaded = load_trials(db)
@@ -213,8 +229,9 @@ def test_second_driver_is_refused_and_nothing_is_corrupted(tmp_path):
     db = tmp_path / "shared.db"
     script = tmp_path / "driver.py"
     script.write_text(SECOND_DRIVER)
-    first = subprocess.Popen([sys.executable, str(script), str(db), "15"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, str(script), str(db), "15"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     wait_for_rows(db, "SELECT count(*) FROM trials", 1)
     second = subprocess.run([sys.executable, str(script), str(db), "15"], capture_output=True, text=True, timeout=120)
     assert second.returncode != 0

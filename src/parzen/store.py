@@ -218,17 +218,30 @@ class TrialStore:
         """Write `trial` (and its attachments) in one committed transaction."""
         where = f"trial {trial.tid}"
         row = (
-            trial.tid, trial.state.name, trial.result.get("status"), _finite_or_none(trial.loss),
-            to_json(trial.params, where), to_json(trial.result, where), trial.error, trial.book_time,
-            trial.refresh_time, trial.start_time, trial.end_time, trial.host, trial.stdout, trial.stderr,
+            trial.tid,
+            trial.state.name,
+            trial.result.get("status"),
+            _finite_or_none(trial.loss),
+            to_json(trial.params, where),
+            to_json(trial.result, where),
+            trial.error,
+            trial.book_time,
+            trial.refresh_time,
+            trial.start_time,
+            trial.end_time,
+            trial.host,
+            trial.stdout,
+            trial.stderr,
             trial.attempts,
         )
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             for name, value in trial.attachments.items():
-                self.db.execute("INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?)",
-                                (trial.tid, name, *_attachment(value, name, where)))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?)",
+                    (trial.tid, name, *_attachment(value, name, where)),
+                )
             if self.holds_lease:
                 self.db.execute("UPDATE lease SET heartbeat = ?", (time.time(),))
             self.db.execute("COMMIT")
@@ -246,11 +259,24 @@ class TrialStore:
         trials = []
         for row in self.db.execute(f"SELECT {columns} FROM trials ORDER BY tid"):
             tid, state, params, result, error, book, refresh, start, end, host, out, err, attempts = row
-            trials.append(Trial(
-                tid=tid, params=json.loads(params), state=TrialState[state], result=json.loads(result),
-                book_time=book, refresh_time=refresh, start_time=start, end_time=end, error=error, host=host,
-                stdout=out or "", stderr=err or "", attempts=attempts, attachments=attachments.get(tid, {}),
-            ))
+            trials.append(
+                Trial(
+                    tid=tid,
+                    params=json.loads(params),
+                    state=TrialState[state],
+                    result=json.loads(result),
+                    book_time=book,
+                    refresh_time=refresh,
+                    start_time=start,
+                    end_time=end,
+                    error=error,
+                    host=host,
+                    stdout=out or "",
+                    stderr=err or "",
+                    attempts=attempts,
+                    attachments=attachments.get(tid, {}),
+                )
+            )
         return trials
 
     def close(self) -> None:

@@ -49,8 +49,13 @@ def test_sigkill_driver_then_resume(tmp_path):
     script = tmp_path / "driver.py"
     script.write_text(DRIVER)
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
-    proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 180
     while done_rows(db) < 5 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -58,8 +63,7 @@ def test_sigkill_driver_then_resume(tmp_path):
     proc.wait()
     before = {r.tid: (r.params, r.loss) for r in load_trials(db).records if r.state == TrialState.DONE}
     assert len(before) >= 5
-    again = subprocess.run([sys.executable, str(script), str(db)], env=env, capture_output=True, text=True,
-                           timeout=300)
+    again = subprocess.run([sys.executable, str(script), str(db)], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "FINISHED" in again.stdout, again.stderr[-3000:]
     after = load_trials(db)
     assert after.n_finished == 16

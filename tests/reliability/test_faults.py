@@ -75,8 +75,16 @@ def test_fault_is_a_failed_trial_and_the_run_finishes(spark, tmp_path, name):
     fault, words = FAULTS[name]
     db = tmp_path / "faults.db"
     trials = SparkTrials(parallelism=2, spark_session=spark, trial_timeout=2 if name == "hang" else None)
-    fmin(mixed(fault), SPACE, algo=rand.suggest, trials=trials, max_evals=MAX_EVALS, trials_save_file=str(db),
-         rstate=np.random.default_rng(3), show_progressbar=False)
+    fmin(
+        mixed(fault),
+        SPACE,
+        algo=rand.suggest,
+        trials=trials,
+        max_evals=MAX_EVALS,
+        trials_save_file=str(db),
+        rstate=np.random.default_rng(3),
+        show_progressbar=False,
+    )
     bad = [r for r in trials.records if r.params["x"] < 0.5]
     good = [r for r in trials.records if r.params["x"] >= 0.5]
     assert bad and good, "the seed gives both kinds of trial"
@@ -119,6 +127,13 @@ def test_unpicklable_capture_is_refused_before_any_trial(spark, tmp_path):
             return p["x"]
 
     with pytest.raises(ObjectiveNotSerializable, match="'connection'"):
-        fmin(uses_connection, SPACE, algo=rand.suggest, trials=SparkTrials(parallelism=2, spark_session=spark),
-             max_evals=4, trials_save_file=str(db), show_progressbar=False)
+        fmin(
+            uses_connection,
+            SPACE,
+            algo=rand.suggest,
+            trials=SparkTrials(parallelism=2, spark_session=spark),
+            max_evals=4,
+            trials_save_file=str(db),
+            show_progressbar=False,
+        )
     assert len(load_trials(db)) == 0

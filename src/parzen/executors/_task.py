@@ -219,14 +219,24 @@ def _cache():
     return module.objectives
 
 
-def load_objective(token, blob):
+def _read_source(source):
+    """The pickled objective: bytes, a broadcast variable, or a Spark Connect artifact."""
+    if hasattr(source, "value"):  # a broadcast variable (classic Spark)
+        return source.value
+    if isinstance(source, dict):  # {"artifact": name}, uploaded with spark.addArtifacts
+        from pyspark import SparkFiles
+
+        with open(SparkFiles.get(source["artifact"]), "rb") as f:
+            return f.read()
+    return source
+
+
+def load_objective(token, source):
     """Unpickle (once per worker) the objective identified by `token`."""
     objectives = _cache()
     loaded = objectives.get(token)
     if loaded is None:
-        if hasattr(blob, "value"):  # a Spark broadcast variable
-            blob = blob.value
-        loaded = pickle.loads(blob)
+        loaded = pickle.loads(_read_source(source))
         objectives.clear()  # keep one experiment's objective per worker
         objectives[token] = loaded
     return loaded
@@ -266,3 +276,20 @@ def spark_task(blob):
             yield run_payload(payload, blob, attempt)
 
     return run_partition
+
+
+def arrow_task(source, payload):
+    """The ``mapInArrow`` function of one trial on Spark Connect (payload in the closure)."""
+
+    def run_batches(batches):
+        import pyarrow as pa
+        from pyspark import TaskContext
+
+        for _ in batches:  # consume all input so Spark reuses this Python worker
+            pass
+        context = TaskContext.get()
+        attempt = context.attemptNumber() if context is not None else 0
+        outcome = run_payload(payload, source, attempt)
+        yield pa.RecordBatch.from_pydict({"outcome": [outcome]}, schema=pa.schema([("outcome", pa.binary())]))
+
+    return run_batches

@@ -12,6 +12,7 @@ executors need pyspark but not parzen.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import logging
 import pickle
@@ -65,20 +66,21 @@ def spark_failure_reason(exc: BaseException) -> str:
     return text[:_REASON_CHARS]
 
 
-class SparkExecutor(Executor):
-    """Trials as single-task Spark jobs on a classic (py4j) SparkContext."""
+class JobPerTrialExecutor(Executor):
+    """What the classic and Connect executors share: slots, queue, deadlines, retries.
 
-    def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+    Subclasses say how to run one trial's job under a tag (`_run_job`, called in a pool
+    thread) and how to cancel a tag (`_cancel_tag`, called by the driver thread).
+    """
+
+    def __init__(self, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
         ship_task_module()
-        self.sc = session.sparkContext
         self.parallelism = parallelism
         self.trial_timeout = trial_timeout
         self.max_retries = max_retries
         self.run_id = uuid.uuid4().hex[:8]
-        blob = _pickling.dumps_objective(fn)
-        self.token = hashlib.sha1(blob).hexdigest()
-        self.broadcast = self.sc.broadcast(blob) if len(blob) > BROADCAST_THRESHOLD else None
-        self.task = _task.spark_task(self.broadcast if self.broadcast is not None else blob)
+        self.blob = _pickling.dumps_objective(fn)
+        self.token = hashlib.sha1(self.blob).hexdigest()
         self.pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix=f"parzen-{self.run_id}")
         self.results: queue.Queue = queue.Queue()
         self.jobs: dict[int, _Job] = {}
@@ -125,14 +127,12 @@ class SparkExecutor(Executor):
         job = self.jobs.pop(tid, None)
         if job is None:
             return False
-        self.sc.cancelJobGroup(job.group)
+        self._cancel_tag(job.group)
         return True
 
     def close(self) -> None:
         self.cancel_all()
         self.pool.shutdown(wait=False, cancel_futures=True)
-        if self.broadcast is not None:
-            self.broadcast.unpersist(blocking=False)
 
     # ---- internals --------------------------------------------------------------------
 
@@ -143,13 +143,19 @@ class SparkExecutor(Executor):
         self.pool.submit(self._run_job, job.tid, job.group, job.payload)
 
     def _run_job(self, tid: int, group: str, payload: dict) -> None:
-        """Pool thread: run one single-task job under its own job group; queue the result."""
+        """Pool thread: run one single-task job under its own tag; queue the result."""
         try:
-            self.sc.setJobGroup(group, f"parzen trial {tid}", interruptOnCancel=True)
-            data = self.sc.parallelize([payload], 1).mapPartitions(self.task).collect()
-            self.results.put((tid, group, data[0], None))
+            self.results.put((tid, group, self._run_single_task_job(tid, group, payload), None))
         except BaseException as exc:  # the job failed or was cancelled: the driver decides
             self.results.put((tid, group, None, exc))
+
+    @abc.abstractmethod
+    def _run_single_task_job(self, tid: int, tag: str, payload: dict) -> bytes:
+        """Run `payload` as one single-task job tagged `tag`; return the pickled outcome."""
+
+    @abc.abstractmethod
+    def _cancel_tag(self, tag: str) -> None:
+        """Cancel (interrupting its task) the job tagged `tag`."""
 
     def _wait(self, timeout: float | None) -> float | None:
         """How long to block: until `timeout` or the earliest trial deadline."""
@@ -185,3 +191,25 @@ class SparkExecutor(Executor):
         del self.jobs[tid]
         outcome["attempts"] = job.attempts
         return tid, outcome
+
+
+class SparkExecutor(JobPerTrialExecutor):
+    """Trials as single-task jobs on a classic (py4j) SparkContext, one job group each."""
+
+    def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+        super().__init__(fn, parallelism, trial_timeout, max_retries)
+        self.sc = session.sparkContext
+        self.broadcast = self.sc.broadcast(self.blob) if len(self.blob) > BROADCAST_THRESHOLD else None
+        self.task = _task.spark_task(self.broadcast if self.broadcast is not None else self.blob)
+
+    def _run_single_task_job(self, tid: int, tag: str, payload: dict) -> bytes:
+        self.sc.setJobGroup(tag, f"parzen trial {tid}", interruptOnCancel=True)
+        return self.sc.parallelize([payload], 1).mapPartitions(self.task).collect()[0]
+
+    def _cancel_tag(self, tag: str) -> None:
+        self.sc.cancelJobGroup(tag)
+
+    def close(self) -> None:
+        super().close()
+        if self.broadcast is not None:
+            self.broadcast.unpersist(blocking=False)

@@ -1,0 +1,46 @@
+"""Trials on Spark Connect (Databricks serverless and shared clusters, ``spark.remote``).
+
+Spark Connect has no SparkContext: a trial is the one-row query
+``spark.range(0, 1, 1, 1).mapInArrow(task)`` run from a pool thread that tags it, so
+``spark.interruptTag`` cancels that trial alone. A large objective is uploaded once as a
+session artifact (the Connect counterpart of a broadcast) instead of with every query.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from parzen.executors import _task
+from parzen.executors.spark import BROADCAST_THRESHOLD, JobPerTrialExecutor
+
+
+class SparkConnectExecutor(JobPerTrialExecutor):
+    """Trials as tagged single-task queries on a Spark Connect session."""
+
+    def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+        super().__init__(fn, parallelism, trial_timeout, max_retries)
+        self.spark = session
+        self.source: Any = self.blob
+        if len(self.blob) > BROADCAST_THRESHOLD:
+            self.source = {"artifact": self._upload(self.blob)}
+
+    def _upload(self, blob: bytes) -> str:
+        name = f"parzen-objective-{self.token}.pkl"
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / name
+            path.write_bytes(blob)
+            self.spark.addArtifacts(str(path), file=True)
+        return name
+
+    def _run_single_task_job(self, tid: int, tag: str, payload: dict) -> bytes:
+        self.spark.addTag(tag)
+        try:
+            frame = self.spark.range(0, 1, 1, 1).mapInArrow(_task.arrow_task(self.source, payload), "outcome binary")
+            return frame.collect()[0][0]
+        finally:
+            self.spark.removeTag(tag)
+
+    def _cancel_tag(self, tag: str) -> None:
+        self.spark.interruptTag(tag)
