@@ -1,0 +1,161 @@
+"""SparkTrials throughput: parzen vs hyperopt vs the raw-Spark floor, in one process and session.
+
+    python benchmarks/spark_bench.py --master 'local[4]' --scenarios p4_half p8_half p4_trivial
+    python benchmarks/spark_bench.py --master 'local[16]' --scenarios p16_one
+
+The floor is what Spark itself allows: P driver threads, each running single-task jobs
+back to back (``parallelize([x], 1).mapPartitions(f).collect()``), nothing else.
+Slot utilisation = time spent inside the objective / (P x wall time). Each scenario is
+repeated (methods interleaved, after a warm-up) and the median is reported.
+Results are merged into benchmarks/results/spark.json; ``--markdown`` prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+RESULTS = Path(__file__).resolve().parent / "results" / "spark.json"
+SCENARIOS = {  # name: (parallelism, trials, seconds per trial; 0 = trivial objective)
+    "p4_half": (4, 32, 0.5),
+    "p8_half": (8, 48, 0.5),
+    "p4_trivial": (4, 100, 0.0),
+    "p16_one": (16, 64, 1.0),
+}
+HYPEROPT_TRIVIAL_TRIALS = 32  # hyperopt manages about one trial per second
+
+
+def sleeper(seconds: float):
+    """An objective that sleeps and reports the time it spent (the slot's useful work)."""
+
+    def objective(params):
+        start = time.time()
+        if seconds:
+            time.sleep(seconds)
+        return {"loss": float(params["x"]) ** 2, "status": "ok", "busy": time.time() - start}
+
+    return objective
+
+
+def raw_floor(sc, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
+    """Wall time and busy time of n single-task jobs run from `parallelism` threads."""
+    counter = iter(range(n))
+    lock = threading.Lock()
+    busy: list[float] = []
+
+    def task(it):
+        list(it)
+        start = time.time()
+        if seconds:
+            time.sleep(seconds)
+        yield time.time() - start
+
+    def worker():
+        while True:
+            with lock:
+                if next(counter, None) is None:
+                    return
+            busy.extend(sc.parallelize([0], 1).mapPartitions(task).collect())
+
+    threads = [threading.Thread(target=worker) for _ in range(parallelism)]
+    start = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.time() - start, sum(busy)
+
+
+def run_parzen(spark, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
+    import parzen
+
+    trials = parzen.SparkTrials(parallelism=parallelism, spark_session=spark)
+    start = time.time()
+    parzen.fmin(sleeper(seconds), {"x": parzen.hp.uniform("x", -1, 1)}, algo=parzen.tpe.suggest, max_evals=n,
+                trials=trials, show_progressbar=False, verbose=False)
+    wall = time.time() - start
+    return wall, sum(r["busy"] for r in trials.results if "busy" in r)
+
+
+def run_hyperopt(spark, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
+    import hyperopt
+
+    trials = hyperopt.SparkTrials(parallelism=parallelism, spark_session=spark)
+    start = time.time()
+    hyperopt.fmin(sleeper(seconds), {"x": hyperopt.hp.uniform("x", -1, 1)}, algo=hyperopt.tpe.suggest,
+                  max_evals=n, trials=trials, show_progressbar=False, verbose=False)
+    wall = time.time() - start
+    return wall, sum(r["busy"] for r in trials.results if "busy" in r)
+
+
+def measure(spark, scenario: str, repeats: int) -> dict:
+    parallelism, n, seconds = SCENARIOS[scenario]
+    runners = {
+        "raw_spark": lambda: raw_floor(spark.sparkContext, parallelism, n, seconds),
+        "parzen": lambda: run_parzen(spark, parallelism, n, seconds),
+        "hyperopt": lambda: run_hyperopt(spark, parallelism, HYPEROPT_TRIVIAL_TRIALS if not seconds else n, seconds),
+    }
+    samples: dict[str, list[dict]] = {name: [] for name in runners}
+    for _ in range(repeats):
+        for name, runner in runners.items():
+            trials = HYPEROPT_TRIVIAL_TRIALS if (name == "hyperopt" and not seconds) else n
+            wall, busy = runner()
+            samples[name].append({"wall": wall, "utilisation": busy / (parallelism * wall), "per_s": trials / wall})
+            print(f"{scenario:11s} {name:9s} wall {wall:6.2f}s  util {samples[name][-1]['utilisation']:.3f}  "
+                  f"{samples[name][-1]['per_s']:.1f} trials/s", flush=True)
+    return {name: {key: statistics.median(s[key] for s in runs) for key in runs[0]} | {"runs": runs}
+            for name, runs in samples.items()}
+
+
+def markdown(results: dict) -> str:
+    rows = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|---|---|---|---|---|---|"]
+    for scenario, entry in results.items():
+        p, n, seconds = SCENARIOS[scenario]
+        label = f"P={p}, {n} trials of {seconds:g} s" if seconds else f"P={p}, trivial objective"
+        r = entry["methods"]
+        if seconds:
+            cells = [f"{r[m]['utilisation']:.0%} util, {r[m]['wall']:.1f} s" for m in ("raw_spark", "parzen", "hyperopt")]
+            ratio = r["parzen"]["utilisation"] / r["raw_spark"]["utilisation"]
+        else:
+            cells = [f"{r[m]['per_s']:.1f} trials/s" for m in ("raw_spark", "parzen", "hyperopt")]
+            ratio = r["parzen"]["per_s"] / r["raw_spark"]["per_s"]
+        rows.append(f"| {label} | `{entry['master']}` | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--master", default="local[4]")
+    parser.add_argument("--scenarios", nargs="+", default=["p4_half", "p8_half", "p4_trivial"], choices=SCENARIOS)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--markdown", action="store_true", help="print the table of the stored results and exit")
+    args = parser.parse_args()
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.markdown:
+        print(markdown(results))
+        return
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master(args.master).config("spark.ui.showConsoleProgress", "false")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    raw_floor(spark.sparkContext, 4, 16, 0.0)  # warm-up: start the Python workers
+    run_parzen(spark, 4, 8, 0.0)
+    for scenario in args.scenarios:
+        results[scenario] = {"master": args.master, "methods": measure(spark, scenario, args.repeats)}
+        RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1))
+    print(markdown(results))
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
