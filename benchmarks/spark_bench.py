@@ -79,8 +79,15 @@ def run_parzen(spark, parallelism: int, n: int, seconds: float) -> tuple[float, 
 
     trials = parzen.SparkTrials(parallelism=parallelism, spark_session=spark)
     start = time.time()
-    parzen.fmin(sleeper(seconds), {"x": parzen.hp.uniform("x", -1, 1)}, algo=parzen.tpe.suggest, max_evals=n,
-                trials=trials, show_progressbar=False, verbose=False)
+    parzen.fmin(
+        sleeper(seconds),
+        {"x": parzen.hp.uniform("x", -1, 1)},
+        algo=parzen.tpe.suggest,
+        max_evals=n,
+        trials=trials,
+        show_progressbar=False,
+        verbose=False,
+    )
     wall = time.time() - start
     return wall, sum(r["busy"] for r in trials.results if "busy" in r)
 
@@ -90,8 +97,15 @@ def run_hyperopt(spark, parallelism: int, n: int, seconds: float) -> tuple[float
 
     trials = hyperopt.SparkTrials(parallelism=parallelism, spark_session=spark)
     start = time.time()
-    hyperopt.fmin(sleeper(seconds), {"x": hyperopt.hp.uniform("x", -1, 1)}, algo=hyperopt.tpe.suggest,
-                  max_evals=n, trials=trials, show_progressbar=False, verbose=False)
+    hyperopt.fmin(
+        sleeper(seconds),
+        {"x": hyperopt.hp.uniform("x", -1, 1)},
+        algo=hyperopt.tpe.suggest,
+        max_evals=n,
+        trials=trials,
+        show_progressbar=False,
+        verbose=False,
+    )
     wall = time.time() - start
     return wall, sum(r["busy"] for r in trials.results if "busy" in r)
 
@@ -109,10 +123,15 @@ def measure(spark, scenario: str, repeats: int) -> dict:
             trials = HYPEROPT_TRIVIAL_TRIALS if (name == "hyperopt" and not seconds) else n
             wall, busy = runner()
             samples[name].append({"wall": wall, "utilisation": busy / (parallelism * wall), "per_s": trials / wall})
-            print(f"{scenario:11s} {name:9s} wall {wall:6.2f}s  util {samples[name][-1]['utilisation']:.3f}  "
-                  f"{samples[name][-1]['per_s']:.1f} trials/s", flush=True)
-    return {name: {key: statistics.median(s[key] for s in runs) for key in runs[0]} | {"runs": runs}
-            for name, runs in samples.items()}
+            print(
+                f"{scenario:11s} {name:9s} wall {wall:6.2f}s  util {samples[name][-1]['utilisation']:.3f}  "
+                f"{samples[name][-1]['per_s']:.1f} trials/s",
+                flush=True,
+            )
+    return {
+        name: {key: statistics.median(s[key] for s in runs) for key in runs[0]} | {"runs": runs}
+        for name, runs in samples.items()
+    }
 
 
 def markdown(results: dict) -> str:
@@ -122,7 +141,9 @@ def markdown(results: dict) -> str:
         label = f"P={p}, {n} trials of {seconds:g} s" if seconds else f"P={p}, trivial objective"
         r = entry["methods"]
         if seconds:
-            cells = [f"{r[m]['utilisation']:.0%} util, {r[m]['wall']:.1f} s" for m in ("raw_spark", "parzen", "hyperopt")]
+            cells = [
+                f"{r[m]['utilisation']:.0%} util, {r[m]['wall']:.1f} s" for m in ("raw_spark", "parzen", "hyperopt")
+            ]
             ratio = r["parzen"]["utilisation"] / r["raw_spark"]["utilisation"]
         else:
             cells = [f"{r[m]['per_s']:.1f} trials/s" for m in ("raw_spark", "parzen", "hyperopt")]
@@ -144,8 +165,12 @@ def main() -> None:
         return
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master(args.master).config("spark.ui.showConsoleProgress", "false")
-             .config("spark.ui.enabled", "false").getOrCreate())
+    spark = (
+        SparkSession.builder.master(args.master)
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     raw_floor(spark.sparkContext, 4, 16, 0.0)  # warm-up: start the Python workers
     run_parzen(spark, 4, 8, 0.0)

@@ -52,12 +52,20 @@ def run(name: str, algo, n_trials: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "load.db"
         start = time.perf_counter()
-        fmin(objective, SPACE, algo=timed(algo, times), max_evals=n_trials, trials_save_file=str(db),
-             rstate=np.random.default_rng(0), show_progressbar=False, verbose=False)
+        fmin(
+            objective,
+            SPACE,
+            algo=timed(algo, times),
+            max_evals=n_trials,
+            trials_save_file=str(db),
+            rstate=np.random.default_rng(0),
+            show_progressbar=False,
+            verbose=False,
+        )
         wall = time.perf_counter() - start
         size = sum(f.stat().st_size for f in Path(folder).iterdir())
     checkpoints = sorted({min(n_trials, c) for c in (1000, 5000, 10000, n_trials)})
-    per_suggestion = {str(c): 1000 * statistics.median(times[max(0, c - 50):c]) for c in checkpoints}
+    per_suggestion = {str(c): 1000 * statistics.median(times[max(0, c - 50) : c]) for c in checkpoints}
     return {
         "algorithm": name,
         "trials": n_trials,

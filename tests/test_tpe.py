@@ -229,3 +229,35 @@ def test_history_with_many_trials_is_fast_enough_to_run():
         tuner.tell(s.tid, sum(s.args.values()))
     point = tpe.suggest(tuner.space, tuner.trials.history(), np.random.default_rng(1))
     assert set(point) == set(space)
+
+
+def test_mix_draws_algorithms_with_their_probabilities():
+    from parzen import mix
+
+    calls = []
+
+    def tagged(name):
+        def algo(space, history, rng):
+            calls.append(name)
+            return rand.suggest(space, history, rng)
+
+        return algo
+
+    algo = functools.partial(mix.suggest, p_suggest=[(0.2, tagged("rand")), (0.8, tagged("tpe"))])
+    fmin(
+        lambda p: p["x"],
+        {"x": hp.uniform("x", 0, 1)},
+        algo=algo,
+        max_evals=400,
+        show_progressbar=False,
+        rstate=np.random.default_rng(0),
+    )
+    assert abs(calls.count("rand") / 400 - 0.2) < 0.05
+    with pytest.raises(InvalidArgument, match="sum to 1"):
+        fmin(
+            lambda p: p["x"],
+            {"x": hp.uniform("x", 0, 1)},
+            max_evals=2,
+            show_progressbar=False,
+            algo=functools.partial(mix.suggest, p_suggest=[(0.5, rand.suggest)]),
+        )

@@ -5,7 +5,7 @@ from parzen.pyll import scope
 """
 
 from parzen import early_stop, exceptions, hp
-from parzen.algorithms import anneal, grid, rand, tpe
+from parzen.algorithms import anneal, grid, mix, rand, tpe
 from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
 from parzen.space import space_eval
@@ -61,6 +61,7 @@ __all__ = [
     "grid",
     "hp",
     "load_trials",
+    "mix",
     "partial",
     "rand",
     "space_eval",

@@ -1,0 +1,34 @@
+"""A mixture of algorithms, as hyperopt's ``mix.suggest``:
+
+    algo = functools.partial(mix.suggest, p_suggest=[(0.1, rand.suggest), (0.9, tpe.suggest)])
+
+Each suggestion comes from one algorithm drawn with the given probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from parzen.exceptions import InvalidArgument
+from parzen.space import CompiledSpace
+from parzen.trials import History
+
+
+def suggest(
+    space: CompiledSpace,
+    history: History,
+    rng: np.random.Generator,
+    p_suggest: Sequence[tuple[float, Callable]] = (),
+) -> dict[str, Any] | None:
+    """The suggestion of an algorithm drawn from `p_suggest` ((probability, algo) pairs)."""
+    if not p_suggest:
+        raise InvalidArgument("mix.suggest needs p_suggest=[(probability, algo), ...]")
+    probs = [p for p, _ in p_suggest]
+    if any(p < 0 for p in probs) or not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
+        raise InvalidArgument(f"mix.suggest: the probabilities of p_suggest must be >= 0 and sum to 1, got {probs}")
+    algo = p_suggest[int(rng.choice(len(probs), p=np.asarray(probs) / sum(probs)))][1]
+    return algo(space, history, rng)
