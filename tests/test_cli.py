@@ -38,7 +38,8 @@ def test_export(tmp_path, capsys):
     db = tmp_path / "t.db"
     make_store(db)
     assert main(["export", str(db), str(tmp_path / "t.csv")]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "t.csv")))
+    with open(tmp_path / "t.csv") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == 20 and {"tid", "state", "loss", "params_x"} <= set(rows[0])
 
 
