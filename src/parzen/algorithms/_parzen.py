@@ -173,7 +173,7 @@ class Mixture:
         n = len(observations)
         dims = [self.dims[j] for j in self.numeric]
         mus = observations[:, self.numeric]
-        bounded = np.array([d.bounded for d in dims], dtype=bool)
+        self.bounded = bounded = np.array([d.bounded for d in dims], dtype=bool)
         low = np.where(bounded, 0.0, np.minimum(0.0, mus.min(axis=0, initial=0.0)))
         high = np.where(bounded, 1.0, np.maximum(1.0, mus.max(axis=0, initial=1.0)))
         if bandwidth == "scott":
@@ -200,12 +200,13 @@ class Mixture:
         """`size` draws, as a (size, n_dims) array in u / option-index coordinates."""
         kernel = rng.choice(self.n_kernels, size=size, p=np.exp(self.log_w))
         out = np.empty((size, len(self.dims)))
-        for k, j in enumerate(self.numeric):
-            mu, sigma = self.mu[kernel, k], self.sigma[kernel, k]
-            if self.dims[j].bounded:
-                out[:, j] = sample_truncnorm(mu, sigma, 0.0, 1.0, rng)
-            else:
-                out[:, j] = rng.normal(mu, sigma)
+        if self.numeric:
+            mu, sigma = self.mu[kernel], self.sigma[kernel]
+            draws = sample_truncnorm(mu, sigma, 0.0, 1.0, rng)
+            unbounded = ~self.bounded
+            if unbounded.any():
+                draws[:, unbounded] = rng.normal(mu[:, unbounded], sigma[:, unbounded])
+            out[:, self.numeric] = draws
         for c, j in enumerate(self.categorical):
             out[:, j] = self._sample_categorical(kernel, c, self.dims[j].prior_probs, rng)
         return out
