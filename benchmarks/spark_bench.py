@@ -110,6 +110,24 @@ def run_hyperopt(spark, parallelism: int, n: int, seconds: float) -> tuple[float
     return wall, sum(r["busy"] for r in trials.results if "busy" in r)
 
 
+def cancel_latency(spark, parallelism: int = 4, timeout: float = 2.0) -> dict:
+    """How long after the run's timeout fmin returns, and Spark has no active job left."""
+    import parzen
+
+    def hangs(params):
+        time.sleep(600)
+
+    trials = parzen.SparkTrials(parallelism=parallelism, spark_session=spark, timeout=timeout)
+    start = time.time()
+    parzen.fmin(hangs, {"x": parzen.hp.uniform("x", -1, 1)}, algo=parzen.rand.suggest, max_evals=100,
+                trials=trials, show_progressbar=False, verbose=False)
+    returned = time.time()
+    tracker = spark.sparkContext.statusTracker()
+    while tracker.getActiveJobsIds() and time.time() - returned < 60:
+        time.sleep(0.01)
+    return {"return_after_timeout_s": returned - start - timeout, "jobs_gone_after_s": time.time() - start - timeout}
+
+
 def measure(spark, scenario: str, repeats: int) -> dict:
     parallelism, n, seconds = SCENARIOS[scenario]
     runners = {
@@ -137,6 +155,8 @@ def measure(spark, scenario: str, repeats: int) -> dict:
 def markdown(results: dict) -> str:
     rows = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|---|---|---|---|---|---|"]
     for scenario, entry in results.items():
+        if scenario not in SCENARIOS:
+            continue
         p, n, seconds = SCENARIOS[scenario]
         label = f"P={p}, {n} trials of {seconds:g} s" if seconds else f"P={p}, trivial objective"
         r = entry["methods"]
@@ -149,6 +169,11 @@ def markdown(results: dict) -> str:
             cells = [f"{r[m]['per_s']:.1f} trials/s" for m in ("raw_spark", "parzen", "hyperopt")]
             ratio = r["parzen"]["per_s"] / r["raw_spark"]["per_s"]
         rows.append(f"| {label} | `{entry['master']}` | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    if "cancel" in results:
+        c = results["cancel"]
+        rows.append(f"\nCancellation (P=4, hanging trials, `timeout=2`): fmin returns "
+                    f"{c['return_after_timeout_s']:.2f} s after the timeout; Spark has no active job "
+                    f"{c['jobs_gone_after_s']:.2f} s after it (median of runs).")
     return "\n".join(rows)
 
 
@@ -157,6 +182,7 @@ def main() -> None:
     parser.add_argument("--master", default="local[4]")
     parser.add_argument("--scenarios", nargs="+", default=["p4_half", "p8_half", "p4_trivial"], choices=SCENARIOS)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cancel", action="store_true", help="also measure how fast a timeout cancels trials")
     parser.add_argument("--markdown", action="store_true", help="print the table of the stored results and exit")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -177,6 +203,11 @@ def main() -> None:
     for scenario in args.scenarios:
         results[scenario] = {"master": args.master, "methods": measure(spark, scenario, args.repeats)}
         RESULTS.parent.mkdir(exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=1))
+    if args.cancel:
+        samples = [cancel_latency(spark) for _ in range(args.repeats)]
+        results["cancel"] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+        print("cancel latency", results["cancel"])
         RESULTS.write_text(json.dumps(results, indent=1))
     print(markdown(results))
     spark.stop()

@@ -128,17 +128,17 @@ class _Run:
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
-    def _record(self, tid: int, outcome: dict) -> None:
+    def _record(self, tid: int, outcome: dict, apply_stop_rules: bool = True) -> None:
         trial = self.tuner.record(tid, outcome)
         if trial.state == TrialState.ERROR:
             logger.warning("trial %d failed: %s", tid, trial.result.get("error"))
         self.progress.update(self.trials)
         exception = outcome.get("exception")
-        if exception is not None:  # in-process objective raised, catch_eval_exceptions=False
+        if exception is not None and self.pending_error is None:  # in-process, catch_eval_exceptions=False
             self.pending_error = exception
             self._stop(f"the objective raised {type(exception).__name__}")
-            return
-        self._check_stop_rules()
+        elif apply_stop_rules:
+            self._check_stop_rules()
 
     def _check_stop_rules(self) -> None:
         best = self.trials.best_loss
@@ -156,11 +156,8 @@ class _Run:
 
     def _drain_finished(self) -> None:
         """Record trials that finished just before the stop, so nothing finished is lost."""
-        if self.pending_error is not None or not self.executor.running:
-            return
         for tid, outcome in self.executor.completed(timeout=0):
-            self.tuner.record(tid, outcome)
-            self.progress.update(self.trials)
+            self._record(tid, outcome, apply_stop_rules=False)
 
     def _cancel_running(self, reason: str) -> None:
         for tid in self.executor.cancel_all():

@@ -35,6 +35,9 @@ class SerialExecutor(Executor):
         self.queue.append((tid, args))
 
     def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
+        """Run the queued trials one by one; with ``timeout=0`` run none (nothing is finished)."""
+        if timeout == 0:
+            return
         while self.queue:
             tid, args = self.queue[0]
             outcome = _task.run_objective(self.fn, args, reraise=not self.catch_exceptions)

@@ -13,13 +13,16 @@ executors need pyspark but not parzen.
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import logging
 import pickle
 import queue
 import re
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,8 +72,10 @@ def spark_failure_reason(exc: BaseException) -> str:
 class JobPerTrialExecutor(Executor):
     """What the classic and Connect executors share: slots, queue, deadlines, retries.
 
-    Subclasses say how to run one trial's job under a tag (`_run_job`, called in a pool
-    thread) and how to cancel a tag (`_cancel_tag`, called by the driver thread).
+    Subclasses say how to run one trial's job under a tag (`_run_single_task_job`,
+    called in a pool thread) and how to cancel a tag (`_cancel_tag`, driver thread).
+    Pool threads only run jobs and post messages to `messages`; every decision is
+    taken by the driver thread when it reads them.
     """
 
     def __init__(self, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
@@ -82,8 +87,12 @@ class JobPerTrialExecutor(Executor):
         self.blob = _pickling.dumps_objective(fn)
         self.token = hashlib.sha1(self.blob).hexdigest()
         self.pool = ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix=f"parzen-{self.run_id}")
-        self.results: queue.Queue = queue.Queue()
+        self.messages: queue.Queue = queue.Queue()  # ("started", ...) and ("done", ...) from pool threads
         self.jobs: dict[int, _Job] = {}
+        self.ready: deque[tuple[int, dict]] = deque()  # outcomes read but not yet handed to fmin
+        self.cancelled: set[str] = set()  # tags cancelled by the driver (read by pool threads)
+        self.unreported: set[str] = set()  # tags whose pool thread has not reported back
+        self.lock = threading.Lock()
 
     # ---- Executor interface -------------------------------------------------------
 
@@ -100,54 +109,58 @@ class JobPerTrialExecutor(Executor):
             payload = {"tid": tid, "token": self.token, "args": _pickling.dumps(args)}
         except Exception as exc:
             message = f"the point for trial {tid} cannot be pickled for Spark: {type(exc).__name__}: {exc}"
-            self.jobs[tid] = _Job(tid, {}, group="unpicklable")
-            self.results.put((tid, "unpicklable", pickle.dumps(_task._failure("UnpicklableArgs", message, None)), None))
+            self.ready.append((tid, _task._failure("UnpicklableArgs", message, None)))
             return
         job = self.jobs[tid] = _Job(tid, payload)
         self._launch(job)
 
     def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
-        try:
-            first = self.results.get(timeout=self._wait(timeout)) if self.jobs else None
-        except queue.Empty:
-            first = None
-        yield from self._expired()
-        items = [first] if first is not None else []
+        if not self.ready and self.jobs:
+            with contextlib.suppress(queue.Empty):
+                self._read(self.messages.get(timeout=self._wait(timeout)))
         while True:
             try:
-                items.append(self.results.get_nowait())
+                self._read(self.messages.get_nowait())
             except queue.Empty:
                 break
-        for item in items:
-            finished = self._handle(*item)
-            if finished is not None:
-                yield finished
+        self._expire()
+        while self.ready:  # what the caller does not consume stays for the next call
+            yield self.ready.popleft()
 
     def cancel(self, tid: int) -> bool:
         job = self.jobs.pop(tid, None)
         if job is None:
             return False
+        with self.lock:
+            self.cancelled.add(job.group)
         self._cancel_tag(job.group)
         return True
 
     def close(self) -> None:
+        """Cancel what runs and wait (bounded) until Spark has let go of every job."""
         self.cancel_all()
+        deadline = time.monotonic() + 10.0
+        while self.unreported and time.monotonic() < deadline:
+            for tag in list(self.unreported):  # a job submitted just after its cancel is caught here
+                self._cancel_tag(tag)
+            with contextlib.suppress(queue.Empty):
+                self._read(self.messages.get(timeout=0.5))
         self.pool.shutdown(wait=False, cancel_futures=True)
 
-    # ---- internals --------------------------------------------------------------------
-
-    def _launch(self, job: _Job) -> None:
-        job.attempts += 1
-        job.group = f"parzen-{self.run_id}-trial-{job.tid}-attempt-{job.attempts}"
-        job.deadline = None if self.trial_timeout is None else time.monotonic() + self.trial_timeout
-        self.pool.submit(self._run_job, job.tid, job.group, job.payload)
+    # ---- pool threads -------------------------------------------------------------------
 
     def _run_job(self, tid: int, group: str, payload: dict) -> None:
-        """Pool thread: run one single-task job under its own tag; queue the result."""
+        """Pool thread: run one single-task job under its own tag; post what happened."""
         try:
-            self.results.put((tid, group, self._run_single_task_job(tid, group, payload), None))
+            with self.lock:
+                if group in self.cancelled:
+                    self.messages.put(("done", tid, group, None, None))
+                    return
+            if self.trial_timeout is not None:
+                self.messages.put(("started", tid, group, time.monotonic()))
+            self.messages.put(("done", tid, group, self._run_single_task_job(tid, group, payload), None))
         except BaseException as exc:  # the job failed or was cancelled: the driver decides
-            self.results.put((tid, group, None, exc))
+            self.messages.put(("done", tid, group, None, exc))
 
     @abc.abstractmethod
     def _run_single_task_job(self, tid: int, tag: str, payload: dict) -> bytes:
@@ -157,6 +170,15 @@ class JobPerTrialExecutor(Executor):
     def _cancel_tag(self, tag: str) -> None:
         """Cancel (interrupting its task) the job tagged `tag`."""
 
+    # ---- driver thread ------------------------------------------------------------------
+
+    def _launch(self, job: _Job) -> None:
+        job.attempts += 1
+        job.group = f"parzen-{self.run_id}-trial-{job.tid}-attempt-{job.attempts}"
+        job.deadline = None  # the trial_timeout clock starts when the job does
+        self.unreported.add(job.group)
+        self.pool.submit(self._run_job, job.tid, job.group, job.payload)
+
     def _wait(self, timeout: float | None) -> float | None:
         """How long to block: until `timeout` or the earliest trial deadline."""
         deadlines = [j.deadline for j in self.jobs.values() if j.deadline is not None]
@@ -165,32 +187,48 @@ class JobPerTrialExecutor(Executor):
         until_deadline = max(0.0, min(deadlines) - time.monotonic())
         return until_deadline if timeout is None else min(timeout, until_deadline)
 
-    def _expired(self) -> Iterator[tuple[int, dict]]:
+    def _read(self, message: tuple) -> None:
+        kind, tid, group = message[:3]
+        job = self.jobs.get(tid)
+        current = job is not None and job.group == group
+        if kind == "started":
+            if current:
+                job.deadline = message[3] + self.trial_timeout
+            return
+        self.unreported.discard(group)
+        if current:  # else: cancelled, or superseded by a retry
+            self._finish(job, *message[3:])
+
+    def _finish(self, job: _Job, data: bytes | None, exc: BaseException | None) -> None:
+        """A job ended: queue its outcome, or relaunch it if its worker died and retries remain."""
+        outcome = self._outcome(data, exc)
+        if outcome.get("crashed") and job.attempts <= self.max_retries:
+            logger.warning(
+                "trial %d: %s; retry %d of %d", job.tid, outcome["error"][:200], job.attempts, self.max_retries
+            )
+            self._launch(job)
+            return
+        del self.jobs[job.tid]
+        self.ready.append((job.tid, outcome | {"attempts": job.attempts}))
+
+    @staticmethod
+    def _outcome(data: bytes | None, exc: BaseException | None) -> dict:
+        if exc is not None:
+            message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
+            return _task._failure("SparkJobFailed", message, None) | {"crashed": True}
+        try:
+            return pickle.loads(data)
+        except Exception as err:  # e.g. a result holding a class the driver cannot import
+            message = f"the trial's result cannot be read on the driver: {type(err).__name__}: {err}"
+            return _task._failure("UnreadableResult", message, None)
+
+    def _expire(self) -> None:
+        """Cancel the trials that ran longer than `trial_timeout` (they count as failed)."""
         now = time.monotonic()
         for job in [j for j in self.jobs.values() if j.deadline is not None and j.deadline <= now]:
             self.cancel(job.tid)
             message = f"cancelled: the trial ran longer than trial_timeout={self.trial_timeout} s"
-            yield job.tid, _task._failure("TrialTimeout", message, None) | {"attempts": job.attempts}
-
-    def _handle(self, tid: int, group: str, data: bytes | None, exc: BaseException | None):
-        """Turn a finished job into ``(tid, outcome)``, or relaunch it, or drop it if stale."""
-        job = self.jobs.get(tid)
-        if job is None or job.group != group:
-            return None  # cancelled or superseded by a retry
-        if exc is not None:
-            message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
-            outcome = _task._failure("SparkJobFailed", message, None) | {"crashed": True}
-        else:
-            outcome = pickle.loads(data)
-        if outcome.get("crashed") and job.attempts <= self.max_retries:
-            logger.warning(
-                "trial %d: %s; retrying (%d of %d)", tid, outcome["error"][:200], job.attempts, self.max_retries
-            )
-            self._launch(job)
-            return None
-        del self.jobs[tid]
-        outcome["attempts"] = job.attempts
-        return tid, outcome
+            self.ready.append((job.tid, _task._failure("TrialTimeout", message, None) | {"attempts": job.attempts}))
 
 
 class SparkExecutor(JobPerTrialExecutor):
