@@ -286,3 +286,56 @@ def test_progress_bar_shows_best_and_failures(capsys):
     run(fn=fn, max_evals=15, show_progressbar=True)
     err = capsys.readouterr().err
     assert "15/15" in err and "best loss:" in err and "failed:" in err
+
+
+def test_custom_progress_callback_as_in_hyperopt():
+    import contextlib
+
+    seen = {"updates": 0}
+
+    class Context:
+        postfix = ""
+
+        def update(self, n):
+            seen["updates"] += n
+
+    @contextlib.contextmanager
+    def callback(initial, total):
+        seen["initial"], seen["total"] = initial, total
+        ctx = Context()
+        yield ctx
+        seen["postfix"] = ctx.postfix
+
+    run(max_evals=7, show_progressbar=callback)
+    assert seen["initial"] == 0 and seen["total"] == 7 and seen["updates"] == 7
+    assert seen["postfix"].startswith("best loss: ")
+
+
+def test_max_evals_none_still_checks_the_other_arguments():
+    with pytest.raises(InvalidArgument, match="timeout must be a positive number"):
+        run(max_evals=None, timeout=-1)
+    with pytest.raises(InvalidArgument, match="max_queue_len"):
+        run(max_evals=None, timeout=1, max_queue_len=0)
+
+
+def test_edited_space_dict_is_seen_by_the_next_call():
+    space = {"a": hp.uniform("a", 0, 1)}
+    assert space_eval(space, {"a": 0.5}) == {"a": 0.5}
+    space["b"] = hp.uniform("b", 0, 1)
+    best = run(fn=lambda p: p["a"] + p["b"], space=space, max_evals=4)
+    assert set(best) == {"a", "b"}
+
+
+def test_space_eval_coerces_like_hyperopt():
+    space = {"x": hp.uniform("x", 0, 2), "r": hp.randint("r", 5)}
+    assert space_eval(space, {"x": 1, "r": 2.0}) == {"x": 1.0, "r": 2}
+    assert isinstance(space_eval(space, {"x": 1, "r": 2.0})["x"], float)
+
+
+def test_trials_delete_all():
+    trials = Trials()
+    run(trials=trials, max_evals=3)
+    trials.delete_all()
+    assert len(trials) == 0 and trials.best_loss is None
+    run(trials=trials, max_evals=2)
+    assert trials.tids == [0, 1]

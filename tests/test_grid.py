@@ -64,3 +64,8 @@ def test_grid_size_helper():
 def test_bad_option():
     with pytest.raises(InvalidArgument, match="points_per_dimension must be an integer >= 1"):
         run({"u": hp.uniform("u", 0, 1)}, points_per_dimension=0)
+
+
+def test_huge_quantised_dimension_is_enumerated_lazily():
+    trials = run({"q": hp.quniform("q", 0, 1e9, 1)}, max_evals=5)
+    assert [t.params["q"] for t in trials.records] == [0.0, 1.0, 2.0, 3.0, 4.0]

@@ -136,3 +136,19 @@ def test_valid_bounds_are_accepted_as_numpy_numbers():
     hp.uniform("a", np.float32(0), np.int64(3))
     hp.randint("b", np.int64(2), 7.0)
     hp.pchoice("c", [(np.float64(0.1), 1), (0.9, 2)])
+
+
+def test_choice_over_a_numpy_array():
+    from parzen.pyll import stochastic
+
+    space = hp.choice("n", np.arange(1, 10))
+    value = stochastic.sample(space, np.random.default_rng(0))
+    assert value in range(1, 10) and isinstance(value, int)
+
+
+def test_hyperopt_import_paths_and_exception_names():
+    from parzen.exceptions import BadSearchSpace, InvalidLoss, InvalidResultStatus
+    from parzen.pyll.base import scope
+
+    assert scope.int(hp.quniform("q", 1, 3, 1)) is not None
+    assert issubclass(BadSearchSpace, ValueError) and InvalidLoss is InvalidResultStatus

@@ -81,7 +81,7 @@ def test_trial_cancelled_before_its_job_starts_never_runs():
 def test_a_result_the_driver_cannot_read_fails_only_that_trial():
     executor = ThreadJobs(lambda x: x, corrupt=True)
     executor.submit(0, 1.0)
-    (tid, outcome), = list(executor.completed(timeout=5))
+    ((tid, outcome),) = list(executor.completed(timeout=5))
     assert outcome["errored"] and "cannot be read on the driver" in outcome["error"]
     executor.close()
 
@@ -108,7 +108,7 @@ def test_results_received_before_a_deadline_are_not_timed_out():
     executor.submit(0, 1.0)
     wait_for_messages(executor, 2)  # "started" and "done" are both queued
     time.sleep(0.3)  # the deadline passes while the result waits to be read
-    (tid, outcome), = list(executor.completed(timeout=0))
+    ((tid, outcome),) = list(executor.completed(timeout=0))
     assert not outcome["errored"]
     executor.close()
 
@@ -116,7 +116,7 @@ def test_results_received_before_a_deadline_are_not_timed_out():
 def test_unpicklable_point_fails_its_trial_without_a_job():
     executor = ThreadJobs(lambda x: 0.0)
     executor.submit(0, threading.Lock())
-    (tid, outcome), = list(executor.completed(timeout=0))
+    ((tid, outcome),) = list(executor.completed(timeout=0))
     assert tid == 0 and outcome["error_type"] == "UnpicklableArgs"
     assert pickle.dumps(outcome)
     executor.close()

@@ -148,6 +148,7 @@ def test_truncnorm_samples_stay_in_bounds_and_match_scipy():
 
 def test_neighbour_bandwidth_is_the_larger_gap_clipped():
     mus = np.array([[0.1], [0.2], [0.5], [0.9]])
-    sig = neighbour_bandwidth(mus, np.array([0.0]), np.array([1.0]), n_kernels=5, magic_clip=True)[:, 0]
+    one = np.array([1.0])
+    sig = neighbour_bandwidth(mus, np.array([0.0]), one, one, n_kernels=5, magic_clip=True)[:, 0]
     # ends use their inner gap; the middle ones the larger of their two gaps; floor 1/6
     np.testing.assert_allclose(sig, [1 / 6, 0.3, 0.4, 0.4])

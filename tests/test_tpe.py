@@ -261,3 +261,72 @@ def test_mix_draws_algorithms_with_their_probabilities():
             show_progressbar=False,
             algo=functools.partial(mix.suggest, p_suggest=[(0.5, rand.suggest)]),
         )
+
+
+def test_unbounded_parameters_stay_near_their_prior():
+    """Bandwidths are capped at the prior's sigma: no drift on a flat objective."""
+    rng = np.random.default_rng(0)
+    trials = Trials()
+    fmin(
+        lambda p: float(rng.normal()),
+        {"v": hp.normal("v", 0, 1)},
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=200,
+        rstate=np.random.default_rng(1),
+        show_progressbar=False,
+    )
+    values = np.array([r.params["v"] for r in trials.records])
+    assert np.mean(np.abs(values) > 4) < 0.02 and np.abs(values).max() < 8
+
+
+def test_huge_quantised_values_do_not_win_by_nan():
+    trials = Trials()
+    fmin(
+        lambda p: abs(p["qn"] - 3),
+        {"qn": hp.qlognormal("qn", 1, 1, 1)},
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=60,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    values = np.array([r.params["qn"] for r in trials.records])
+    assert np.isfinite(values).all() and values.max() < 1e3
+
+
+def test_pchoice_odds_bound_the_branch_floor():
+    space = hp.pchoice(
+        "m",
+        [
+            (0.0, {"never": hp.uniform("never", 0, 1)}),
+            (0.05, {"rare": hp.uniform("rare", 0, 1)}),
+            (0.95, {"often": hp.uniform("often", 0, 1)}),
+        ],
+    )
+    trials = Trials()
+    fmin(
+        lambda p: sum(p.values()),
+        space,
+        algo=tpe.suggest,
+        trials=trials,
+        max_evals=80,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    chosen = [r.params["m"] for r in trials.records]
+    assert chosen.count(0) == 0 and chosen.count(1) < 15
+
+
+def test_anneal_on_a_very_wide_randint():
+    trials = Trials()
+    fmin(
+        lambda p: abs(p["seed"] - 1234),
+        {"seed": hp.randint("seed", 200_000)},
+        algo=anneal.suggest,
+        trials=trials,
+        max_evals=30,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    assert all(0 <= r.params["seed"] < 200_000 for r in trials.records)

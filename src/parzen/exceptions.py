@@ -38,7 +38,12 @@ class InvalidAlgorithm(ParzenError, TypeError):
 
 
 class InvalidResult(ParzenError, ValueError):
-    """An objective returned something that is not a loss or a result dict."""
+    """An objective returned something that is not a loss or a result dict.
+
+    parzen records such a trial as failed (with a message saying what came back)
+    instead of raising; the name exists so ``except`` clauses written for hyperopt's
+    `InvalidLoss` / `InvalidResultStatus` keep importing.
+    """
 
 
 class AllTrialsFailed(ParzenError):
@@ -62,3 +67,9 @@ class StoreError(ParzenError, OSError):
 
 class SpaceMismatch(StoreError, ValueError):
     """Resuming a store with a search space different from the one it was created with."""
+
+
+# hyperopt's names for the same errors, so `from hyperopt.exceptions import ...` keeps working.
+BadSearchSpace = InvalidSpace
+InvalidLoss = InvalidResult
+InvalidResultStatus = InvalidResult

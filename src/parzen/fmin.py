@@ -33,9 +33,9 @@ from parzen.space import space_eval  # noqa: E402
 
 
 def _check_budget(max_evals: Any, timeout: Any, loss_threshold: Any, max_queue_len: Any) -> int:
-    if max_evals is None:
-        return sys.maxsize
-    if not isinstance(max_evals, numbers.Integral) or isinstance(max_evals, bool) or max_evals <= 0:
+    if max_evals is not None and (
+        not isinstance(max_evals, numbers.Integral) or isinstance(max_evals, bool) or max_evals <= 0
+    ):
         raise InvalidArgument(f"max_evals must be a positive integer (or None for no limit), got {max_evals!r}")
     if timeout is not None and (not _is_number(timeout) or not timeout > 0):
         raise InvalidArgument(f"timeout must be a positive number of seconds (or None), got {timeout!r}")
@@ -43,7 +43,7 @@ def _check_budget(max_evals: Any, timeout: Any, loss_threshold: Any, max_queue_l
         raise InvalidArgument(f"loss_threshold must be a number (or None), got {loss_threshold!r}")
     if not isinstance(max_queue_len, numbers.Integral) or max_queue_len < 1:
         raise InvalidArgument(f"max_queue_len must be an integer >= 1, got {max_queue_len!r}")
-    return int(max_evals)
+    return sys.maxsize if max_evals is None else int(max_evals)
 
 
 def _is_number(x: Any) -> bool:
@@ -207,7 +207,7 @@ def fmin(
     try:
         tuner = Tuner(space, algo, trials, rstate, points_to_evaluate)
         executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions, max_evals)
-        with executor, progress_bar(trials, max_evals, show_progressbar and verbose) as progress:
+        with executor, progress_bar(trials, max_evals, show_progressbar if verbose else False) as progress:
             _Run(tuner, executor, max_evals, timeout, loss_threshold, early_stop_fn, progress).loop()
     finally:
         if trials.store is not None:

@@ -18,6 +18,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from parzen.exceptions import InvalidSpace
 from parzen.space import Call, Categorical, Numeric, is_invalid_bound, validate_label
 
@@ -70,6 +72,8 @@ def _normal(label: str, kind: str, mu: Any, sigma: Any) -> tuple[float, float]:
 
 
 def _options(label: str, kind: str, options: Any) -> tuple:
+    if isinstance(options, np.ndarray) and options.ndim == 1:  # hp.choice("n", np.arange(1, 10))
+        options = options.tolist()
     if isinstance(options, (str, bytes, dict)) or not isinstance(options, Sequence):
         raise InvalidSpace(f"hp.{kind}({label!r}) needs a list or tuple of options, got {type(options).__name__}")
     if len(options) == 0:
@@ -80,7 +84,8 @@ def _options(label: str, kind: str, options: Any) -> tuple:
 def choice(label: str, options: Sequence) -> Categorical:
     """One of `options` (each may be a nested space); `fmin` reports the index."""
     label = validate_label(label, "choice")
-    return Categorical(label, _options(label, "choice", options), [1.0 / max(len(options), 1)] * len(options))
+    options = _options(label, "choice", options)
+    return Categorical(label, options, [1.0 / len(options)] * len(options))
 
 
 def pchoice(label: str, p_options: Sequence) -> Categorical:

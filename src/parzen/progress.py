@@ -28,10 +28,34 @@ class _Bar:
         self.bar.set_postfix_str(f"best loss: {'-' if best is None else f'{best:.6g}'}, failed: {trials.n_failed}")
 
 
+class _Callback:
+    """hyperopt's custom progress protocol: a context object with ``update(n)`` and ``postfix``."""
+
+    def __init__(self, context: Any, trials: Any):
+        self.context = context
+        self.shown = trials.n_finished
+
+    def update(self, trials: Any) -> None:
+        done = trials.n_finished
+        if done > self.shown:
+            self.context.update(done - self.shown)
+            self.shown = done
+        if trials.best_loss is not None:
+            self.context.postfix = f"best loss: {trials.best_loss}"
+
+
 @contextlib.contextmanager
-def progress_bar(trials: Any, total: int, enabled: bool) -> Iterator[Any]:
-    """Yield an object whose ``update(trials)`` refreshes the bar (a no-op if disabled)."""
-    if not enabled:
+def progress_bar(trials: Any, total: int, show: Any) -> Iterator[Any]:
+    """Yield an object whose ``update(trials)`` refreshes the progress display.
+
+    `show` is a bool (a tqdm bar or nothing) or, as in hyperopt, a callable
+    ``show(initial=..., total=...)`` returning a context manager of your own.
+    """
+    if callable(show):
+        with show(initial=trials.n_finished, total=total) as context:
+            yield _Callback(context, trials)
+        return
+    if not show:
         yield _Silent()
         return
     from tqdm.auto import tqdm

@@ -320,10 +320,6 @@ class CompiledSpace:
         self.conditions: dict[str, frozenset] = {k: frozenset(v) for k, v in paths.items()}
         self.labels: tuple[str, ...] = tuple(found)
 
-    @property
-    def is_conditional(self) -> bool:
-        return any(cond != frozenset({()}) for cond in self.conditions.values())
-
     def walk(self, pick: Callable[[Param], Any]) -> dict[str, Any]:
         """Choose a flat point by asking ``pick(param)`` for each *active* parameter.
 
@@ -343,10 +339,6 @@ class CompiledSpace:
             return
         for sub in _subspaces(obj):
             self._walk(sub, pick, point)
-
-    def active_labels(self, point: Mapping[str, Any]) -> list[str]:
-        """Labels active under the choices in `point` (which must hold them all)."""
-        return list(self.walk(lambda p: _lookup(p, point)))
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """One flat point drawn from the prior."""
@@ -393,7 +385,7 @@ def _evaluate(obj: Any, point: Mapping[str, Any], memo: dict) -> Any:
         index = obj.check_value(_lookup(obj, point))
         return _evaluate(obj.options[index], point, memo)
     if isinstance(obj, Numeric):
-        return to_python(_lookup(obj, point))
+        return obj.check_value(_lookup(obj, point))
     if isinstance(obj, Call):
         key = id(obj)
         if key not in memo:
@@ -430,21 +422,16 @@ def _describe(obj: Any) -> Any:
 # ---------------------------------------------------------------------------------
 # Public helpers with hyperopt's names
 
-_COMPILED: dict[int, tuple[Any, CompiledSpace]] = {}
-
 
 def compile_space(space: Any) -> CompiledSpace:
-    """Check `space` and build its flat view (cached while the same object is alive)."""
+    """Check `space` and build its flat view.
+
+    Not cached: a notebook user who edits the dict between two calls gets the edited
+    space (compiling takes well under a millisecond for typical spaces).
+    """
     if isinstance(space, CompiledSpace):
         return space
-    cached = _COMPILED.get(id(space))
-    if cached is not None and cached[0] is space:
-        return cached[1]
-    compiled = CompiledSpace(space)
-    if len(_COMPILED) > 64:
-        _COMPILED.clear()
-    _COMPILED[id(space)] = (space, compiled)
-    return compiled
+    return CompiledSpace(space)
 
 
 def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:

@@ -115,7 +115,6 @@ class SparkTrials(Trials):
         if not isinstance(max_retries, numbers.Integral) or isinstance(max_retries, bool) or max_retries < 0:
             raise InvalidArgument(f"SparkTrials: max_retries must be an integer >= 0, got {max_retries!r}")
         self.max_retries = int(max_retries)
-        self.requested_parallelism = parallelism
         self._spark = get_or_create_session(spark_session)
         self.slots = task_slots(self._spark)
         self.parallelism = parallelism if parallelism is not None else self.slots

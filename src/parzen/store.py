@@ -175,7 +175,8 @@ class TrialStore:
         """Record the space on first use; later, refuse a different one, listing changes."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'space'").fetchone()
         if row is None:
-            self.db.execute("INSERT INTO meta VALUES ('space', ?)", (json.dumps(description),))
+            if not self.readonly:
+                self.db.execute("INSERT INTO meta VALUES ('space', ?)", (json.dumps(description),))
             return
         stored = json.loads(row[0])
         if stored != json.loads(json.dumps(description)):
@@ -351,10 +352,13 @@ def attach_store(trials: Trials | None, path: str | os.PathLike, space: Any) -> 
 
     description = compile_space(space).describe()
     trials = trials if trials is not None else Trials()
-    if trials.store is not None and trials.store.path == Path(path):
+    if trials.store is not None and trials.store.path.resolve() == Path(path).resolve():
         trials.store.check_space(description)
         trials.store.acquire()
         return trials
+    if trials.store is not None:  # the same trials, moving to another file
+        trials.store.close()
+        trials.store = None
     store = TrialStore(path)
     try:
         store.check_space(description)
@@ -392,10 +396,17 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
     Pass the `space` to get ``best_params`` and choice values in ``to_dataframe()``.
     """
     store = TrialStore(path, readonly=True)
+    try:
+        if space is not None:
+            from parzen.space import compile_space
+
+            store.check_space(compile_space(space).describe())
+        records = store.load()
+    finally:
+        store.db.close()
     trials = Trials()
-    for trial in store.load():
+    for trial in records:
         trials._add(trial)
-    store.db.close()
     if space is not None:
         trials.attach_space(space)
     return trials

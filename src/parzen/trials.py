@@ -127,7 +127,12 @@ class History:
         self._columns = columns
         self.loss = loss
         self.state = state
-        self.rows = rows
+        self._rows = rows
+
+    @property
+    def rows(self) -> list[dict]:
+        """The flat parameters of each trial, as dicts (only grid search needs them)."""
+        return self._rows[: len(self.state)]
 
     def __len__(self) -> int:
         return len(self.state)
@@ -175,7 +180,7 @@ class _Columns:
                 column = self.columns[label] = np.full(self.capacity, np.nan)
             column[row] = value
         self.state[row] = state
-        self.rows.append(dict(params))
+        self.rows.append(params)  # the trial's own dict, not a copy
         self.n += 1
         return row
 
@@ -186,7 +191,7 @@ class _Columns:
     def view(self) -> History:
         n = self.n
         columns = {k: _readonly(v[:n]) for k, v in self.columns.items()}
-        return History(columns, _readonly(self.loss[:n]), _readonly(self.state[:n]), self.rows[:n])
+        return History(columns, _readonly(self.loss[:n]), _readonly(self.state[:n]), self.rows)
 
 
 def _resized(a: np.ndarray, size: int, fill: Any) -> np.ndarray:
@@ -214,6 +219,7 @@ class Trials:
     def __init__(self, exp_key: str | None = None, refresh: bool = True):
         self._records: dict[int, Trial] = {}
         self._rows: dict[int, int] = {}
+        self._tid_of_row: list[int] = []
         self._columns = _Columns()
         self._next_tid = 0
         self._docs: dict[int, dict] = {}
@@ -230,16 +236,18 @@ class Trials:
     def new(self, params: Mapping[str, Any], state: TrialState = TrialState.RUNNING) -> Trial:
         """Record a new trial with flat `params` and return it (persisted first)."""
         trial = Trial(tid=self._next_tid, params=dict(params), state=state, refresh_time=time.time())
-        self._add(trial)
-        if self.store is not None:
+        if self.store is not None:  # on disk first: a failed write leaves no phantom trial
             self.store.save(trial)
+        self._add(trial)
         return trial
 
     def _add(self, trial: Trial) -> None:
         """Put an existing record (new, or loaded from a store) in memory."""
         self._records[trial.tid] = trial
-        self._rows[trial.tid] = self._columns.append(trial.params, trial.state)
-        self._columns.update(self._rows[trial.tid], trial.loss, trial.state)
+        row = self._rows[trial.tid] = self._columns.append(trial.params, trial.state)
+        self._tid_of_row.append(trial.tid)
+        if trial.loss is not None:  # loaded from a store
+            self._columns.update(row, trial.loss, trial.state)
         self._next_tid = max(self._next_tid, trial.tid + 1)
         self._changed(trial.tid)
 
@@ -402,8 +410,7 @@ class Trials:
         losses = self._columns.loss[: self._columns.n]
         if np.isnan(losses).all():
             raise AllTrialsFailed(self._all_failed_message())
-        tid = list(self._records)[int(np.nanargmin(losses))]
-        return self._records[tid]
+        return self._records[self._tid_of_row[int(np.nanargmin(losses))]]
 
     def _all_failed_message(self) -> str:
         finished = [t for t in self._records.values() if t.state.finished]
@@ -509,9 +516,10 @@ class Trials:
         return fmin(fn, space, trials=self, allow_trials_fmin=False, **kwargs)
 
     def delete_all(self) -> None:
+        """Forget every trial (refused when a store keeps them: delete the file instead)."""
         if self.store is not None:
             raise InvalidArgument("delete_all() is refused on a Trials backed by a store; delete the store file")
-        self.__init__(exp_key=self.exp_key)
+        Trials.__init__(self, exp_key=self.exp_key)
 
     def __repr__(self) -> str:
         return (

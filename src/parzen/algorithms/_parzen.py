@@ -98,13 +98,14 @@ class Dim:
 
 
 def neighbour_bandwidth(
-    mus: np.ndarray, low: np.ndarray, high: np.ndarray, n_kernels: int, magic_clip: bool
+    mus: np.ndarray, low: np.ndarray, high: np.ndarray, cap: np.ndarray, n_kernels: int, magic_clip: bool
 ) -> np.ndarray:
     """hyperopt's adaptive Parzen bandwidth, for every column of `mus` at once.
 
     Each centre gets the larger gap to a neighbouring centre; the smallest and largest
-    use their inner gap (the bounds are not neighbours). With `magic_clip` no bandwidth
-    falls below range / min(100, 1 + n_kernels); none exceeds the range.
+    use their inner gap (the bounds are not neighbours). No bandwidth exceeds `cap` (the
+    prior's sigma: the whole range of a bounded dimension), and with `magic_clip` none
+    falls below cap / min(100, 1 + n_kernels).
     """
     n = len(mus)
     order = np.argsort(mus, axis=0)
@@ -113,10 +114,9 @@ def neighbour_bandwidth(
     if n >= 2:
         sigmas[0] = padded[2] - padded[1]
         sigmas[-1] = padded[-2] - padded[-3]
-    span = high - low
-    floor = span / min(100.0, 1.0 + n_kernels) if magic_clip else 1e-12 * span
+    floor = cap / min(100.0, 1.0 + n_kernels) if magic_clip else 1e-12 * cap
     out = np.empty_like(sigmas)
-    np.put_along_axis(out, order, np.clip(sigmas, floor, span), axis=0)
+    np.put_along_axis(out, order, np.clip(sigmas, floor, cap), axis=0)
     return out
 
 
@@ -176,10 +176,11 @@ class Mixture:
         self.bounded = bounded = np.array([d.bounded for d in dims], dtype=bool)
         low = np.where(bounded, 0.0, np.minimum(0.0, mus.min(axis=0, initial=0.0)))
         high = np.where(bounded, 1.0, np.maximum(1.0, mus.max(axis=0, initial=1.0)))
+        cap = np.array([d.prior_sigma for d in dims])
         if bandwidth == "scott":
-            sigmas = np.broadcast_to(scott_bandwidth(n, len(self.dims), high - low), mus.shape)
+            sigmas = np.broadcast_to(scott_bandwidth(n, len(self.dims), cap), mus.shape)
         else:
-            sigmas = neighbour_bandwidth(mus, low, high, n + 1, magic_clip)
+            sigmas = neighbour_bandwidth(mus, low, high, cap, n + 1, magic_clip)
         self.mu = np.vstack([mus, [d.prior_mu for d in dims]])
         self.sigma = np.vstack([sigmas, [d.prior_sigma for d in dims]])
         self.log_z = _log_mass_inside(self.mu, self.sigma, bounded)

@@ -51,14 +51,15 @@ class _Annealer:
         return row
 
     def _categorical(self, param: Categorical, index: int, shrink: float) -> int:
-        p = (1 - shrink) * np.eye(len(param.options))[index] + shrink * param.probs
+        p = shrink * param.probs
+        p[index] += 1 - shrink
         return int(self.rng.choice(len(param.options), p=p / p.sum()))
 
     def _numeric(self, param: Numeric, value: float, shrink: float):
-        if param.kind == "randint":
-            size = int(param.high - param.low)
-            p = (1 - shrink) * np.eye(size)[int(value - param.low)] + shrink / size
-            return int(param.low + self.rng.choice(size, p=p / p.sum()))
+        if param.kind == "randint":  # keep the model's value, or fall back to the prior
+            if self.rng.uniform() < 1 - shrink:
+                return int(value)
+            return int(self.rng.integers(param.low, param.high))
         centre = np.log(max(value, 1e-16)) if param.log else value
         if not param.bounded:
             return param.from_internal(self.rng.normal(centre, param.sigma * shrink))

@@ -32,7 +32,7 @@ def values_for(param: Param, points_per_dimension: int) -> Sequence:
         return range(int(param.low), int(param.high))
     if param.q is not None and param.bounded:
         lo, hi = param.from_internal(np.array([param.low, param.high])) / param.q
-        return [float(k * param.q) for k in range(int(np.round(lo)), int(np.round(hi)) + 1)]
+        return _Multiples(range(int(np.round(lo)), int(np.round(hi)) + 1), param.q)
     n = points_per_dimension
     if param.bounded:
         internal = np.linspace(param.low, param.high, n) if n > 1 else np.array([(param.low + param.high) / 2])
@@ -81,24 +81,44 @@ class _OdometerWalk:
         return values[self.prefix[position] if position < len(self.prefix) else 0]
 
 
+class _Multiples(Sequence):
+    """k * q for k in a range, computed on access (a quantised dimension can be huge)."""
+
+    def __init__(self, ks: range, q: float):
+        self.ks, self.q = ks, q
+
+    def __len__(self) -> int:
+        return len(self.ks)
+
+    def __getitem__(self, i):
+        return float(self.ks[i] * self.q)
+
+
 class _Enumeration:
-    """The grid points produced so far for one space, extended on demand."""
+    """Where one run is in its grid: the next point to try and the points already used.
+
+    Histories only grow during a run, so the rows seen so far and the cursor carry
+    over from one suggestion to the next: each suggestion costs the new rows only.
+    """
 
     def __init__(self, space: CompiledSpace, points_per_dimension: int):
         self.iterator = enumerate_grid(space, points_per_dimension)
-        self.points: list[dict[str, Any]] = []
-        self.keys: list[tuple] = []
-        self.done = False
+        self.used: set[tuple] = set()
+        self.rows_seen = 0
+        self.pending: dict[str, Any] | None = None
 
-    def point(self, index: int) -> dict[str, Any] | None:
-        while index >= len(self.points) and not self.done:
-            nxt = next(self.iterator, None)
-            if nxt is None:
-                self.done = True
-            else:
-                self.points.append(nxt)
-                self.keys.append(_key(nxt))
-        return self.points[index] if index < len(self.points) else None
+    def next_unused(self, rows: list[dict]) -> dict[str, Any] | None:
+        for row in rows[self.rows_seen :]:
+            self.used.add(_key(row))
+        self.rows_seen = len(rows)
+        while True:
+            point = self.pending if self.pending is not None else next(self.iterator, None)
+            self.pending = None
+            if point is None:
+                return None
+            if _key(point) not in self.used:
+                self.pending = point  # suggested, but only used once it shows up in the history
+                return dict(point)
 
 
 def _key(params: dict[str, Any]) -> tuple:
@@ -114,14 +134,10 @@ def suggest(
             f"grid.suggest: points_per_dimension must be an integer >= 1, got {points_per_dimension!r}"
         )
     per_space = _ENUMERATIONS.setdefault(space, {})
-    enumeration = per_space.setdefault(points_per_dimension, _Enumeration(space, points_per_dimension))
-    used = {_key(row) for row in history.rows}
-    index = 0
-    while (point := enumeration.point(index)) is not None:
-        if enumeration.keys[index] not in used:
-            return dict(point)
-        index += 1
-    return None
+    enumeration = per_space.get(points_per_dimension)
+    if enumeration is None or enumeration.rows_seen > len(history):  # a new run, or a different history
+        enumeration = per_space[points_per_dimension] = _Enumeration(space, points_per_dimension)
+    return enumeration.next_unused(history.rows)
 
 
 def grid_size(space: CompiledSpace, points_per_dimension: int = 5) -> int:

@@ -27,8 +27,11 @@ def suggest(
     """The suggestion of an algorithm drawn from `p_suggest` ((probability, algo) pairs)."""
     if not p_suggest:
         raise InvalidArgument("mix.suggest needs p_suggest=[(probability, algo), ...]")
-    probs = [p for p, _ in p_suggest]
-    if any(p < 0 for p in probs) or not math.isclose(sum(probs), 1.0, abs_tol=1e-6):
-        raise InvalidArgument(f"mix.suggest: the probabilities of p_suggest must be >= 0 and sum to 1, got {probs}")
-    algo = p_suggest[int(rng.choice(len(probs), p=np.asarray(probs) / sum(probs)))][1]
+    probs = np.array([p for p, _ in p_suggest], dtype=float)
+    total = probs.sum()
+    if (probs < 0).any() or not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise InvalidArgument(
+            f"mix.suggest: the probabilities of p_suggest must be >= 0 and sum to 1, got {probs.tolist()}"
+        )
+    algo = p_suggest[int(rng.choice(len(probs), p=probs / total))][1]
     return algo(space, history, rng)

@@ -56,6 +56,7 @@ DEFAULTS = {
     "magic_clip": True,
     "liar": True,
     "branch_floor": 0.75,
+    "verbose": True,  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 }
 
 
@@ -153,8 +154,9 @@ def _suggest_group(model: _SpaceModel, labels: tuple[str, ...], history: History
     candidates = below_mix.sample(rng, opts["n_EI_candidates"])
     values = [d.decode(candidates[:, j]) for j, d in enumerate(dims)]
     u, lo, hi = _score_inputs(dims, values)
-    score = below_mix.log_pdf(u, lo, hi) - above_mix.log_pdf(u, lo, hi)
-    best = int(np.argmax(score))
+    with np.errstate(invalid="ignore"):
+        score = below_mix.log_pdf(u, lo, hi) - above_mix.log_pdf(u, lo, hi)
+    best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))  # -inf - -inf is no winner
     point = {d.param.label: to_python(values[j][best]) for j, d in enumerate(dims)}
     if opts["branch_floor"] > 0:
         _apply_branch_floor(model, dims, observations, point, opts["branch_floor"])
@@ -195,13 +197,17 @@ def _score_inputs(dims: list[Dim], values: list[np.ndarray]) -> tuple[np.ndarray
 
 
 def _apply_branch_floor(model, dims, observations, point, floor) -> None:
-    """Send the suggestion down the most neglected option of a structural choice."""
+    """Send the suggestion down the most neglected option of a structural choice.
+
+    Option i is owed ``floor * n * p_i`` of the n trials where the choice is active
+    (p_i is its prior probability: uniform for ``choice``, the given odds for
+    ``pchoice``), so an option with probability 0 is never forced.
+    """
     for j, d in enumerate(dims):
         if d.param.label not in model.structural:
             continue
-        n_options = len(d.param.options)
-        counts = np.bincount(observations[:, j].astype(int), minlength=n_options)
-        target = floor * (len(observations) + 1) / n_options
-        neglected = int(np.argmin(counts))
-        if counts[neglected] < target:
+        counts = np.bincount(observations[:, j].astype(int), minlength=len(d.param.options))
+        owed = floor * (len(observations) + 1) * d.param.probs - counts
+        neglected = int(np.argmax(owed))
+        if owed[neglected] > 0:
             point[d.param.label] = neglected

@@ -250,4 +250,4 @@ class SparkExecutor(JobPerTrialExecutor):
     def close(self) -> None:
         super().close()
         if self.broadcast is not None:
-            self.broadcast.unpersist(blocking=False)
+            self.broadcast.destroy(blocking=False)
