@@ -67,25 +67,30 @@ def test_best_point_and_trial_records(spark):
 
 
 def test_running_trials_and_every_result_reach_the_algorithm(spark):
-    """Each suggestion after the first wave is made right after a result, with P-1 trials running."""
+    """Each suggestion sees every trial: the finished ones (all results that came in) and
+    the running ones, which fill every other slot."""
     seen = []
+    trials = SparkTrials(parallelism=3, spark_session=spark)
 
     def spy(space, history, rng):
         finished = int(np.isin(history.state, [TrialState.DONE, TrialState.ERROR]).sum())
-        seen.append((len(history), finished, int(history.running.sum())))
+        seen.append((time.time(), len(history), finished, int(history.running.sum())))
         return tpe.suggest(space, history, rng, n_startup_jobs=4)
 
     def slow(p):
-        time.sleep(0.2)
+        time.sleep(0.2 + 0.3 * abs(p["x"]) / 5)
         return quadratic(p)
 
-    trials = SparkTrials(parallelism=3, spark_session=spark)
-    run(trials, slow, algo=spy, max_evals=12)
-    assert [s[0] for s in seen] == list(range(12))
-    assert seen[:3] == [(0, 0, 0), (1, 0, 1), (2, 0, 2)]
-    for n, finished, running in seen[3:]:
-        assert running == 2, "every other slot is busy: the running trials are passed to the algorithm"
-        assert finished == n - 2, "all results that came in were recorded before this suggestion"
+    run(trials, slow, algo=spy, max_evals=14)
+    assert [s[1] for s in seen] == list(range(14))
+    assert seen[:3] == [(seen[0][0], 0, 0, 0), (seen[1][0], 1, 0, 1), (seen[2][0], 2, 0, 2)]
+    ends = sorted(r.end_time for r in trials.records)
+    for when, n, finished, running in seen[3:]:
+        assert finished + running == n, "no trial is lost between executor and algorithm"
+        assert 1 <= running <= 2, "the running trials are passed to the algorithm"
+        long_done = sum(1 for end in ends if end < when - 1.0)
+        assert finished >= long_done, "a result that came in long ago was not recorded"
+    assert max(s[3] for s in seen) == 2
 
 
 def test_exception_is_a_failed_trial_with_executor_traceback_not_retried(spark, tmp_path):
