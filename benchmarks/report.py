@@ -1,10 +1,11 @@
 """Markdown report of the quality and speed results.
 
     python benchmarks/report.py                          # to stdout
-    python benchmarks/report.py --out docs/benchmarks.md # keeps an existing <!-- spark --> section
+    python benchmarks/report.py --out docs/benchmarks.md
 
-Reads benchmarks/results/quality.json and speed.json (written by quality.py and speed.py); computes
-nothing but statistics. Values are regrets (best value found minus the known optimum), except for svc
+Reads benchmarks/results/quality.json and speed.json (written by quality.py and speed.py), and,
+when present, spark.json (spark_bench.py) and store_load.json (store_load.py); computes nothing
+but statistics. Values are regrets (best value found minus the known optimum), except for svc
 whose optimum is unknown (raw cross-validation error).
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import statistics
 import sys
 from collections import defaultdict
@@ -28,7 +28,6 @@ from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 COMMAND = "python benchmarks/run_all.py"
-SPARK_SECTION = re.compile(r"<!-- spark -->.*?<!-- /spark -->", re.S)
 
 
 # --- data -------------------------------------------------------------------------------------------------
@@ -290,7 +289,44 @@ def _code_note(res: Results) -> list[str]:
     return ["", f"**Warning:** runs of {', '.join(mixed)} come from different parzen sources; rerun with --force."]
 
 
-def render(res: Results, speed: dict[str, Any] | None) -> str:
+def spark_section(spark: dict[str, Any] | None) -> str:
+    """SparkTrials throughput against hyperopt and the raw-Spark floor (spark_bench.py)."""
+    if not spark:
+        return "## SparkTrials throughput\n\nNo Spark results (run benchmarks/spark_bench.py)."
+    from spark_bench import markdown
+
+    return "\n\n".join([
+        "## SparkTrials throughput",
+        "parzen's and hyperopt's SparkTrials in one process and one local-mode session, with the raw-Spark "
+        "floor (P driver threads running single-task jobs back to back, nothing else) as the reference. "
+        "Slot utilisation = time inside the objective / (P x wall time); medians of 3 interleaved repeats "
+        "after a warm-up. hyperopt's trivial-objective figure is from 32 trials (it manages about one per "
+        "second). Regenerate: `python benchmarks/spark_bench.py --master 'local[4]' --cancel` and "
+        "`python benchmarks/spark_bench.py --master 'local[16]' --scenarios p16_one`.",
+        markdown(spark),
+    ])
+
+
+def store_section(load: dict[str, Any] | None) -> str:
+    """10,000 trials with the store on (store_load.py)."""
+    if not load:
+        return "## Store under load\n\nNo results (run benchmarks/store_load.py)."
+    rows = []
+    for entry in load.values():
+        at = ", ".join(f"{k}: {v:.1f}" for k, v in entry["ms_per_suggestion_at"].items())
+        rows.append([entry["algorithm"], f"{entry['trials']:,}", f"{entry['wall_s']:.0f}", f"{entry['store_mb']:.1f}",
+                     f"{entry['store_bytes_per_trial']:.0f}", f"{entry['peak_rss_mb']:.0f}", at])
+    header = ["algorithm", "trials", "wall s", "store MB", "bytes/trial", "peak RSS MB", "ms per suggestion at n"]
+    return "\n\n".join([
+        "## Store under load",
+        "A trivial objective (4 parameters: uniform, log-uniform, quantised, choice), every trial committed "
+        "to SQLite twice (creation, completion). Peak RSS is the whole driver process. Regenerate: "
+        "`python benchmarks/store_load.py --trials 10000`.",
+        table(header, rows),
+    ])
+
+
+def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None) -> str:
     """The whole report."""
     sections = [
         header(res, speed),
@@ -299,25 +335,19 @@ def render(res: Results, speed: dict[str, Any] | None) -> str:
         decoy_table(res),
         in_flight_table(res),
         speed_table(speed),
+        spark_section(spark),
+        store_section(load),
         problem_tables(res),
     ]
     return "\n\n".join(sections) + "\n"
-
-
-def write_keeping_spark(path: Path, text: str) -> None:
-    """Write `text` to `path`, carrying over an existing ``<!-- spark -->...<!-- /spark -->`` section."""
-    if path.exists():
-        kept = SPARK_SECTION.search(path.read_text())
-        if kept:
-            text = text.rstrip("\n") + "\n\n" + kept.group(0) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quality", type=Path, default=HERE / "results" / "quality.json")
     parser.add_argument("--speed", type=Path, default=HERE / "results" / "speed.json")
+    parser.add_argument("--spark", type=Path, default=HERE / "results" / "spark.json")
+    parser.add_argument("--store-load", type=Path, default=HERE / "results" / "store_load.json")
     parser.add_argument("--evals", type=int, default=100, help="report the runs of this many evaluations")
     parser.add_argument("--out", type=Path, help="Markdown file (default: stdout)")
     return parser.parse_args(argv)
@@ -328,9 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     quality = json.loads(args.quality.read_text()) if args.quality.exists() else {}
     speed = json.loads(args.speed.read_text()) if args.speed.exists() else None
-    text = render(Results(quality, args.evals), speed)
+    extra = [json.loads(p.read_text()) if p.exists() else None for p in (args.spark, args.store_load)]
+    text = render(Results(quality, args.evals), speed, *extra)
     if args.out:
-        write_keeping_spark(args.out, text)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
     else:
         sys.stdout.write(text)
     return 0

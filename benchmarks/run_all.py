@@ -5,8 +5,8 @@
 
 Steps, one after the other in this process: quality.py (all problems; the six main methods and the
 parzen/hyperopt/optuna TPE with 8 trials in flight; cached runs are reused unless --force), speed.py,
-then report.py into the doc. A ``<!-- spark -->...<!-- /spark -->`` section already in the doc (written
-by the Spark benchmark) is kept verbatim, moved to the end of the regenerated file.
+then report.py into the doc (which also shows the results of spark_bench.py and store_load.py when
+their JSON files exist; those two are run separately, see docs/benchmarks.md).
 """
 
 from __future__ import annotations
