@@ -330,3 +330,23 @@ def test_anneal_on_a_very_wide_randint():
         show_progressbar=False,
     )
     assert all(0 <= r.params["seed"] < 200_000 for r in trials.records)
+
+
+def test_long_histories_are_thinned_to_a_bounded_number_of_kernels():
+    from parzen.algorithms.tpe import _thin, linear_forgetting_weights
+
+    idx = np.arange(5000)
+    weights = linear_forgetting_weights(5000, 25)
+    kept, kept_w = _thin(idx, weights, 1000, 25, np.random.default_rng(0))
+    assert len(kept) == 1000 and len(set(kept.tolist())) == 1000
+    assert np.isclose(kept_w.sum(), weights.sum())
+    assert kept[-25:].tolist() == list(range(4975, 5000))  # the newest trials are all kept
+    old = kept[:-25]
+    assert np.median(old) > 2500  # recent (heavier) trials are sampled more often
+
+
+def test_tpe_with_a_small_kernel_cap_still_learns():
+    algo = functools.partial(tpe.suggest, max_above=30)
+    t = best_losses(algo, sphere, SPHERE, seeds=4, evals=80)
+    r = best_losses(rand.suggest, sphere, SPHERE, seeds=4, evals=80)
+    assert np.median(t) < np.median(r)

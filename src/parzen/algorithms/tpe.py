@@ -51,6 +51,7 @@ DEFAULTS = {
     "max_below": 25,
     "prior_weight": 1.0,
     "linear_forgetting": 25,
+    "max_above": 1000,  # kernels of the "above" density; past it, a weighted sample stands for the old trials
     "multivariate": True,
     "bandwidth": "neighbour",
     "magic_clip": True,
@@ -150,7 +151,7 @@ def _suggest_group(model: _SpaceModel, labels: tuple[str, ...], history: History
     observations = np.stack([d.encode(columns[active, j]) for j, d in enumerate(dims)], axis=1)
     below, above = _split(loss, history.state[active], opts)
     below_mix = _mixture(dims, observations, below, opts)
-    above_mix = _mixture(dims, observations, above, opts)
+    above_mix = _mixture(dims, observations, above, opts, rng)
     candidates = below_mix.sample(rng, opts["n_EI_candidates"])
     values = [d.decode(candidates[:, j]) for j, d in enumerate(dims)]
     u, lo, hi = _score_inputs(dims, values)
@@ -178,9 +179,27 @@ def _split(loss: np.ndarray, state: np.ndarray, opts) -> tuple[np.ndarray, np.nd
     return below, np.sort(above)
 
 
-def _mixture(dims: list[Dim], observations: np.ndarray, idx: np.ndarray, opts) -> Mixture:
+def _mixture(dims: list[Dim], observations: np.ndarray, idx: np.ndarray, opts, rng=None) -> Mixture:
     weights = linear_forgetting_weights(len(idx), opts["linear_forgetting"])
+    if rng is not None and len(idx) > opts["max_above"]:
+        idx, weights = _thin(idx, weights, opts["max_above"], opts["linear_forgetting"], rng)
     return Mixture(dims, observations[idx], weights, opts["prior_weight"], opts["bandwidth"], opts["magic_clip"])
+
+
+def _thin(idx: np.ndarray, weights: np.ndarray, cap: int, keep_newest: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """At most `cap` kernels standing for a long history, so a suggestion's cost stays bounded.
+
+    The newest trials are kept as they are; the older ones are represented by a sample
+    drawn in proportion to their (linearly forgotten) weights, sharing those weights.
+    """
+    keep_newest = min(keep_newest, cap - 1)
+    old_idx, old_w = idx[: len(idx) - keep_newest], weights[: len(idx) - keep_newest]
+    chosen = np.sort(rng.choice(len(old_idx), size=cap - keep_newest, replace=False, p=old_w / old_w.sum()))
+    thinned_w = np.full(len(chosen), old_w.sum() / len(chosen))
+    return (
+        np.concatenate([old_idx[chosen], idx[len(idx) - keep_newest :]]),
+        np.concatenate([thinned_w, weights[len(idx) - keep_newest :]]),
+    )
 
 
 def _score_inputs(dims: list[Dim], values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
