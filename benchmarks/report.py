@@ -160,8 +160,14 @@ def ablation_table(res: Results) -> str:
             continue
         ranks = [_mean_ranks(res, p, [method] + rivals) for p in problems]
         escape = _escape_rate(res, method) if "decoy" in res.curves else math.nan
-        rows.append([method, num(statistics.fmean(r[method] for r in ranks)),
-                     num(statistics.fmean(r["optuna_tpe"] for r in ranks)), f"{escape:.0%}"])
+        rows.append(
+            [
+                method,
+                num(statistics.fmean(r[method] for r in ranks)),
+                num(statistics.fmean(r["optuna_tpe"] for r in ranks)),
+                f"{escape:.0%}",
+            ]
+        )
     text = (
         "## TPE configurations measured\n\n"
         "How the default was chosen: each configuration of parzen's TPE takes parzen_tpe's place among the "
@@ -328,16 +334,18 @@ def spark_section(spark: dict[str, Any] | None) -> str:
         return "## SparkTrials throughput\n\nNo Spark results (run benchmarks/spark_bench.py)."
     from spark_bench import markdown
 
-    return "\n\n".join([
-        "## SparkTrials throughput",
-        "parzen's and hyperopt's SparkTrials in one process and one local-mode session, with the raw-Spark "
-        "floor (P driver threads running single-task jobs back to back, nothing else) as the reference. "
-        "Slot utilisation = time inside the objective / (P x wall time); medians of 3 interleaved repeats "
-        "after a warm-up. hyperopt's trivial-objective figure is from 32 trials (it manages about one per "
-        "second). Regenerate: `python benchmarks/spark_bench.py --master 'local[4]' --cancel` and "
-        "`python benchmarks/spark_bench.py --master 'local[16]' --scenarios p16_one`.",
-        markdown(spark),
-    ])
+    return "\n\n".join(
+        [
+            "## SparkTrials throughput",
+            "parzen's and hyperopt's SparkTrials in one process and one local-mode session, with the raw-Spark "
+            "floor (P driver threads running single-task jobs back to back, nothing else) as the reference. "
+            "Slot utilisation = time inside the objective / (P x wall time); medians of 3 interleaved repeats "
+            "after a warm-up. hyperopt's trivial-objective figure is from 32 trials (it manages about one per "
+            "second). Regenerate: `python benchmarks/spark_bench.py --master 'local[4]' --cancel` and "
+            "`python benchmarks/spark_bench.py --master 'local[16]' --scenarios p16_one`.",
+            markdown(spark),
+        ]
+    )
 
 
 def store_section(load: dict[str, Any] | None) -> str:
@@ -347,16 +355,27 @@ def store_section(load: dict[str, Any] | None) -> str:
     rows = []
     for entry in load.values():
         at = ", ".join(f"{k}: {v:.1f}" for k, v in entry["ms_per_suggestion_at"].items())
-        rows.append([entry["algorithm"], f"{entry['trials']:,}", f"{entry['wall_s']:.0f}", f"{entry['store_mb']:.1f}",
-                     f"{entry['store_bytes_per_trial']:.0f}", f"{entry['peak_rss_mb']:.0f}", at])
+        rows.append(
+            [
+                entry["algorithm"],
+                f"{entry['trials']:,}",
+                f"{entry['wall_s']:.0f}",
+                f"{entry['store_mb']:.1f}",
+                f"{entry['store_bytes_per_trial']:.0f}",
+                f"{entry['peak_rss_mb']:.0f}",
+                at,
+            ]
+        )
     header = ["algorithm", "trials", "wall s", "store MB", "bytes/trial", "peak RSS MB", "ms per suggestion at n"]
-    return "\n\n".join([
-        "## Store under load",
-        "A trivial objective (4 parameters: uniform, log-uniform, quantised, choice), every trial committed "
-        "to SQLite twice (creation, completion). Peak RSS is the whole driver process. Regenerate: "
-        "`python benchmarks/store_load.py --trials 10000`.",
-        table(header, rows),
-    ])
+    return "\n\n".join(
+        [
+            "## Store under load",
+            "A trivial objective (4 parameters: uniform, log-uniform, quantised, choice), every trial committed "
+            "to SQLite twice (creation, completion). Peak RSS is the whole driver process. Regenerate: "
+            "`python benchmarks/store_load.py --trials 10000`.",
+            table(header, rows),
+        ]
+    )
 
 
 def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import statistics
@@ -75,33 +76,15 @@ def raw_floor(sc, parallelism: int, n: int, seconds: float) -> tuple[float, floa
     return time.time() - start, sum(busy)
 
 
-def run_parzen(spark, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
-    import parzen
-
-    trials = parzen.SparkTrials(parallelism=parallelism, spark_session=spark)
+def run_library(name: str, spark, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
+    """Wall time and busy time of `fmin` with `name`'s SparkTrials (the API is the same)."""
+    lib = importlib.import_module(name)
+    trials = lib.SparkTrials(parallelism=parallelism, spark_session=spark)
     start = time.time()
-    parzen.fmin(
+    lib.fmin(
         sleeper(seconds),
-        {"x": parzen.hp.uniform("x", -1, 1)},
-        algo=parzen.tpe.suggest,
-        max_evals=n,
-        trials=trials,
-        show_progressbar=False,
-        verbose=False,
-    )
-    wall = time.time() - start
-    return wall, sum(r["busy"] for r in trials.results if "busy" in r)
-
-
-def run_hyperopt(spark, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
-    import hyperopt
-
-    trials = hyperopt.SparkTrials(parallelism=parallelism, spark_session=spark)
-    start = time.time()
-    hyperopt.fmin(
-        sleeper(seconds),
-        {"x": hyperopt.hp.uniform("x", -1, 1)},
-        algo=hyperopt.tpe.suggest,
+        {"x": lib.hp.uniform("x", -1, 1)},
+        algo=lib.tpe.suggest,
         max_evals=n,
         trials=trials,
         show_progressbar=False,
@@ -121,8 +104,15 @@ def cancel_latency(spark, parallelism: int = 4, timeout: float = 2.0) -> dict:
     trials = parzen.SparkTrials(parallelism=parallelism, spark_session=spark, timeout=timeout)
     start = time.time()
     with contextlib.suppress(parzen.AllTrialsFailed):  # every trial hangs: none finishes
-        parzen.fmin(hangs, {"x": parzen.hp.uniform("x", -1, 1)}, algo=parzen.rand.suggest, max_evals=100,
-                    trials=trials, show_progressbar=False, verbose=False)
+        parzen.fmin(
+            hangs,
+            {"x": parzen.hp.uniform("x", -1, 1)},
+            algo=parzen.rand.suggest,
+            max_evals=100,
+            trials=trials,
+            show_progressbar=False,
+            verbose=False,
+        )
     returned = time.time()
     tracker = spark.sparkContext.statusTracker()
     while tracker.getActiveJobsIds() and time.time() - returned < 60:
@@ -134,8 +124,10 @@ def measure(spark, scenario: str, repeats: int) -> dict:
     parallelism, n, seconds = SCENARIOS[scenario]
     runners = {
         "raw_spark": lambda: raw_floor(spark.sparkContext, parallelism, n, seconds),
-        "parzen": lambda: run_parzen(spark, parallelism, n, seconds),
-        "hyperopt": lambda: run_hyperopt(spark, parallelism, HYPEROPT_TRIVIAL_TRIALS if not seconds else n, seconds),
+        "parzen": lambda: run_library("parzen", spark, parallelism, n, seconds),
+        "hyperopt": lambda: run_library(
+            "hyperopt", spark, parallelism, HYPEROPT_TRIVIAL_TRIALS if not seconds else n, seconds
+        ),
     }
     samples: dict[str, list[dict]] = {name: [] for name in runners}
     for _ in range(repeats):
@@ -173,9 +165,11 @@ def markdown(results: dict) -> str:
         rows.append(f"| {label} | `{entry['master']}` | " + " | ".join(cells) + f" | {ratio:.2f} |")
     if "cancel" in results:
         c = results["cancel"]
-        rows.append(f"\nCancellation (P=4, hanging trials, `timeout=2`): fmin returns "
-                    f"{c['return_after_timeout_s']:.2f} s after the timeout; Spark has no active job "
-                    f"{c['jobs_gone_after_s']:.2f} s after it (median of runs).")
+        rows.append(
+            f"\nCancellation (P=4, hanging trials, `timeout=2`): fmin returns "
+            f"{c['return_after_timeout_s']:.2f} s after the timeout; Spark has no active job "
+            f"{c['jobs_gone_after_s']:.2f} s after it (median of runs)."
+        )
     return "\n".join(rows)
 
 
@@ -201,7 +195,7 @@ def main() -> None:
     )
     spark.sparkContext.setLogLevel("ERROR")
     raw_floor(spark.sparkContext, 4, 16, 0.0)  # warm-up: start the Python workers
-    run_parzen(spark, 4, 8, 0.0)
+    run_library("parzen", spark, 4, 8, 0.0)
     for scenario in args.scenarios:
         results[scenario] = {"master": args.master, "methods": measure(spark, scenario, args.repeats)}
         RESULTS.parent.mkdir(exist_ok=True)

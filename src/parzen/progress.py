@@ -12,36 +12,38 @@ class _Silent:
         pass
 
 
-class _Bar:
-    """Moves a tqdm bar to the number of finished trials and shows best loss / failures."""
+class _Advancing:
+    """Moves a progress display to the number of finished trials, then shows the best loss."""
 
-    def __init__(self, bar: Any, trials: Any):
-        self.bar = bar
+    def __init__(self, display: Any, trials: Any):
+        self.display = display
         self.shown = trials.n_finished
 
     def update(self, trials: Any) -> None:
         done = trials.n_finished
         if done > self.shown:
-            self.bar.update(done - self.shown)
+            self.display.update(done - self.shown)
             self.shown = done
+        self.show_best(trials)
+
+    def show_best(self, trials: Any) -> None:
+        raise NotImplementedError
+
+
+class _Bar(_Advancing):
+    """A tqdm bar with best loss and failures."""
+
+    def show_best(self, trials: Any) -> None:
         best = trials.best_loss
-        self.bar.set_postfix_str(f"best loss: {'-' if best is None else f'{best:.6g}'}, failed: {trials.n_failed}")
+        self.display.set_postfix_str(f"best loss: {'-' if best is None else f'{best:.6g}'}, failed: {trials.n_failed}")
 
 
-class _Callback:
+class _Callback(_Advancing):
     """hyperopt's custom progress protocol: a context object with ``update(n)`` and ``postfix``."""
 
-    def __init__(self, context: Any, trials: Any):
-        self.context = context
-        self.shown = trials.n_finished
-
-    def update(self, trials: Any) -> None:
-        done = trials.n_finished
-        if done > self.shown:
-            self.context.update(done - self.shown)
-            self.shown = done
+    def show_best(self, trials: Any) -> None:
         if trials.best_loss is not None:
-            self.context.postfix = f"best loss: {trials.best_loss}"
+            self.display.postfix = f"best loss: {trials.best_loss}"
 
 
 @contextlib.contextmanager
