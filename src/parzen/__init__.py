@@ -4,7 +4,7 @@ from parzen import hp, fmin, tpe, rand, Trials, SparkTrials, STATUS_OK, space_ev
 from parzen.pyll import scope
 """
 
-from parzen import early_stop, exceptions, hp
+from parzen import early_stop, exceptions, hp, pyll
 from parzen.algorithms import anneal, grid, mix, rand, tpe
 from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
@@ -63,6 +63,7 @@ __all__ = [
     "load_trials",
     "mix",
     "partial",
+    "pyll",
     "rand",
     "space_eval",
     "tpe",
