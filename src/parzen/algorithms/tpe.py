@@ -14,9 +14,10 @@ What differs from hyperopt's TPE, each chosen on the benchmark (``docs/benchmark
   even while that branch looks worse than another one. Each option of a choice that
   holds hyperparameters keeps a floor share of the trials (``branch_floor``), so a
   branch that looks worse early is still explored.
-* **Running and failed trials** go to the "above" set (a constant liar): suggestions
-  made while others run are pushed away from them instead of piling onto one point,
-  and a region where the objective fails is avoided.
+* **Failed trials** go to the "above" set, so a region where the objective fails is
+  avoided (hyperopt ignores them and keeps sampling there). With ``liar=True`` (the
+  default) so do **running trials** (a constant liar): suggestions made while others
+  run are pushed away from them instead of piling onto one point.
 * **Quantised parameters** are scored by the probability mass of their quantum.
 
 hyperopt's knobs keep their names: ``n_startup_jobs``, ``n_EI_candidates``, ``gamma``,
@@ -171,12 +172,11 @@ def _split(loss: np.ndarray, state: np.ndarray, opts) -> tuple[np.ndarray, np.nd
     k = n_below(len(ok_idx), opts["gamma"], opts["split"], opts["max_below"])
     below = np.sort(ranked[:k])
     above = ranked[k:]
-    if opts["liar"]:  # running and failed trials count as bad outcomes
-        pending = np.flatnonzero(
-            np.isnan(loss) & np.isin(state, (TrialState.RUNNING, TrialState.DONE, TrialState.ERROR))
-        )
-        above = np.concatenate([above, pending])
-    return below, np.sort(above)
+    bad = (
+        (TrialState.RUNNING, TrialState.DONE, TrialState.ERROR) if opts["liar"] else (TrialState.DONE, TrialState.ERROR)
+    )
+    # failed trials (and, with the liar, running ones) count as bad outcomes
+    return below, np.sort(np.concatenate([above, np.flatnonzero(np.isnan(loss) & np.isin(state, bad))]))
 
 
 def _mixture(dims: list[Dim], observations: np.ndarray, idx: np.ndarray, opts, rng=None) -> Mixture:
