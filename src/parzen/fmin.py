@@ -8,6 +8,7 @@ or the run's time budget ends.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import math
@@ -19,7 +20,7 @@ from typing import Any
 
 from parzen.exceptions import InvalidArgument
 from parzen.progress import progress_bar
-from parzen.space import Node
+from parzen.space import Node, space_eval
 from parzen.trials import STATUS_OK, Trials, TrialState
 from parzen.tuner import Tuner
 
@@ -27,9 +28,7 @@ logger = logging.getLogger("parzen")
 
 __all__ = ["fmin", "space_eval", "partial"]
 
-from functools import partial  # noqa: E402  (hyperopt exported its own partial)
-
-from parzen.space import space_eval  # noqa: E402
+partial = functools.partial  # hyperopt exported its own `partial`; scripts import it from here
 
 
 def _check_budget(max_evals: Any, timeout: Any, loss_threshold: Any, max_queue_len: Any) -> int:

@@ -138,7 +138,7 @@ class Tuner:
         """Record the objective's return value (float or dict) or the exception it raised."""
         if isinstance(result, BaseException):
             text = "".join(traceback.format_exception(result))
-            outcome = _task._failure(type(result).__name__, text, None)
+            outcome = _task.failure_outcome(type(result).__name__, text, None)
         else:
             outcome = _task.run_objective(lambda _: result, None)
         return self.trials.finish(tid, outcome)

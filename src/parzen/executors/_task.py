@@ -132,7 +132,7 @@ def _missing_module_hint(exc):
     )
 
 
-def _failure(kind, message, start):
+def failure_outcome(kind, message, start):
     return {
         "errored": True,
         "result": {"status": STATUS_FAIL, "error": message.strip().splitlines()[-1] if message.strip() else kind},
@@ -156,7 +156,7 @@ def run_objective(fn, args, reraise=False):
         text = traceback.format_exc()
         if isinstance(exc, ImportError):
             text += _missing_module_hint(exc)
-        outcome = _failure(type(exc).__name__, text, start)
+        outcome = failure_outcome(type(exc).__name__, text, start)
         if reraise:
             outcome["exception"] = exc
         return outcome
@@ -164,7 +164,7 @@ def run_objective(fn, args, reraise=False):
     try:
         result = normalize_result(value)
     except InvalidResult as exc:
-        return _failure("InvalidResult", str(exc), start) | {"end_time": end}
+        return failure_outcome("InvalidResult", str(exc), start) | {"end_time": end}
     return {"errored": False, "result": result, "error": result.get("error"), "start_time": start, "end_time": end}
 
 
@@ -194,7 +194,7 @@ def dumps_outcome(outcome):
             f"the objective's result cannot be sent back to the driver: {type(exc).__name__}: {exc}; "
             f"keys that cannot be pickled: {bad}"
         )
-        safe = _failure("UnpicklableResult", message, outcome.get("start_time") or time.time())
+        safe = failure_outcome("UnpicklableResult", message, outcome.get("start_time") or time.time())
         for key in ("stdout", "stderr", "host", "pid"):
             if key in outcome:
                 safe[key] = outcome[key]
@@ -251,7 +251,7 @@ def run_payload(payload, blob, attempt_number):
             f"the Python worker running this trial died (Spark task attempt {attempt_number - 1} "
             "failed; see the executor log for Spark's reason)"
         )
-        return dumps_outcome(_failure("WorkerCrashed", message, start) | {"crashed": True})
+        return dumps_outcome(failure_outcome("WorkerCrashed", message, start) | {"crashed": True})
     try:
         fn = load_objective(payload["token"], blob)
         args = pickle.loads(payload["args"])
@@ -259,7 +259,7 @@ def run_payload(payload, blob, attempt_number):
         text = traceback.format_exc()
         if isinstance(exc, ImportError):
             text += _missing_module_hint(exc)
-        return dumps_outcome(_failure(type(exc).__name__, text, start))
+        return dumps_outcome(failure_outcome(type(exc).__name__, text, start))
     return dumps_outcome(run_captured(fn, args))
 
 

@@ -109,7 +109,7 @@ class JobPerTrialExecutor(Executor):
             payload = {"tid": tid, "token": self.token, "args": _pickling.dumps(args)}
         except Exception as exc:
             message = f"the point for trial {tid} cannot be pickled for Spark: {type(exc).__name__}: {exc}"
-            self.ready.append((tid, _task._failure("UnpicklableArgs", message, None)))
+            self.ready.append((tid, _task.failure_outcome("UnpicklableArgs", message, None)))
             return
         job = self.jobs[tid] = _Job(tid, payload)
         self._launch(job)
@@ -215,12 +215,12 @@ class JobPerTrialExecutor(Executor):
     def _outcome(data: bytes | None, exc: BaseException | None) -> dict:
         if exc is not None:
             message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
-            return _task._failure("SparkJobFailed", message, None) | {"crashed": True}
+            return _task.failure_outcome("SparkJobFailed", message, None) | {"crashed": True}
         try:
             return pickle.loads(data)
         except Exception as err:  # e.g. a result holding a class the driver cannot import
             message = f"the trial's result cannot be read on the driver: {type(err).__name__}: {err}"
-            return _task._failure("UnreadableResult", message, None)
+            return _task.failure_outcome("UnreadableResult", message, None)
 
     def _expire(self) -> None:
         """Cancel the trials that ran longer than `trial_timeout` (they count as failed)."""
@@ -228,7 +228,9 @@ class JobPerTrialExecutor(Executor):
         for job in [j for j in self.jobs.values() if j.deadline is not None and j.deadline <= now]:
             self.cancel(job.tid)
             message = f"cancelled: the trial ran longer than trial_timeout={self.trial_timeout} s"
-            self.ready.append((job.tid, _task._failure("TrialTimeout", message, None) | {"attempts": job.attempts}))
+            self.ready.append(
+                (job.tid, _task.failure_outcome("TrialTimeout", message, None) | {"attempts": job.attempts})
+            )
 
 
 class SparkExecutor(JobPerTrialExecutor):
