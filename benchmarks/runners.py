@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import math
 import re
 import time
@@ -112,21 +113,24 @@ def parzen_algo(method: Method) -> Callable:
     return functools.partial(base, **method.options) if method.options else base
 
 
-def _parzen_sequential(method: Method, problem: Problem, seed: int, evals: int) -> list[float]:
-    """parzen.fmin, one trial at a time."""
-    import parzen
-
-    trials = parzen.Trials()
-    parzen.fmin(
+def _fmin_sequential(library: str, algo: Callable, problem: Problem, seed: int, evals: int) -> list[float]:
+    """`library`.fmin, one trial at a time (parzen and hyperopt share the API)."""
+    lib = importlib.import_module(library)
+    trials = lib.Trials()
+    lib.fmin(
         problem.objective,
-        problem.space("parzen"),
-        algo=parzen_algo(method),
+        problem.space(library),
+        algo=algo,
         max_evals=evals,
         trials=trials,
         rstate=np.random.default_rng(seed),
         show_progressbar=False,
     )
     return list(trials.losses())
+
+
+def _parzen_sequential(method: Method, problem: Problem, seed: int, evals: int) -> list[float]:
+    return _fmin_sequential("parzen", parzen_algo(method), problem, seed, evals)
 
 
 def _parzen_in_flight(method: Method, problem: Problem, seed: int, evals: int) -> list[float]:
@@ -168,20 +172,7 @@ def hyperopt_algo(method: Method) -> Callable:
 
 
 def _hyperopt_sequential(method: Method, problem: Problem, seed: int, evals: int) -> list[float]:
-    """hyperopt.fmin, one trial at a time."""
-    import hyperopt
-
-    trials = hyperopt.Trials()
-    hyperopt.fmin(
-        problem.objective,
-        problem.space("hyperopt"),
-        algo=hyperopt_algo(method),
-        max_evals=evals,
-        trials=trials,
-        rstate=np.random.default_rng(seed),
-        show_progressbar=False,
-    )
-    return list(trials.losses())
+    return _fmin_sequential("hyperopt", hyperopt_algo(method), problem, seed, evals)
 
 
 class _HyperoptAskTell:

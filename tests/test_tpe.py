@@ -11,6 +11,22 @@ from parzen.exceptions import InvalidArgument
 from parzen.pyll import scope
 
 
+def tpe_trials(fn, space, evals, seed=0, **kw):
+    """The Trials of one fmin run with the default TPE."""
+    trials = Trials()
+    fmin(
+        fn,
+        space,
+        algo=kw.pop("algo", tpe.suggest),
+        trials=trials,
+        max_evals=evals,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+        **kw,
+    )
+    return trials
+
+
 def best_losses(algo, fn, space, seeds=8, evals=60):
     out = []
     for seed in range(seeds):
@@ -90,16 +106,7 @@ def all_kinds_loss(p):
 
 
 def test_every_distribution_stays_in_its_domain_and_improves():
-    trials = Trials()
-    fmin(
-        all_kinds_loss,
-        ALL_KINDS,
-        algo=tpe.suggest,
-        trials=trials,
-        max_evals=120,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
+    trials = tpe_trials(all_kinds_loss, ALL_KINDS, 120, seed=0)
     for r in trials.records:
         p = r.params
         assert -1 <= p["u"] <= 1 and p["q"] % 5 == 0 and 1e-4 <= p["lu"] <= 1
@@ -112,16 +119,7 @@ def test_every_distribution_stays_in_its_domain_and_improves():
 
 def test_categorical_that_matters_is_learned():
     space = {"c": hp.choice("c", ["a", "b", "c"]), "x": hp.uniform("x", 0, 1)}
-    trials = Trials()
-    fmin(
-        lambda p: (p["c"] != "b") + (p["x"] - 0.5) ** 2,
-        space,
-        algo=tpe.suggest,
-        trials=trials,
-        max_evals=60,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
+    trials = tpe_trials(lambda p: (p["c"] != "b") + (p["x"] - 0.5) ** 2, space, 60, seed=0)
     assert np.mean([r.params["c"] == 1 for r in trials.records[-20:]]) > 0.5
 
 
@@ -146,16 +144,7 @@ def test_conditional_space_finds_the_better_branch_and_its_optimum():
 
 
 def test_conditional_parameters_only_suggested_when_active():
-    trials = Trials()
-    fmin(
-        cond_loss,
-        COND,
-        algo=tpe.suggest,
-        trials=trials,
-        max_evals=60,
-        rstate=np.random.default_rng(1),
-        show_progressbar=False,
-    )
+    trials = tpe_trials(cond_loss, COND, 60, seed=1)
     for r in trials.records:
         assert set(r.params) in ({"model", "alpha"}, {"model", "depth", "leaf"})
 
@@ -264,31 +253,13 @@ def test_mix_draws_algorithms_with_their_probabilities():
 def test_unbounded_parameters_stay_near_their_prior():
     """Bandwidths are capped at the prior's sigma: no drift on a flat objective."""
     rng = np.random.default_rng(0)
-    trials = Trials()
-    fmin(
-        lambda p: float(rng.normal()),
-        {"v": hp.normal("v", 0, 1)},
-        algo=tpe.suggest,
-        trials=trials,
-        max_evals=200,
-        rstate=np.random.default_rng(1),
-        show_progressbar=False,
-    )
+    trials = tpe_trials(lambda p: float(rng.normal()), {"v": hp.normal("v", 0, 1)}, 200, seed=1)
     values = np.array([r.params["v"] for r in trials.records])
     assert np.mean(np.abs(values) > 4) < 0.02 and np.abs(values).max() < 8
 
 
 def test_huge_quantised_values_do_not_win_by_nan():
-    trials = Trials()
-    fmin(
-        lambda p: abs(p["qn"] - 3),
-        {"qn": hp.qlognormal("qn", 1, 1, 1)},
-        algo=tpe.suggest,
-        trials=trials,
-        max_evals=60,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
+    trials = tpe_trials(lambda p: abs(p["qn"] - 3), {"qn": hp.qlognormal("qn", 1, 1, 1)}, 60, seed=0)
     values = np.array([r.params["qn"] for r in trials.records])
     assert np.isfinite(values).all() and values.max() < 1e3
 
@@ -302,16 +273,7 @@ def test_pchoice_odds_bound_the_branch_floor():
             (0.95, {"often": hp.uniform("often", 0, 1)}),
         ],
     )
-    trials = Trials()
-    fmin(
-        lambda p: sum(p.values()),
-        space,
-        algo=tpe.suggest,
-        trials=trials,
-        max_evals=80,
-        rstate=np.random.default_rng(0),
-        show_progressbar=False,
-    )
+    trials = tpe_trials(lambda p: sum(p.values()), space, 80, seed=0)
     chosen = [r.params["m"] for r in trials.records]
     assert chosen.count(0) == 0 and chosen.count(1) < 15
 

@@ -145,10 +145,6 @@ class History:
         return column
 
     @property
-    def n_ok(self) -> int:
-        return int(np.count_nonzero(~np.isnan(self.loss)))
-
-    @property
     def running(self) -> np.ndarray:
         return self.state == TrialState.RUNNING
 
