@@ -319,6 +319,18 @@ class CompiledSpace:
         self.params: dict[str, Param] = found
         self.conditions: dict[str, frozenset] = {k: frozenset(v) for k, v in paths.items()}
         self.labels: tuple[str, ...] = tuple(found)
+        self._algorithm_state: dict[Any, Any] = {}
+
+    def algorithm_state(self, key: Any, factory: Callable[[], Any]) -> Any:
+        """State an algorithm keeps for this space (e.g. TPE's dimensions, grid's cursor).
+
+        A space is compiled once per `fmin` call, so this state lives exactly as long
+        as the run: two `fmin` calls never share it, and it goes away with the run.
+        """
+        state = self._algorithm_state.get(key)
+        if state is None:
+            state = self._algorithm_state[key] = factory()
+        return state
 
     def walk(self, pick: Callable[[Param], Any]) -> dict[str, Any]:
         """Choose a flat point by asking ``pick(param)`` for each *active* parameter.

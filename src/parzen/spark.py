@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 from parzen.exceptions import InvalidArgument
+from parzen.executors.base import Executor
 from parzen.trials import Trials
 
 logger = logging.getLogger("parzen")
@@ -129,7 +130,9 @@ class SparkTrials(Trials):
     def spark(self) -> Any:
         return self._spark
 
-    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None):
+    def make_executor(
+        self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None
+    ) -> Executor:
         """A Spark executor for this `fmin` call (in flight: min(parallelism, max_evals))."""
         parallelism = self.parallelism
         if max_evals is not None and parallelism > max_evals:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
-import traceback
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,10 +24,12 @@ import numpy as np
 
 from parzen.exceptions import InvalidAlgorithm, InvalidArgument
 from parzen.executors import _task
+from parzen.executors._task import Outcome
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
 
 _HYPEROPT_ALGO_PARAMS = ("new_ids", "domain", "trials", "seed")
+_NUMPY_DEFAULTS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class Tuner:
         points_to_evaluate: Iterable[Mapping[str, Any]] | None = None,
     ):
         self.trials = trials if trials is not None else Trials()
-        self.space: CompiledSpace = self.trials.attach_space(space)
+        self.space: CompiledSpace = self.trials.attach_space(space)  # compiled once: algorithms may cache on it
         self.algo = check_algorithm(algo)
         self.rng = as_generator(rstate)
         self.queued: deque[dict[str, Any]] = deque(self._new_points(points_to_evaluate or []))
@@ -125,7 +127,8 @@ class Tuner:
         return Suggestion(trial.tid, self.space.eval(params), params)
 
     def _suggest(self) -> dict[str, Any] | None:
-        params = self.algo(self.space, self.trials.history(), self.rng)
+        with np.errstate(**_NUMPY_DEFAULTS):  # the objective may have changed numpy's global error state
+            params = self.algo(self.space, self.trials.history(), self.rng)
         if params is None:
             return None
         if not isinstance(params, Mapping):
@@ -137,14 +140,13 @@ class Tuner:
     def tell(self, tid: int, result: Any) -> Trial:
         """Record the objective's return value (float or dict) or the exception it raised."""
         if isinstance(result, BaseException):
-            text = "".join(traceback.format_exception(result))
-            outcome = _task.failure_outcome(type(result).__name__, text, None)
+            outcome = _task.outcome_of_exception(result)
         else:
-            outcome = _task.run_objective(lambda _: result, None)
+            outcome = _task.outcome_of_return(result, end=time.time())
         return self.trials.finish(tid, outcome)
 
-    def record(self, tid: int, outcome: Mapping[str, Any]) -> Trial:
-        """Record an executor's outcome dict (see ``parzen.executors._task``)."""
+    def record(self, tid: int, outcome: Outcome) -> Trial:
+        """Record an executor's `Outcome` for running trial `tid`."""
         return self.trials.finish(tid, outcome)
 
     def cancel(self, tid: int, reason: str) -> Trial:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from parzen.space import Categorical, CompiledSpace, Numeric, Param, to_python
-from parzen.trials import History
+from parzen.history import History
 
 
 class _Annealer:

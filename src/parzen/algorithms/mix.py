@@ -15,7 +15,7 @@ import numpy as np
 
 from parzen.exceptions import InvalidArgument
 from parzen.space import CompiledSpace
-from parzen.trials import History
+from parzen.history import History
 
 
 def suggest(

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from parzen.space import CompiledSpace
-from parzen.trials import History
+from parzen.history import History
 
 
 def suggest(space: CompiledSpace, history: History, rng: np.random.Generator) -> dict[str, Any]:
