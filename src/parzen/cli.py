@@ -21,7 +21,7 @@ def show(path: str, top: int) -> str:
     lines = [f"{path}: {len(trials)} trials"]
     counts = Counter(r.state.name for r in trials.records)
     lines.append("  " + ", ".join(f"{state.lower()} {n}" for state, n in sorted(counts.items())))
-    ok = sorted((r for r in trials.records if r.loss is not None), key=lambda r: r.loss)
+    ok = sorted((r for r in trials.records if r.loss is not None), key=lambda r: r.loss or 0.0)
     if ok:
         lines.append(f"best {min(top, len(ok))}:")
         lines += [f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {json.dumps(r.params)}" for r in ok[:top]]

@@ -396,7 +396,9 @@ class Trials:
 
     def average_best_error(self) -> float:
         """Loss of the best ok trial (hyperopt's helper, without true_loss averaging)."""
-        return float(self._best_record().loss)
+        loss = self._best_record().loss
+        assert loss is not None  # the best record is an ok trial
+        return loss
 
     def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> dict[str, Any]:
         """Attachments returned by a trial's objective (``result['attachments']``)."""

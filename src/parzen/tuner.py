@@ -29,7 +29,6 @@ from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
 
 _HYPEROPT_ALGO_PARAMS = ("new_ids", "domain", "trials", "seed")
-_NUMPY_DEFAULTS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,8 @@ class Tuner:
         return Suggestion(trial.tid, self.space.eval(params), params)
 
     def _suggest(self) -> dict[str, Any] | None:
-        with np.errstate(**_NUMPY_DEFAULTS):  # the objective may have changed numpy's global error state
+        # numpy's default error handling, whatever the objective set globally (np.seterr)
+        with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
             params = self.algo(self.space, self.trials.history(), self.rng)
         if params is None:
             return None
@@ -135,7 +135,14 @@ class Tuner:
             raise InvalidAlgorithm(
                 f"algo {self.algo!r} returned {params!r}; it must return a dict of label -> value or None"
             )
-        return self.space.check_point(params)
+        checked = self.space.check_point(params)
+        if len(checked) != len(params):
+            extra = sorted(set(params) - set(checked))
+            raise InvalidAlgorithm(
+                f"algo {self.algo!r} suggested {extra}, inactive under its own choices {params}; "
+                "an algorithm returns exactly the active labels (see CompiledSpace.walk)"
+            )
+        return checked
 
     def tell(self, tid: int, result: Any) -> Trial:
         """Record the objective's return value (float or dict) or the exception it raised."""

@@ -17,14 +17,15 @@ import numpy as np
 from scipy.special import ndtri
 
 from parzen.exceptions import InvalidArgument
-from parzen.space import Categorical, CompiledSpace, Param
 from parzen.history import History
+from parzen.space import Categorical, CompiledSpace, Numeric, Param
 
 
-def values_for(param: Param, points_per_dimension: int) -> Sequence:
+def values_for(param: Param, points_per_dimension: int) -> Sequence[Any]:
     """The grid values of one parameter (all of them for a discrete one)."""
-    if isinstance(param, Categorical):
-        return range(len(param.options))
+    if isinstance(param, Categorical):  # options the prior gives no chance (pchoice odds 0) are not points
+        return [i for i, p in enumerate(param.probs) if p > 0]
+    assert isinstance(param, Numeric)
     if param.kind == "randint":
         return range(int(param.low), int(param.high))
     if param.q is not None and param.bounded:

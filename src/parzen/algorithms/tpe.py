@@ -37,8 +37,9 @@ import numpy as np
 
 from parzen.algorithms._parzen import Dim, Mixture
 from parzen.exceptions import InvalidArgument
-from parzen.space import Categorical, CompiledSpace, Param, to_python
 from parzen.history import History, TrialState
+from parzen.space import Categorical, CompiledSpace, Param, to_python
+
 
 # The best configuration measured on the benchmark (docs/benchmarks.md), not habit:
 # hyperopt's sqrt split (gamma=0.25) and 20 startup trials explore too long at 100
@@ -69,23 +70,17 @@ class TPEOptions:
         valid = {f.name for f in fields(cls)}
         unknown = set(options) - valid
         if unknown:
-            raise InvalidArgument(f"tpe.suggest got unknown options {sorted(unknown)}; valid options are {sorted(valid)}")
+            raise InvalidArgument(
+                f"tpe.suggest got unknown options {sorted(unknown)}; valid options are {sorted(valid)}"
+            )
         opts = cls(**options)
         opts._check()
         return opts
 
     def _check(self) -> None:
-        _require(_is_int(self.n_startup_jobs) and self.n_startup_jobs >= 0, "n_startup_jobs", "an integer >= 0", self)
-        _require(_is_int(self.n_EI_candidates) and self.n_EI_candidates >= 1, "n_EI_candidates", "an integer >= 1", self)
-        _require(_is_real(self.gamma) and 0 < self.gamma <= 1, "gamma", "in (0, 1]", self)
-        _require(self.split in ("sqrt", "linear"), "split", "'sqrt' or 'linear'", self)
-        _require(_is_int(self.max_below) and self.max_below >= 1, "max_below", "an integer >= 1", self)
-        _require(_is_real(self.prior_weight) and self.prior_weight > 0, "prior_weight", "> 0", self)
-        _require(_is_int(self.linear_forgetting) and self.linear_forgetting >= 0, "linear_forgetting", "an integer >= 0", self)
-        _require(_is_int(self.max_above) and self.max_above >= 2, "max_above", "an integer >= 2", self)
-        _require(isinstance(self.liar, (bool, int, float)) and 0 <= self.liar <= 1, "liar", "True, False or a weight in [0, 1]", self)
-        _require(self.bandwidth in ("neighbour", "scott"), "bandwidth", "'neighbour' or 'scott'", self)
-        _require(_is_real(self.branch_floor) and 0 <= self.branch_floor <= 1, "branch_floor", "in [0, 1]", self)
+        for name, valid, ok in _RULES:
+            if not ok(getattr(self, name)):
+                raise InvalidArgument(f"tpe.suggest: {name} must be {valid}, got {getattr(self, name)!r}")
 
 
 def _is_int(x: Any) -> bool:
@@ -96,13 +91,22 @@ def _is_real(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _require(ok: bool, name: str, valid: str, opts: TPEOptions) -> None:
-    if not ok:
-        raise InvalidArgument(f"tpe.suggest: {name} must be {valid}, got {getattr(opts, name)!r}")
+_RULES: tuple[tuple[str, str, Any], ...] = (
+    ("n_startup_jobs", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    ("n_EI_candidates", "an integer >= 1", lambda v: _is_int(v) and v >= 1),
+    ("gamma", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("split", "'sqrt' or 'linear'", lambda v: v in ("sqrt", "linear")),
+    ("max_below", "an integer >= 1", lambda v: _is_int(v) and v >= 1),
+    ("prior_weight", "> 0", lambda v: _is_real(v) and v > 0),
+    ("linear_forgetting", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    ("max_above", "an integer >= 2", lambda v: _is_int(v) and v >= 2),
+    ("liar", "True, False or a weight in [0, 1]", lambda v: isinstance(v, (bool, int, float)) and 0 <= v <= 1),
+    ("bandwidth", "'neighbour' or 'scott'", lambda v: v in ("neighbour", "scott")),
+    ("branch_floor", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
+)
 
 
 DEFAULTS = {f.name: f.default for f in fields(TPEOptions)}  # hyperopt-style view of the defaults
-
 
 
 class _SpaceModel:
@@ -128,7 +132,7 @@ _FINISHED_BADLY = (TrialState.DONE, TrialState.ERROR, TrialState.PRUNED)
 
 
 def _model(space: CompiledSpace) -> _SpaceModel:
-    return space.algorithm_state(_SpaceModel, lambda: _SpaceModel(space))  # type: ignore[no-any-return]
+    return space.algorithm_state(_SpaceModel, lambda: _SpaceModel(space))
 
 
 def linear_forgetting_weights(n: int, lf: int) -> np.ndarray:
@@ -219,7 +223,9 @@ def _mixture(
     return Mixture(dims, observations[idx], weights, opts.prior_weight, opts.bandwidth, opts.magic_clip)
 
 
-def _thin(idx: np.ndarray, weights: np.ndarray, cap: int, keep_newest: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def _thin(
+    idx: np.ndarray, weights: np.ndarray, cap: int, keep_newest: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """At most `cap` kernels standing for a long history, so a suggestion's cost stays bounded.
 
     The newest trials are kept as they are; the older ones are represented by a sample
@@ -248,7 +254,9 @@ def _score_inputs(dims: list[Dim], values: list[np.ndarray]) -> tuple[np.ndarray
     return u, lo, hi
 
 
-def _apply_branch_floor(model, dims, observations, point, floor) -> None:
+def _apply_branch_floor(
+    model: _SpaceModel, dims: list[Dim], observations: np.ndarray, point: dict[str, Any], floor: float
+) -> None:
     """Send the suggestion down the most neglected option of a structural choice.
 
     Option i is owed ``floor * n * p_i`` of the n trials where the choice is active
@@ -258,8 +266,8 @@ def _apply_branch_floor(model, dims, observations, point, floor) -> None:
     for j, d in enumerate(dims):
         if d.param.label not in model.structural:
             continue
-        counts = np.bincount(observations[:, j].astype(int), minlength=len(d.param.options))
-        owed = floor * (len(observations) + 1) * d.param.probs - counts
+        counts = np.bincount(observations[:, j].astype(int), minlength=len(d.probs))
+        owed = floor * (len(observations) + 1) * d.probs - counts
         neglected = int(np.argmax(owed))
         if owed[neglected] > 0:
             point[d.param.label] = neglected

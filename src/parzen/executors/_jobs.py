@@ -243,7 +243,7 @@ class JobPerTrialExecutor(Executor):
             message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
             return _task.failure_outcome("SparkJobFailed", message, None) | {"crashed": True}
         try:
-            return pickle.loads(data)  # type: ignore[arg-type,no-any-return]
+            return pickle.loads(data or b"")
         except Exception as err:  # e.g. a result holding a class the driver cannot import
             message = f"the trial's result cannot be read on the driver: {type(err).__name__}: {err}"
             return _task.failure_outcome("UnreadableResult", message, None)

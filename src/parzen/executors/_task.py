@@ -277,7 +277,7 @@ def dumps_outcome(outcome: Outcome) -> bytes:
         safe = failure_outcome("UnpicklableResult", message, outcome.get("start_time") or time.time())
         for key in ("stdout", "stderr", "host", "pid"):
             if key in outcome:
-                safe[key] = outcome[key]  # type: ignore[literal-required]
+                safe[key] = outcome[key]
         return pickle.dumps(safe, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -296,19 +296,19 @@ def _cache() -> dict[str, Any]:
         module = type(sys)(_CACHE_MODULE)
         module.objectives = {}  # type: ignore[attr-defined]
         sys.modules[_CACHE_MODULE] = module
-    return module.objectives  # type: ignore[attr-defined,no-any-return]
+    return module.objectives
 
 
 def _read_source(source: Any) -> bytes:
     """The pickled objective: bytes, a broadcast variable, or a Spark Connect artifact."""
     if hasattr(source, "value"):  # a broadcast variable (classic Spark)
-        return source.value  # type: ignore[no-any-return]
+        return source.value
     if isinstance(source, dict):  # {"artifact": name}, uploaded with spark.addArtifacts
         from pyspark import SparkFiles
 
         with open(SparkFiles.get(source["artifact"]), "rb") as f:
             return f.read()
-    return source  # type: ignore[no-any-return]
+    return source
 
 
 def load_objective(token: str, source: Any) -> Any:

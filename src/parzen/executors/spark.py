@@ -57,7 +57,7 @@ class SparkExecutor(JobPerTrialExecutor):
 
     def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
         self.sc.setJobGroup(tag, f"parzen trial {tid}", interruptOnCancel=True)
-        return self.sc.parallelize([payload], 1).mapPartitions(self.task).collect()[0]  # type: ignore[no-any-return]
+        return self.sc.parallelize([payload], 1).mapPartitions(self.task).collect()[0]
 
     def _cancel_tag(self, tag: str) -> None:
         if self.sc._jsc is not None:  # a stopped context has nothing left to cancel
