@@ -204,8 +204,9 @@ class Numeric(Param):
         if self.bounded:
             low, high = self.value_bounds()
             if not low - _slack(low, high) <= value <= high + _slack(low, high):
+                where = f"[{low:.6g}, {high:.6g}]"
                 raise InvalidParameterValue(
-                    f"hyperparameter {self.label!r} ({self.kind}) takes values in [{low:.6g}, {high:.6g}], got {value!r}"
+                    f"hyperparameter {self.label!r} ({self.kind}) takes values in {where}, got {value!r}"
                 )
         return float(value)
 

@@ -72,6 +72,7 @@ class JobPerTrialExecutor(Executor):
     """
 
     startup_grace = 0.0
+    close_wait = 10.0  # seconds `close` waits for cancelled jobs to let go
 
     def __init__(self, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
         self.parallelism = parallelism
@@ -140,7 +141,7 @@ class JobPerTrialExecutor(Executor):
     def close(self) -> None:
         """Cancel what runs and wait (bounded) until every job has let go."""
         self.cancel_all()
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + self.close_wait
         while self.unreported and self.lost is None and time.monotonic() < deadline:
             for tag in list(self.unreported):  # a job submitted just after its cancel is caught here
                 self._cancel_tag(tag)
@@ -190,9 +191,13 @@ class JobPerTrialExecutor(Executor):
         job.deadline = None  # the trial_timeout clock starts when the job does
         self.unreported.add(job.tag)
         try:
-            self.pool.submit(self._run_job, job.tid, job.tag, job.payload)
+            self._start(job)
         except RuntimeError as exc:  # the pool was shut down: the interpreter is exiting
             self._lose(f"cannot start trial {job.tid}: {exc}")
+
+    def _start(self, job: Job) -> None:
+        """Run the job in a pool thread (one per slot: Spark reuses their JVM threads)."""
+        self.pool.submit(self._run_job, job.tid, job.tag, job.payload)
 
     def _wait(self, timeout: float | None) -> float | None:
         """How long to block: until `timeout` or the earliest trial deadline."""

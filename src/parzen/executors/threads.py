@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from typing import Any
 
 from parzen.executors import _task
-from parzen.executors._jobs import JobPerTrialExecutor
+from parzen.executors._jobs import Job, JobPerTrialExecutor
 
 
 class ThreadExecutor(JobPerTrialExecutor):
-    """Each trial runs in a pool thread of the driver."""
+    """Each trial runs in a daemon thread of the driver (at most `parallelism` at once).
+
+    Daemon threads, not a pool: a cancelled objective that never returns must not keep
+    the interpreter from exiting (a pool's threads are joined at exit).
+    """
+
+    close_wait = 0.0
 
     def __init__(self, fn: Any, parallelism: int, trial_timeout: float | None = None, max_retries: int = 0):
         self.fn = fn
@@ -31,6 +38,10 @@ class ThreadExecutor(JobPerTrialExecutor):
 
     def _pickled_objective(self, fn: Any) -> bytes:
         return repr(id(fn)).encode()  # not shipped anywhere: only names the objective
+
+    def _start(self, job: Job) -> None:
+        name = f"parzen-{self.run_id}-trial-{job.tid}"
+        threading.Thread(target=self._run_job, args=(job.tid, job.tag, job.payload), name=name, daemon=True).start()
 
     def _payload(self, tid: int, args: Any) -> dict[str, Any]:
         return {"tid": tid, "args": args}
