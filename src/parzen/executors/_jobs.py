@@ -61,6 +61,25 @@ def spark_failure_reason(exc: BaseException) -> str:
     return text[:_REASON_CHARS]
 
 
+def python_error_line(reason: str) -> str | None:
+    """The last ``SomeError: message`` line of a Python traceback inside Spark's reason.
+
+    Spark Connect ends its messages with a line such as `` SQLSTATE: 38000``, which says
+    nothing; the Python worker's own error line is what a user needs to see.
+    """
+    lines = re.findall(r"^\s*((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt)\b:?.*)$", reason, re.M)
+    return lines[-1].strip() if lines else None
+
+
+def executor_module_hint(module: str) -> str:
+    """What to do when the executors' Python cannot import `module`."""
+    return (
+        f"\nmodule {module!r} cannot be imported by the Python that runs trials on the executors; this is "
+        "the cluster's environment, not the objective: install it there (cluster libraries, or the "
+        "environment that spark.pyspark.python / PYSPARK_PYTHON points at)."
+    )
+
+
 class JobPerTrialExecutor(Executor):
     """Trials as jobs started from a pool of `parallelism` threads, one tag per attempt.
 
@@ -245,8 +264,14 @@ class JobPerTrialExecutor(Executor):
     @staticmethod
     def _outcome(data: bytes | None, exc: BaseException | None) -> Outcome:
         if exc is not None:
-            message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
-            return _task.failure_outcome("SparkJobFailed", message, None) | {"crashed": True}
+            reason = spark_failure_reason(exc)
+            summary = python_error_line(reason)
+            message = f"the Spark job of this trial failed: {reason}"
+            missing = re.search(r"No module named '([\w.]+)'", reason)
+            if missing:
+                message += executor_module_hint(missing.group(1))
+                summary = f"{summary} (on the executors: see the hint in the error)"
+            return _task.failure_outcome("SparkJobFailed", message, None, summary) | {"crashed": True}
         try:
             return pickle.loads(data or b"")
         except Exception as err:  # e.g. a result holding a class the driver cannot import

@@ -153,11 +153,16 @@ def _missing_module_hint(exc):
     )
 
 
-def failure_outcome(kind: str, message: str, start: float | None) -> Outcome:
-    """The outcome of a trial that failed with `message` (`kind`: what failed)."""
+def failure_outcome(kind: str, message: str, start: float | None, summary: str | None = None) -> Outcome:
+    """The outcome of a trial that failed with `message` (`kind`: what failed).
+
+    `summary` is the one line shown in logs and tables (default: the message's last line).
+    """
+    if summary is None:
+        summary = message.strip().splitlines()[-1] if message.strip() else kind
     return {
         "errored": True,
-        "result": {"status": STATUS_FAIL, "error": message.strip().splitlines()[-1] if message.strip() else kind},
+        "result": {"status": STATUS_FAIL, "error": summary, "error_type": kind},
         "error": message,
         "error_type": kind,
         "start_time": start,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +17,8 @@ class SerialExecutor(Executor):
 
     With ``catch_exceptions=False`` (hyperopt's default for in-process runs) an
     exception from the objective is recorded on its trial and then re-raised by `fmin`.
+    What the objective does to the process that would move the driver (``os.chdir``)
+    is undone after each call, so relative store paths keep their meaning.
     """
 
     def __init__(self, fn: Callable, capacity: int = 1, catch_exceptions: bool = False):
@@ -41,9 +44,18 @@ class SerialExecutor(Executor):
             return
         while self.queue:
             tid, args = self.queue[0]
-            outcome = _task.run_objective(self.fn, args, reraise=not self.catch_exceptions)
+            outcome = self._run(args)
             self.queue.popleft()
             yield tid, outcome
+
+    def _run(self, args: Any) -> Outcome:
+        """One objective call; a working directory it changes is restored for the driver."""
+        cwd = os.getcwd()
+        try:
+            return _task.run_objective(self.fn, args, reraise=not self.catch_exceptions)
+        finally:
+            if os.getcwd() != cwd:
+                os.chdir(cwd)
 
     def cancel(self, tid: int) -> bool:
         before = len(self.queue)
