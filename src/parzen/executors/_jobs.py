@@ -27,7 +27,7 @@ from typing import Any
 
 from parzen.exceptions import ExecutorLost
 from parzen.executors import _pickling, _task
-from parzen.executors._task import Outcome
+from parzen.executors._task import Outcome, TrialContext
 from parzen.executors.base import Executor
 
 logger = logging.getLogger("parzen")
@@ -119,11 +119,11 @@ class JobPerTrialExecutor(Executor):
     def running(self) -> set[int]:
         return set(self.jobs)
 
-    def submit(self, tid: int, args: Any) -> None:
+    def submit(self, tid: int, args: Any, context: TrialContext | None = None) -> None:
         if self.lost is not None:
             raise self.lost
         try:
-            payload = self._payload(tid, args)
+            payload = self._payload(tid, args, context)
         except Exception as exc:
             message = f"the point for trial {tid} cannot be pickled: {type(exc).__name__}: {exc}"
             self.ready.append((tid, _task.failure_outcome("UnpicklableArgs", message, None)))
@@ -172,9 +172,15 @@ class JobPerTrialExecutor(Executor):
         """The objective as executors load it (`ObjectiveNotSerializable` names what fails)."""
         return _pickling.dumps_objective(fn)
 
-    def _payload(self, tid: int, args: Any) -> dict[str, Any]:
-        """What one job needs: the point pickled, and which objective and timeout apply."""
-        return {"tid": tid, "token": self.token, "args": _pickling.dumps(args), "timeout": self.trial_timeout}
+    def _payload(self, tid: int, args: Any, context: TrialContext | None) -> dict[str, Any]:
+        """What one job needs: the point pickled, which objective, its timeout and context."""
+        return {
+            "tid": tid,
+            "token": self.token,
+            "args": _pickling.dumps(args),
+            "timeout": self.trial_timeout,
+            "context": context,
+        }
 
     # ---- pool threads -------------------------------------------------------------------
 

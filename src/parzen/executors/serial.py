@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from parzen.executors import _task
-from parzen.executors._task import Outcome
+from parzen.executors._task import Outcome, TrialContext
 from parzen.executors.base import Executor
 
 
@@ -25,7 +25,7 @@ class SerialExecutor(Executor):
         self.fn = fn
         self.slots = max(1, int(capacity))
         self.catch_exceptions = catch_exceptions
-        self.queue: deque[tuple[int, Any]] = deque()
+        self.queue: deque[tuple[int, Any, TrialContext | None]] = deque()
 
     @property
     def capacity(self) -> int:
@@ -33,26 +33,26 @@ class SerialExecutor(Executor):
 
     @property
     def running(self) -> set[int]:
-        return {tid for tid, _ in self.queue}
+        return {tid for tid, _, _ in self.queue}
 
-    def submit(self, tid: int, args: Any) -> None:
-        self.queue.append((tid, args))
+    def submit(self, tid: int, args: Any, context: TrialContext | None = None) -> None:
+        self.queue.append((tid, args, context))
 
     def completed(self, timeout: float | None = None) -> Iterator[tuple[int, Outcome]]:
         """Run the queued trials one by one; with ``timeout=0`` run none (nothing is finished)."""
         if timeout == 0:
             return
         while self.queue:
-            tid, args = self.queue[0]
-            outcome = self._run(args)
+            tid, args, context = self.queue[0]
+            outcome = self._run(args, context)
             self.queue.popleft()
             yield tid, outcome
 
-    def _run(self, args: Any) -> Outcome:
+    def _run(self, args: Any, context: TrialContext | None) -> Outcome:
         """One objective call; a working directory it changes is restored for the driver."""
         cwd = os.getcwd()
         try:
-            return _task.run_objective(self.fn, args, reraise=not self.catch_exceptions)
+            return _task.run_objective(self.fn, args, reraise=not self.catch_exceptions, context=context)
         finally:
             if os.getcwd() != cwd:
                 os.chdir(cwd)
