@@ -4,10 +4,11 @@ from parzen import hp, fmin, tpe, rand, Trials, SparkTrials, STATUS_OK, space_ev
 from parzen.pyll import scope
 """
 
-from parzen import early_stop, exceptions, hp, pyll
+from parzen import early_stop, exceptions, hp, pruners, pyll
 from parzen.algorithms import anneal, grid, mix, rand, tpe
 from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
+from parzen.reporting import TrialPruned, report
 from parzen.space import space_eval
 from parzen.spark import SparkTrials
 from parzen.store import load_trials
@@ -51,6 +52,7 @@ __all__ = [
     "SparkTrials",
     "Suggestion",
     "Trial",
+    "TrialPruned",
     "TrialState",
     "Trials",
     "Tuner",
@@ -63,8 +65,10 @@ __all__ = [
     "load_trials",
     "mix",
     "partial",
+    "pruners",
     "pyll",
     "rand",
+    "report",
     "space_eval",
     "tpe",
 ]

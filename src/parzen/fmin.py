@@ -24,6 +24,8 @@ from parzen.executors._task import Outcome
 from parzen.executors.base import Executor
 from parzen.observers import Observer, Observers, RunInfo
 from parzen.progress import ProgressObserver
+from parzen.pruners import NopPruner, Pruner
+from parzen.pruning import Pruning
 from parzen.space import CompiledSpace, Node, compile_space, space_eval
 from parzen.trials import Trials, TrialState
 from parzen.tuner import Tuner
@@ -76,6 +78,7 @@ class _Run:
         run: RunInfo,
         early_stop_fn: Callable[..., Any] | None,
         observers: Observers,
+        pruning: Pruning,
     ):
         self.tuner = tuner
         self.trials: Trials = tuner.trials
@@ -86,6 +89,7 @@ class _Run:
         self.early_stop_fn = early_stop_fn
         self.early_stop_args: list[Any] = []
         self.observers = observers
+        self.pruning = pruning
         self.stop_reason: str | None = None
         self.pending_error: BaseException | None = None
 
@@ -116,9 +120,11 @@ class _Run:
             if not self.executor.running:
                 return
             for tid, outcome in self.executor.completed(timeout=self._time_left()):
+                self.pruning.drain()  # reports made before this outcome are recorded first
                 self._record(tid, outcome)
                 if self.stop_reason is not None:
                     break
+            self.pruning.drain()
             if self._out_of_time():
                 self._stop(f"timeout of {self.run.timeout} s reached")
             if self.stop_reason is not None:
@@ -155,6 +161,8 @@ class _Run:
         trial = self.tuner.record(tid, outcome)
         if trial.state == TrialState.ERROR:
             logger.warning("trial %d failed: %s", tid, trial.result.get("error"))
+        elif trial.state == TrialState.PRUNED:
+            logger.info("trial %d pruned at step %s", tid, max(trial.intermediate, default=None))
         self.observers.trial_ended(self.run, trial)
         exception = outcome.get("exception")
         if exception is not None and self.pending_error is None:  # in-process, catch_eval_exceptions=False
@@ -216,14 +224,18 @@ def fmin(
     early_stop_fn: Callable[..., Any] | None = None,
     trials_save_file: str | os.PathLike[str] = "",
     observers: Sequence[Observer] = (),
+    pruner: Pruner | None = None,
 ) -> Any:
     """Minimise `fn` over `space`, as hyperopt's ``fmin`` does.
 
     Returns the best trial's flat parameters (a choice as its index) when
     `return_argmin`, else the best point of the space (``space_eval``) or None.
     Calling again with the same `trials` continues up to `max_evals` finished trials
-    in total. Raises `AllTrialsFailed` when no trial succeeded. `observers` (parzen
-    only) follow the run's events (see `parzen.observers`).
+    in total. Raises `AllTrialsFailed` when no trial succeeded. parzen only: `observers`
+    follow the run's events (`parzen.observers`); `pruner` stops trials early from the
+    values the objective reports with ``parzen.report(step, value)`` (`parzen.pruners`;
+    default: none, every trial runs to the end, as in hyperopt; reports are still
+    recorded). Pruned trials count towards `max_evals`.
     """
     budget = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
     if not callable(fn):
@@ -232,6 +244,10 @@ def fmin(
         raise InvalidArgument("pass_expr_memo_ctrl is not supported: parzen has no pyll expressions or memo")
     if early_stop_fn is not None and not callable(early_stop_fn):
         raise InvalidArgument(f"early_stop_fn must be callable, got {early_stop_fn!r}")
+    if pruner is not None and not isinstance(pruner, Pruner):
+        raise InvalidArgument(
+            f"pruner must be a parzen.pruners.Pruner such as MedianPruner() or ASHAPruner(), got {pruner!r}"
+        )
     if isinstance(space, str) and space == "annotated":
         fn, space = _annotated_space(fn)
     compiled = compile_space(space)
@@ -253,7 +269,9 @@ def fmin(
         )
         progress = ProgressObserver(show_progressbar if verbose else False, budget)
         with executor:
-            _Run(tuner, executor, run, early_stop_fn, Observers([progress, *observers])).loop()
+            pruning = Pruning(pruner or NopPruner(), trials, executor, check_reach=pruner is not None)
+            everyone = Observers([progress, pruning, *observers])
+            _Run(tuner, executor, run, early_stop_fn, everyone, pruning).loop()
     finally:
         if trials.store is not None:
             trials.store.release()
@@ -288,9 +306,10 @@ def _answer(trials: Trials, return_argmin: bool) -> Any:
 def _log_summary(trials: Trials) -> None:
     ok = sum(1 for t in trials.records if t.loss is not None)
     logger.info(
-        "%d trials: %d succeeded, %d failed, %d cancelled",
+        "%d trials: %d succeeded, %d failed, %d pruned, %d cancelled",
         len(trials),
         ok,
         trials.n_failed,
+        trials.count(TrialState.PRUNED),
         trials.count(TrialState.CANCELLED, TrialState.INTERRUPTED),
     )

@@ -45,11 +45,23 @@ class History:
     are visible (``state == RUNNING``). Arrays are read-only views.
     """
 
-    def __init__(self, columns: dict[str, np.ndarray], loss: np.ndarray, state: np.ndarray, rows: list[dict]):
+    def __init__(
+        self,
+        columns: dict[str, np.ndarray],
+        loss: np.ndarray,
+        state: np.ndarray,
+        rows: list[dict[str, Any]],
+        last_step: np.ndarray | None = None,
+        last_value: np.ndarray | None = None,
+    ):
         self._columns = columns
         self.loss = loss
         self.state = state
         self._rows = rows
+        # The last intermediate value each trial reported and its step (NaN / -1: none):
+        # how far a pruned trial got and how good it looked then.
+        self.last_step = last_step if last_step is not None else np.full(len(state), -1, dtype=np.int64)
+        self.last_value = last_value if last_value is not None else np.full(len(state), np.nan)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -83,6 +95,8 @@ class Columns:
         self.capacity = 16
         self.loss = np.full(self.capacity, np.nan)
         self.state = np.zeros(self.capacity, dtype=np.int8)
+        self.last_step = np.full(self.capacity, -1, dtype=np.int64)
+        self.last_value = np.full(self.capacity, np.nan)
         self.columns: dict[str, np.ndarray] = {}
         self.rows: list[dict[str, Any]] = []
 
@@ -90,6 +104,8 @@ class Columns:
         self.capacity *= 2
         self.loss = _resized(self.loss, self.capacity, np.nan)
         self.state = _resized(self.state, self.capacity, 0)
+        self.last_step = _resized(self.last_step, self.capacity, -1)
+        self.last_value = _resized(self.last_value, self.capacity, np.nan)
         self.columns = {k: _resized(v, self.capacity, np.nan) for k, v in self.columns.items()}
 
     def append(self, params: Mapping[str, Any], state: TrialState) -> int:
@@ -111,6 +127,12 @@ class Columns:
         self.loss[row] = np.nan if loss is None else loss
         self.state[row] = state
 
+    def report(self, row: int, step: int, value: float) -> None:
+        """A trial reported `value` at `step` (kept if it is its latest step)."""
+        if step >= self.last_step[row]:
+            self.last_step[row] = step
+            self.last_value[row] = value
+
     def count(self, *states: TrialState) -> int:
         return int(np.isin(self.state[: self.n], [int(s) for s in states]).sum())
 
@@ -121,7 +143,14 @@ class Columns:
     def view(self) -> History:
         n = self.n
         columns = {k: _readonly(v[:n]) for k, v in self.columns.items()}
-        return History(columns, _readonly(self.loss[:n]), _readonly(self.state[:n]), self.rows)
+        return History(
+            columns,
+            _readonly(self.loss[:n]),
+            _readonly(self.state[:n]),
+            self.rows,
+            _readonly(self.last_step[:n]),
+            _readonly(self.last_value[:n]),
+        )
 
 
 def _resized(a: np.ndarray, size: int, fill: Any) -> np.ndarray:

@@ -104,7 +104,7 @@ class Trial:
         if self.error is not None:
             misc["error"] = (self.result.get("error_type", "Error"), self.error)
         return {
-            "state": int(min(self.state, TrialState.CANCELLED)),
+            "state": int(_HYPEROPT_STATE.get(self.state, self.state)),
             "tid": self.tid,
             "spec": None,
             "result": self.result,
@@ -115,6 +115,17 @@ class Trial:
             "book_time": _datetime(self.book_time),
             "refresh_time": _datetime(self.refresh_time),
         }
+
+
+# hyperopt has no pruned or interrupted jobs: a pruned trial is done (with status fail),
+# an interrupted one was cancelled.
+_HYPEROPT_STATE = {TrialState.PRUNED: TrialState.DONE, TrialState.INTERRUPTED: TrialState.CANCELLED}
+
+
+def _finished_state(outcome: Outcome) -> TrialState:
+    if outcome.get("errored"):
+        return TrialState.ERROR
+    return TrialState.PRUNED if outcome.get("pruned") else TrialState.DONE
 
 
 def _datetime(t: float | None) -> datetime | None:
@@ -192,6 +203,8 @@ class Trials:
         """Put a record in memory and in the history columns."""
         self._records[trial.tid] = trial
         row = self._rows[trial.tid] = self._columns.append(trial.params, trial.state)
+        for step, value in sorted(trial.intermediate.items()):
+            self._columns.report(row, step, value)
         self._tid_of_row.append(trial.tid)
         if trial.state != TrialState.RUNNING:  # loaded from a store
             self._columns.update(row, trial.loss, trial.state)
@@ -204,7 +217,7 @@ class Trials:
         result = dict(outcome.get("result") or {})
         trial.attachments.update(result.pop("attachments", None) or {})
         trial.error = outcome.get("error")
-        trial.state = TrialState.ERROR if outcome.get("errored") else TrialState.DONE
+        trial.state = _finished_state(outcome)
         trial.result = result
         trial.start_time = outcome.get("start_time")
         trial.end_time = outcome.get("end_time")
@@ -217,6 +230,21 @@ class Trials:
         self.last_finished = trial
         self._settle(trial)
         return trial
+
+    def report(self, tid: int, step: int, value: float) -> bool:
+        """Record a running trial's intermediate `value` at `step`; False if that step was reported already.
+
+        The first value reported at a step is kept (a repeated report is ignored),
+        in memory, in the history columns and in the store.
+        """
+        trial = self._running(tid)
+        if step in trial.intermediate:
+            return False
+        trial.intermediate[step] = value
+        self._columns.report(self._rows[tid], step, value)
+        if self.store is not None:
+            self.store.save_intermediate(tid, step, value)
+        return True
 
     def cancel(self, tid: int, reason: str, state: TrialState = TrialState.CANCELLED) -> Trial:
         """Mark a running trial cancelled (or interrupted); it does not count as finished."""
@@ -257,6 +285,10 @@ class Trials:
         """Columnar snapshot of every trial, running ones included."""
         return self._columns.view()
 
+    def get(self, tid: int) -> Trial | None:
+        """The record of trial `tid`, or None if there is none."""
+        return self._records.get(tid)
+
     def record(self, tid: int) -> Trial:
         try:
             return self._records[tid]
@@ -285,7 +317,7 @@ class Trials:
     def n_failed(self) -> int:
         finished = self.n_finished
         ok = int(np.count_nonzero(~np.isnan(self._columns.losses())))
-        return finished - ok
+        return finished - ok - self.count(TrialState.PRUNED)
 
     @property
     def best_loss(self) -> float | None:

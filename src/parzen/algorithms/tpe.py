@@ -173,12 +173,12 @@ def _suggest_group(
     columns = np.stack([history.values(label) for label in labels], axis=1)
     active = ~np.isnan(columns).any(axis=1)
     loss = history.loss[active]
-    ok = ~np.isnan(loss)
-    if not ok.any():
+    state = history.state[active]
+    ranked = ~np.isnan(loss) | ((state == TrialState.PRUNED) & (history.last_step[active] >= 0))
+    if not ranked.any():
         return {d.param.label: to_python(d.param.sample(rng)) for d in dims}
     observations = np.stack([d.encode(columns[active, j]) for j, d in enumerate(dims)], axis=1)
-    state = history.state[active]
-    below, above = _split(loss, state, opts)
+    below, above = _split(loss, state, opts, history.last_step[active], history.last_value[active])
     below_mix = _mixture(dims, observations, below, opts)
     running = state[above] == TrialState.RUNNING
     above_mix = _mixture(dims, observations, above, opts, rng, np.where(running, float(opts.liar), 1.0))
@@ -194,16 +194,26 @@ def _suggest_group(
     return point
 
 
-def _split(loss: np.ndarray, state: np.ndarray, opts: TPEOptions) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (in time order) of the below and above sets among the active trials."""
+def _split(
+    loss: np.ndarray, state: np.ndarray, opts: TPEOptions, last_step: np.ndarray, last_value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (in time order) of the below and above sets among the active trials.
+
+    Finished trials are ranked by loss; pruned ones follow, the furthest first and then
+    by their last reported value (as optuna ranks them), so with few finished trials the
+    most promising pruned ones can be "below".
+    """
     ok_idx = np.flatnonzero(~np.isnan(loss))
     ranked = ok_idx[np.argsort(loss[ok_idx], kind="stable")]
-    k = n_below(len(ok_idx), opts.gamma, opts.split, opts.max_below)
+    pruned = np.flatnonzero((state == TrialState.PRUNED) & (last_step >= 0))
+    ranked = np.concatenate([ranked, pruned[np.lexsort((last_value[pruned], -last_step[pruned]))]])
+    k = n_below(len(ranked), opts.gamma, opts.split, opts.max_below)
     below = np.sort(ranked[:k])
     above = ranked[k:]
     bad = _FINISHED_BADLY + ((TrialState.RUNNING,) if opts.liar else ())
-    # failed and pruned trials (and, with the liar, running ones) count as bad outcomes
-    return below, np.sort(np.concatenate([above, np.flatnonzero(np.isnan(loss) & np.isin(state, bad))]))
+    # failed and unranked pruned trials (and, with the liar, running ones) count as bad outcomes
+    rest = np.flatnonzero(np.isnan(loss) & np.isin(state, bad))
+    return below, np.sort(np.concatenate([above, np.setdiff1d(rest, ranked, assume_unique=True)]))
 
 
 def _mixture(

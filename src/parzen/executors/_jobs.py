@@ -147,6 +147,9 @@ class JobPerTrialExecutor(Executor):
         if self.lost is not None:
             raise self.lost
 
+    def wake(self) -> None:
+        self.messages.put(("wake", None, ""))
+
     def cancel(self, tid: int) -> bool:
         job = self.jobs.pop(tid, None)
         if job is None:
@@ -234,6 +237,8 @@ class JobPerTrialExecutor(Executor):
 
     def _read(self, message: tuple[Any, ...]) -> None:
         kind, tid, tag = message[:3]
+        if kind == "wake":
+            return
         job = self.jobs.get(tid)
         current = job is not None and job.tag == tag
         if kind == "started":

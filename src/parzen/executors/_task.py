@@ -49,6 +49,7 @@ class Outcome(TypedDict, total=False):
     stderr: str
     attempts: int  # runs of the trial (> 1 when a crashed trial was retried)
     crashed: bool  # its worker or job died, not the objective: the trial may be retried
+    pruned: bool  # the objective stopped early (raised TrialPruned) after reporting values
     exception: BaseException  # in-process only: re-raised by fmin after recording
 
 
@@ -238,11 +239,30 @@ def run_objective(fn: Any, args: Any, reraise: bool = False, context: TrialConte
         with in_trial(context):
             value = fn(args)
     except Exception as exc:  # the objective's own failure, reported, never retried
+        if _is_pruned(exc):
+            return pruned_outcome(start)
         outcome = outcome_of_exception(exc, start, traceback.format_exc())
         if reraise:
             outcome["exception"] = exc
         return outcome
     return outcome_of_return(value, start, time.time())
+
+
+def _is_pruned(exc: BaseException) -> bool:
+    """parzen's TrialPruned (any copy of the class: it may arrive by value) or optuna's."""
+    return bool(getattr(exc, "parzen_pruned", False)) or type(exc).__name__ == "TrialPruned"
+
+
+def pruned_outcome(start: float | None) -> Outcome:
+    """The outcome of an objective that stopped early because the pruner said so."""
+    return {
+        "errored": False,
+        "pruned": True,
+        "result": {"status": STATUS_FAIL, "pruned": True},
+        "error": None,
+        "start_time": start,
+        "end_time": time.time(),
+    }
 
 
 class TrialTimeout(BaseException):
@@ -403,6 +423,24 @@ def spark_task(blob: Any) -> Any:
             yield run_payload(payload, blob, attempt)
 
     return run_partition
+
+
+def reach_task(host: str, port: int, timeout: float) -> Any:
+    """A ``mapInArrow`` function answering whether the executor can connect to `host`:`port`."""
+
+    def probe(batches: Any) -> Any:
+        import pyarrow as pa
+
+        for _ in batches:
+            pass
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                ok = True
+        except OSError:
+            ok = False
+        yield pa.RecordBatch.from_pydict({"ok": [ok]}, schema=pa.schema([("ok", pa.bool_())]))
+
+    return probe
 
 
 def arrow_task(source: Any, payload: dict[str, Any]) -> Any:

@@ -10,6 +10,8 @@ from parzen.executors._task import Outcome, TrialContext
 
 
 class Executor(abc.ABC):
+    remote = False  # trials run in other processes (they report over the network, not by a call)
+
     """Runs trials and hands their outcomes back to the driver thread.
 
     Only the driver thread calls these methods. ``completed(timeout)`` blocks until at
@@ -46,6 +48,18 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def running(self) -> set[int]:
         """Tids submitted and not yet reported or cancelled."""
+
+    def wake(self) -> None:
+        """Make a `completed` call that is waiting return now (a report needs the driver)."""
+        return None  # executors whose `completed` runs trials itself never wait
+
+    def driver_address(self) -> str:
+        """The address of this driver as the machines running trials reach it."""
+        return "127.0.0.1"
+
+    def can_reach(self, host: str, port: int) -> bool:
+        """Whether trials can open a connection to `host`:`port` of this driver."""
+        return True
 
     def close(self) -> None:
         """Release threads and other resources (cancels whatever still runs)."""

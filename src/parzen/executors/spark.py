@@ -8,6 +8,7 @@ value, so executors need pyspark but not parzen.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from parzen.executors import _task
@@ -47,6 +48,7 @@ class SparkExecutor(JobPerTrialExecutor):
     """Trials as single-task jobs on a classic SparkContext, one job group each."""
 
     startup_grace = STARTUP_GRACE_SECONDS
+    remote = True
 
     def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
         ship_task_module()
@@ -62,6 +64,14 @@ class SparkExecutor(JobPerTrialExecutor):
     def _cancel_tag(self, tag: str) -> None:
         if self.sc._jsc is not None:  # a stopped context has nothing left to cancel
             self.sc.cancelJobGroup(tag)
+
+    def driver_address(self) -> str:
+        """``spark.driver.host``: where executors already reach this driver."""
+        host = self.sc.getConf().get("spark.driver.host") or socket.gethostname()
+        try:
+            return socket.gethostbyname(host)
+        except OSError:
+            return str(host)
 
     def _executor_lost(self, exc: BaseException) -> str | None:
         if self.sc._jsc is None:

@@ -8,6 +8,8 @@ session artifact (the Connect counterpart of a broadcast) instead of with every 
 
 from __future__ import annotations
 
+import logging
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from typing import Any
 from parzen.executors import _task
 from parzen.executors._jobs import BROADCAST_THRESHOLD, JobPerTrialExecutor
 from parzen.executors.spark import STARTUP_GRACE_SECONDS, session_gone_reason, ship_task_module
+
+logger = logging.getLogger("parzen")
 
 _SESSION_GONE = (
     "StatusCode.UNAVAILABLE",
@@ -30,6 +34,7 @@ class SparkConnectExecutor(JobPerTrialExecutor):
     """Trials as tagged single-task queries on a Spark Connect session."""
 
     startup_grace = STARTUP_GRACE_SECONDS
+    remote = True
 
     def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
         ship_task_module()
@@ -58,7 +63,33 @@ class SparkConnectExecutor(JobPerTrialExecutor):
     def _cancel_tag(self, tag: str) -> None:
         self.spark.interruptTag(tag)
 
+    def driver_address(self) -> str:
+        """This machine's address on the route to the Connect server (where executors run)."""
+        host = _connect_host(self.spark)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect((host, 443))  # no packet is sent: this only picks the outgoing interface
+                return str(s.getsockname()[0])
+        except OSError:
+            return socket.gethostbyname(socket.gethostname())
+
+    def can_reach(self, host: str, port: int) -> bool:
+        """Run one tiny query whose task tries to connect back to `host`:`port` (3 s at most)."""
+        try:
+            frame = self.spark.range(0, 1, 1, 1).mapInArrow(_task.reach_task(host, port, 3.0), "ok boolean")
+            return bool(frame.collect()[0][0])
+        except Exception as exc:
+            logger.warning("could not check whether executors reach the driver (%s)", exc)
+            return False
+
     def _executor_lost(self, exc: BaseException) -> str | None:
         if getattr(getattr(self.spark, "client", None), "is_closed", False):
             return "the Spark Connect session was stopped (spark.stop() or the server went away)"
         return session_gone_reason(exc, _SESSION_GONE)
+
+
+def _connect_host(session: Any) -> str:
+    """The host name of the Connect server this session talks to."""
+    builder = getattr(getattr(session, "client", None), "_builder", None)
+    host = getattr(builder, "host", None)
+    return str(host) if host else "127.0.0.1"

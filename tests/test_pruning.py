@@ -1,0 +1,241 @@
+"""Reports from inside the objective and the pruners that decide on them (in process).
+
+Spark executors, the report server's defences and the store are in tests/spark/test_pruning_spark.py.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+import parzen
+from parzen import Trials, TrialState, fmin, hp, rand, report, tpe
+from parzen.exceptions import InvalidArgument
+from parzen.pruners import ASHAPruner, HyperbandPruner, MedianPruner, SuccessiveHalvingPruner
+from parzen.trials import Trial
+
+SPACE = {"lr": hp.loguniform("lr", math.log(1e-4), 0), "width": hp.quniform("width", 1, 10, 1)}
+EPOCHS = 27
+
+
+def learning_curve(params, epoch):
+    """A loss that falls with epochs towards a floor set by the hyperparameters."""
+    floor = (math.log10(params["lr"]) + 2) ** 2 / 4 + abs(params["width"] - 6) / 10
+    return floor + 2.0 * math.exp(-0.25 * (epoch + 1))
+
+
+def curve_objective(params):
+    for epoch in range(EPOCHS):
+        if report(epoch, learning_curve(params, epoch)):
+            raise parzen.TrialPruned()
+    return learning_curve(params, EPOCHS - 1)
+
+
+def tune(pruner, max_evals=60, seed=0, **kwargs):
+    trials = Trials()
+    fmin(
+        curve_objective,
+        SPACE,
+        algo=tpe.suggest,
+        max_evals=max_evals,
+        trials=trials,
+        pruner=pruner,
+        rstate=np.random.default_rng(seed),
+        show_progressbar=False,
+        **kwargs,
+    )
+    return trials
+
+
+def steps_trained(trials):
+    return sum(len(r.intermediate) for r in trials.records)
+
+
+def test_report_outside_a_trial_does_nothing():
+    assert report(3, 0.5) is False
+
+
+def test_report_checks_its_arguments():
+    with pytest.raises(ValueError, match="step must be an int >= 0"):
+        report(-1, 0.5)
+    with pytest.raises(ValueError, match="step must be an int >= 0"):
+        report(1.5, 0.5)
+
+
+def test_without_a_pruner_reports_are_recorded_and_nothing_is_pruned():
+    trials = tune(None, max_evals=12)
+    assert trials.count(TrialState.PRUNED) == 0
+    assert all(sorted(r.intermediate) == list(range(EPOCHS)) for r in trials.records)
+    history = trials.history()
+    assert (history.last_step == EPOCHS - 1).all()
+
+
+@pytest.mark.parametrize(
+    "pruner",
+    [
+        MedianPruner(n_startup_trials=5),
+        ASHAPruner(min_resource=1, reduction_factor=3),
+        HyperbandPruner(min_resource=1, max_resource=EPOCHS, reduction_factor=3),
+    ],
+    ids=["median", "asha", "hyperband"],
+)
+def test_pruning_saves_compute_and_keeps_the_best(pruner):
+    full = tune(None)
+    pruned = tune(pruner)
+    assert pruned.count(TrialState.PRUNED) > 10
+    assert steps_trained(pruned) < 0.6 * steps_trained(full)
+    for record in pruned.records:
+        if record.state == TrialState.PRUNED:
+            assert len(record.intermediate) < EPOCHS and record.loss is None
+            assert record.result == {"status": "fail", "pruned": True}
+    assert pruned.n_finished == 60 and pruned.n_failed == 0
+    assert pruned.best_loss <= full.best_loss * 1.25 + 0.01
+
+
+def test_a_trial_that_ignores_the_decision_is_an_ordinary_finished_trial():
+    def stubborn(params):
+        for epoch in range(10):
+            report(epoch, learning_curve(params, epoch))  # never stops
+        return learning_curve(params, 9)
+
+    trials = Trials()
+    fmin(
+        stubborn,
+        SPACE,
+        algo=rand.suggest,
+        max_evals=20,
+        trials=trials,
+        pruner=MedianPruner(n_startup_trials=2),
+        rstate=np.random.default_rng(1),
+        show_progressbar=False,
+    )
+    assert trials.count(TrialState.DONE) == 20
+
+
+def test_a_repeated_step_keeps_its_first_value():
+    def repeats(params):
+        report(0, 1.0)
+        report(0, 5.0)
+        report(1, 0.5)
+        return 0.5
+
+    trials = Trials()
+    fmin(repeats, SPACE, algo=rand.suggest, max_evals=1, trials=trials, show_progressbar=False)
+    assert trials.records[0].intermediate == {0: 1.0, 1: 0.5}
+
+
+def test_reports_from_threads_reach_the_driver_thread():
+    from parzen.executors.threads import ThreadExecutor
+
+    class ThreadTrials(Trials):
+        def make_executor(self, fn, max_queue_len, catch_eval_exceptions, max_evals=None):
+            return ThreadExecutor(fn, parallelism=4)
+
+    trials = ThreadTrials()
+    fmin(
+        curve_objective,
+        SPACE,
+        algo=tpe.suggest,
+        max_evals=40,
+        trials=trials,
+        pruner=ASHAPruner(min_resource=1),
+        rstate=np.random.default_rng(2),
+        show_progressbar=False,
+    )
+    assert trials.count(TrialState.PRUNED) > 5 and trials.n_finished == 40
+
+
+def test_tpe_ranks_pruned_trials_by_how_far_they_got():
+    trials = Trials()
+    trials.attach_space(SPACE)
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        trial = trials.new(trials.space.sample(rng))
+        for step in range(i % 4 + 1):
+            trials.report(trial.tid, step, 1.0 - 0.1 * step)
+        trials.finish(trial.tid, {"errored": False, "pruned": True, "result": {"status": "fail", "pruned": True}})
+    history = trials.history()
+    assert list(history.last_step) == [i % 4 for i in range(12)]
+    point = tpe.suggest(trials.space, history, rng, n_startup_jobs=3)  # models from pruned trials only
+    assert set(point) == {"lr", "width"}
+    from parzen.algorithms.tpe import TPEOptions, _split
+
+    below, _ = _split(history.loss, history.state, TPEOptions(gamma=0.25), history.last_step, history.last_value)
+    assert all(history.last_step[i] == 3 for i in below), "the furthest pruned trials rank first"
+
+
+def test_pruner_arguments_are_checked():
+    with pytest.raises(InvalidArgument, match="reduction_factor must be an integer >= 2"):
+        ASHAPruner(reduction_factor=1)
+    with pytest.raises(InvalidArgument, match="n_warmup_steps must be an integer >= 0"):
+        MedianPruner(n_warmup_steps=-1)
+    with pytest.raises(InvalidArgument, match="pruner must be a parzen.pruners.Pruner"):
+        fmin(curve_objective, SPACE, max_evals=1, pruner="median", show_progressbar=False)
+
+
+# ---- the same decisions as optuna's pruners of the same name -----------------------------------------
+
+
+def random_reports(seed, n_trials=40, max_steps=30):
+    """Trials reporting noisy falling curves of random lengths, finishing in random order."""
+    rng = random.Random(seed)
+    events = []
+    for tid in range(n_trials):
+        quality = rng.random()
+        steps = rng.randint(1, max_steps)
+        events.append([(tid, s, quality + 1.0 / (s + 1) + 0.05 * rng.random()) for s in range(steps)])
+    return events
+
+
+def replay(pruner, events):
+    """Feed the reports trial by trial, as a sequential run would; return the pruning decisions."""
+    decisions = []
+    records = []
+    for reports in events:
+        trial = Trial(tid=reports[0][0], params={})
+        for tid, step, value in reports:
+            trial.intermediate[step] = value
+            prune = pruner.should_prune(trial, step, value)
+            decisions.append((tid, step, prune))
+            if prune:
+                break
+        trial.state = TrialState.PRUNED if decisions[-1][2] else TrialState.DONE
+        pruner.finished(trial)
+        records.append(trial)
+    return decisions
+
+
+def replay_optuna(optuna, pruner, events):
+    study = optuna.create_study(pruner=pruner)
+    decisions = []
+    for reports in events:
+        trial = study.ask()
+        for _, step, value in reports:
+            trial.report(value, step)
+            prune = trial.should_prune()
+            decisions.append((trial.number, step, prune))
+            if prune:
+                break
+        if decisions[-1][2]:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, reports[-1][2])
+    return decisions
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("which", ["median", "asha"])
+def test_decisions_match_optuna(which, seed):
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    events = random_reports(seed)
+    if which == "median":
+        ours = MedianPruner(n_startup_trials=3, n_warmup_steps=2, interval_steps=2)
+        theirs = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2, interval_steps=2)
+    else:
+        ours = SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
+        theirs = optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
+    assert replay(ours, events) == replay_optuna(optuna, theirs, events)
