@@ -386,7 +386,8 @@ def _read_trials(db: sqlite3.Connection, tables: set[str]) -> list[dict[str, Any
         r["attempts"] = r["attempts"] or 1
         r["intermediate"] = json.loads(r["intermediate"]) if r.get("intermediate") else {}
         records.append(r)
-    if "intermediate" in tables and {"tid", "step", "value"} <= {c[1] for c in db.execute("PRAGMA table_info(intermediate)")}:
+    columns = {c[1] for c in db.execute("PRAGMA table_info(intermediate)")} if "intermediate" in tables else set()
+    if {"tid", "step", "value"} <= columns:
         by_tid = {r["tid"]: r for r in records}
         for tid, step, value in db.execute("SELECT tid, step, value FROM intermediate"):
             if tid in by_tid:

@@ -24,6 +24,8 @@ if _MISSING:
         f"parzen.plotting needs {' and '.join(_MISSING)} (missing here); install the extra: pip install 'parzen[plots]'"
     )
 
+from parzen.plotting._compat import main_plot_histogram, main_plot_history, main_plot_vars  # noqa: E402
+from parzen.plotting._dashboard import serve_dashboard  # noqa: E402
 from parzen.plotting._figures import (  # noqa: E402
     plot_contour,
     plot_intermediate_values,
@@ -34,9 +36,7 @@ from parzen.plotting._figures import (  # noqa: E402
     plot_timeline,
 )
 from parzen.plotting._importance import Importance  # noqa: E402
-from parzen.plotting._compat import main_plot_histogram, main_plot_history, main_plot_vars  # noqa: E402
 from parzen.plotting._report import param_importances, report_html, write_report  # noqa: E402
-from parzen.plotting._dashboard import serve_dashboard  # noqa: E402
 
 __all__ = [
     "Importance",
