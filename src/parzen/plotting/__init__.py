@@ -18,8 +18,10 @@ Needs the ``plots`` extra: ``pip install 'parzen[plots]'`` (plotly, scikit-learn
 
 from __future__ import annotations
 
-_MISSING = [name for name in ("plotly", "sklearn") if __import__("importlib.util").util.find_spec(name) is None]
-if _MISSING:
+import importlib.util
+
+_MISSING = [name for name in ("plotly", "sklearn") if importlib.util.find_spec(name) is None]
+if _MISSING:  # checked before importing anything, so the message names every missing package
     raise ImportError(
         f"parzen.plotting needs {' and '.join(_MISSING)} (missing here); install the extra: pip install 'parzen[plots]'"
     )

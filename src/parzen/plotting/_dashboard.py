@@ -13,6 +13,7 @@ the installed plotly package, so the page works offline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -91,7 +92,7 @@ class Dashboard:
 
     def state(self, token: str) -> dict:
         """What the page should show, or {"changed": False} when it already shows it."""
-        signature = json.dumps(self.source.signature(), default=str)
+        signature = hashlib.sha1(json.dumps(self.source.signature(), default=str).encode()).hexdigest()[:16]
         with self._lock:
             fresh = self._cached is not None and self._cached[0] == signature
             recent = time.monotonic() - self._built_at < self.min_interval
