@@ -39,10 +39,10 @@ def show(path: str, top: int) -> str:
             lines.append(f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {_json(_rounded(r.values))}{_indices(view, r)}")
     failures = view.failures()
     if failures:
-        first = min((rows[0] for _, rows in failures), key=lambda r: r.tid)
-        lines.append(f"first failure (tid {first.tid}): {first.error_message}")
-        kinds = len(failures)
-        lines.append(f"failures: {sum(len(rows) for _, rows in failures)} trials, {kinds} distinct message(s)")
+        failed = sorted((r for _, rows in failures for r in rows), key=lambda r: (r.state != "error", r.tid))
+        lines.append(f"first failure (tid {failed[0].tid}): {failed[0].error_message}")
+        lines.append(f"failures by message ({len(failed)} trials):")
+        lines += [f"  {len(rows):>5} x {message}" for message, rows in failures]
     return "\n".join(lines)
 
 

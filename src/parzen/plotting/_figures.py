@@ -448,15 +448,19 @@ def plot_timeline(trials: Any) -> go.Figure:
     use = busy / (len(slots) * span) if span > 0 else 1.0
     fig = _figure(
         f"Executor timeline: {len(slots)} slots, busy {100 * use:.0f}% of the time",
-        height=140 + 30 * len(slots),
+        height=200 + 36 * len(slots),
         barmode="overlay",
+        uniformtext={"minsize": 8, "mode": "hide"},
     )
     for kind in OUTCOME_COLORS:
         group = [r for r in rows if outcome(r) == kind]
         if group:
             fig.add_trace(_timeline_bars(group, kind, slot_of, ends, t0))
-    fig.update_xaxes(title_text="seconds since the run started")
-    fig.update_yaxes(title_text="slot", categoryorder="array", categoryarray=slots[::-1], type="category")
+    # From 0, the moment the first trial was asked for: the wait for executors shows too.
+    fig.update_xaxes(title_text="seconds since the run started", range=[0, max(ends.values()) - t0])
+    fig.update_yaxes(
+        title_text="slot", categoryorder="array", categoryarray=slots[::-1], type="category", tickmode="linear"
+    )
     return fig
 
 
@@ -471,6 +475,7 @@ def _timeline_bars(group: list[Row], kind: str, slot_of: dict, ends: dict, t0: f
         x=[max(ends[r.tid] - r.start_time, 1e-3) for r in group],
         y=[slot_of[r.tid] for r in group],
         orientation="h",
+        width=0.8,
         name=kind,
         marker={"color": OUTCOME_COLORS[kind], "line": {"color": "white", "width": 1}},
         text=[str(r.tid) for r in group],
