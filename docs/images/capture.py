@@ -1,8 +1,8 @@
 """Screenshots of a report's sections for the README, taken in headless chromium.
 
-    make demo                                             # writes demo-report.html (a SparkTrials run)
-    .venv/bin/python docs/images/capture.py demo-report.html docs/images
-    PARZEN_SCREENSHOTS=docs/images .venv/bin/python -m pytest tests/plotting/test_dashboard.py   # dashboard.png
+make demo                                             # writes demo-report.html (a SparkTrials run)
+.venv/bin/python docs/images/capture.py demo-report.html docs/images
+PARZEN_SCREENSHOTS=docs/images .venv/bin/python -m pytest tests/plotting/test_dashboard.py   # dashboard.png
 """
 
 import sys

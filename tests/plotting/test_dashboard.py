@@ -17,7 +17,7 @@ from parzen.trials import TrialState
 
 from .conftest import run, save_screenshot
 
-N_TRIALS = 40
+N_TRIALS = 48
 
 TUNE = """
 import os
@@ -99,10 +99,15 @@ def test_dashboard_updates_in_the_browser_while_fmin_writes_the_store(tuning, da
     page.goto(dashboard)
     page.wait_for_selector("#trial-count")
     assert page.inner_text("#trial-count") == "1"  # trial 0 is running, waiting for the go
+    assert "running (a driver is writing the store)" in page.inner_text("#summary")
     go.touch()
+    saved = set()
     seen = []
     while process.poll() is None:
         seen.append(int(page.inner_text("#trial-count")))
+        if seen[-1] >= N_TRIALS // 2 and "dashboard.png" not in saved:
+            save_screenshot(page, "dashboard.png")  # mid-run, for the README
+            saved.add("dashboard.png")
         time.sleep(0.2)
     out, err = process.communicate()
     assert process.returncode == 0 and "tuning finished" in out, err[-2000:]
@@ -112,7 +117,6 @@ def test_dashboard_updates_in_the_browser_while_fmin_writes_the_store(tuning, da
     assert page.locator("#history .js-plotly-plot .main-svg").count() >= 1
     assert "live, checked" in page.inner_text("#live")
     assert foreign == []  # plotly.js and the data come from the dashboard itself
-    save_screenshot(page, "dashboard.png", full_page=False)
     page.close()
     # The run was neither blocked nor damaged: every trial finished and was recorded.
     assert "locked" not in err and "Traceback" not in err
@@ -134,9 +138,13 @@ def test_dashboard_of_in_memory_trials_reports_changes_only():
         assert [s["id"] for s in first["sections"]][:3] == ["summary", "best", "history"]
         assert get_json(board.url + "api/state?token=" + first["token"]) == {"token": first["token"], "changed": False}
         run(trials=trials, n=12)
-        time.sleep(board.min_interval)
-        later = get_json(board.url + "api/state?token=" + first["token"])
-        assert later["changed"] and later["trials"] == 12
+        changed = []
+        wait_for(
+            lambda: changed.append(get_json(board.url + "api/state?token=" + first["token"])) or changed[-1]["changed"],
+            30,
+            "the change",
+        )
+        assert changed[-1]["trials"] == 12
         with urllib.request.urlopen(board.url + "plotly.min.js", timeout=10) as response:
             assert response.headers["Content-Type"] == "application/javascript" and len(response.read()) > 1e6
     finally:

@@ -252,7 +252,7 @@ def payload(view: RunView) -> dict:
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     return {
         "title": f"parzen: {Path(view.source).name if os.sep in view.source else view.source}",
-        "subtitle": f"{len(view.rows)} trials · generated {stamp}",
+        "subtitle": f"{len(view.rows)} trials · as of {stamp}",
         "trials": len(view.rows),
         "sections": [s.as_json() for s in sections(view)],
     }
