@@ -99,7 +99,7 @@ def test_dashboard_updates_in_the_browser_while_fmin_writes_the_store(tuning, da
     page.goto(dashboard)
     page.wait_for_selector("#trial-count")
     assert page.inner_text("#trial-count") == "1"  # trial 0 is running, waiting for the go
-    assert "running (a driver is writing the store)" in page.inner_text("#summary")
+    assert "a running fmin is writing it" in page.inner_text("#summary")
     go.touch()
     saved = set()
     seen = []

@@ -16,7 +16,7 @@ from parzen.plotting import (
     plot_timeline,
 )
 from parzen.plotting._figures import assign_slots
-from parzen.view import Row, from_store
+from parzen.view import Row, RunView, from_store
 
 from .conftest import run
 
@@ -104,6 +104,11 @@ def test_timeline_packs_trials_into_the_fewest_slots_per_host():
     slots = assign_slots(rows)
     assert len(set(slots.values())) == 3  # two on h1 (never more than 2 overlap), one on h2
     assert slots[0] != slots[1] and slots[1] == slots[2] and slots[5] == "h2 · slot 0"
+    running = Row(6, "running", "running", None, {}, {}, book_time=5.5)  # start and host not reported yet
+    assert assign_slots([*rows[:5], running])[6] == "h1 · slot 0"
+    fig = plot_timeline(RunView("x", {}, [*rows[:5], running]))
+    bar = traces(fig, "running")[0]
+    assert bar.base[0] == 5.5 and bar.x[0] > 1e6  # from its submission until now (still running)
     with_workers = assign_slots([row(0, 0, 1, worker="h1:101"), row(1, 0, 1, worker="h1:102")])
     assert with_workers == {0: "h1:101", 1: "h1:102"}
 

@@ -409,22 +409,32 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
 # ---- executor timeline ------------------------------------------------------------------------
 
 
+def started(r: Row) -> float | None:
+    """When a trial began to occupy a slot: its start, or (running, start not reported yet) its submission."""
+    if r.start_time is not None:
+        return r.start_time
+    return r.book_time if r.state == "running" else None
+
+
 def assign_slots(rows: list[Row]) -> dict[int, str]:
     """tid -> the row ('host · slot k', or the worker) its trial ran on.
 
     With ``worker`` recorded each worker is a row. Otherwise trials are packed per host
     greedily: in start order, each takes the lowest slot that is free by then, which
-    uses the fewest slots any schedule could (interval partitioning).
+    uses the fewest slots any schedule could (interval partitioning). A running trial
+    whose host is not reported yet goes to the run's host when there is only one.
     """
-    timed = sorted((r for r in rows if r.start_time is not None), key=lambda r: (r.start_time, r.tid))
+    timed = sorted((r for r in rows if started(r) is not None), key=lambda r: (started(r), r.tid))
     if any(r.worker for r in timed):
         return {r.tid: r.worker or f"{r.host or 'driver'} · ?" for r in timed}
+    hosts = {r.host for r in timed if r.host}
+    only_host = next(iter(hosts)) if len(hosts) == 1 else None
     slots: dict[str, list[float]] = {}
     out = {}
     for r in timed:
-        host = r.host or "driver"
+        host = r.host or only_host or "driver"
         ends = slots.setdefault(host, [])
-        free = next((i for i, end in enumerate(ends) if end <= r.start_time + 1e-6), None)
+        free = next((i for i, end in enumerate(ends) if end <= started(r) + 1e-6), None)
         if free is None:
             ends.append(math.inf)
             free = len(ends) - 1
@@ -440,11 +450,11 @@ def plot_timeline(trials: Any) -> go.Figure:
     if not slot_of:
         return _empty("Executor timeline", "no trial has started yet")
     t0, now = _start(view), time.time()
-    ends = {r.tid: (r.end_time if r.end_time is not None else now) for r in view.rows if r.tid in slot_of}
     rows = [r for r in view.rows if r.tid in slot_of]
+    ends = {r.tid: (r.end_time if r.end_time is not None else now) for r in rows}
     slots = sorted(set(slot_of.values()), key=_slot_key)
-    span = max(ends.values()) - min(r.start_time for r in rows)
-    busy = sum(ends[r.tid] - r.start_time for r in rows)
+    span = max(ends.values()) - min(started(r) for r in rows)
+    busy = sum(ends[r.tid] - started(r) for r in rows)
     use = busy / (len(slots) * span) if span > 0 else 1.0
     fig = _figure(
         f"Executor timeline: {len(slots)} slots, busy {100 * use:.0f}% of the time",
@@ -471,8 +481,8 @@ def _slot_key(slot: str) -> tuple:
 
 def _timeline_bars(group: list[Row], kind: str, slot_of: dict, ends: dict, t0: float) -> go.Bar:
     return go.Bar(
-        base=[r.start_time - t0 for r in group],
-        x=[max(ends[r.tid] - r.start_time, 1e-3) for r in group],
+        base=[started(r) - t0 for r in group],
+        x=[max(ends[r.tid] - started(r), 1e-3) for r in group],
         y=[slot_of[r.tid] for r in group],
         orientation="h",
         width=0.8,
@@ -488,8 +498,9 @@ def _timeline_bars(group: list[Row], kind: str, slot_of: dict, ends: dict, t0: f
 
 def _bar_hover(r: Row, end: float, t0: float) -> str:
     if r.loss is not None:
-        loss = f"loss {r.loss:.4g}"
+        what = f"loss {r.loss:.4g}"
     else:
-        loss = "running" if r.state == "running" else html.escape(r.error_message)
-    wait = f", waited {r.start_time - r.book_time:.2f} s" if r.book_time is not None else ""
-    return f"trial {r.tid} ({outcome(r)}): {loss}<br>{end - r.start_time:.2f} s from {r.start_time - t0:.2f} s{wait}"
+        what = "running" if r.state == "running" else html.escape(r.error_message)
+    begin = started(r)
+    wait = f", waited {begin - r.book_time:.2f} s" if r.book_time is not None and r.start_time is not None else ""
+    return f"trial {r.tid} ({outcome(r)}): {what}<br>{end - begin:.2f} s from {begin - t0:.2f} s{wait}"

@@ -108,13 +108,14 @@ def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
 def _summary(view: RunView) -> str:
     best = view.best
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items()) or "none yet"
-    status = "running (a driver is writing the store)" if view.live else "not running"
+    status = "a running fmin is writing it" if view.live else "no fmin is writing it"
     items = [
         f'<li><b id="trial-count">{len(view.rows)}</b> trials: {e(counts)}</li>',
         f'<li>best loss: <b id="best-loss">{_value(best.loss) if best else "none yet"}</b>'
         + (f" (trial {best.tid})" if best else "")
         + "</li>",
-        f"<li>source: <code>{e(view.source)}</code>; run {e(status)}</li>",
+        f"<li>source: <code>{e(view.source)}</code>"
+        + (f"; {e(status)}</li>" if view.settings.get("store") == view.source else "</li>"),
     ]
     return f'<ul class="summary">{"".join(items)}</ul>'
 
