@@ -25,10 +25,10 @@ inactive it has none).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtr, ndtri
 
 from parzen.view import ParamInfo, Row, RunView
 
@@ -77,7 +77,7 @@ class _Axis:
         if p.low is not None and p.high is not None and p.high > p.low:
             return np.clip((internal - p.low) / (p.high - p.low), 0, 1)
         if p.mu is not None and p.sigma:
-            return _normal_cdf((internal - p.mu) / p.sigma)
+            return ndtr((internal - p.mu) / p.sigma)
         span = self.hi - self.lo  # no space description: uniform over what was tried
         return np.clip((x - self.lo) / span, 0, 1) if span > 0 else np.full(len(x), 0.5)
 
@@ -110,7 +110,7 @@ class _Axis:
         if p.low is not None and p.high is not None and p.high > p.low:
             internal = p.low + u * (p.high - p.low)
         elif p.mu is not None and p.sigma:
-            internal = p.mu + p.sigma * _normal_ppf(u)
+            internal = p.mu + p.sigma * ndtri(np.clip(u, 1e-6, 1 - 1e-6))
         else:
             return self.lo + u * (self.hi - self.lo)
         return np.exp(internal) if p.log else internal
@@ -121,16 +121,6 @@ def _internal(p: ParamInfo, x: np.ndarray) -> np.ndarray:
         return x
     with np.errstate(divide="ignore"):
         return np.log(np.maximum(x, 0.0))
-
-
-def _normal_cdf(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
-
-
-def _normal_ppf(u: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtri
-
-    return ndtri(np.clip(u, 1e-6, 1 - 1e-6))
 
 
 @dataclass
