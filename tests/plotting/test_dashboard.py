@@ -149,3 +149,19 @@ def test_dashboard_of_in_memory_trials_reports_changes_only():
             assert response.headers["Content-Type"] == "application/javascript" and len(response.read()) > 1e6
     finally:
         board.stop()
+
+
+def test_dashboard_says_so_when_its_store_goes_away(store, tmp_path):
+    from .conftest import copy_store
+
+    db = copy_store(store[0], tmp_path / "gone.db")
+    board = serve_dashboard(db, port=0, block=False)
+    try:
+        assert get_json(board.url + "api/state?token=")["trials"] == 60
+        for path in tmp_path.iterdir():
+            path.unlink()
+        time.sleep(board.min_interval)
+        state = get_json(board.url + "api/state?token=x")
+        assert state["changed"] is False and "no trial store at" in state["error"]
+    finally:
+        board.stop()

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlparse
 
 import plotly
 
+from parzen.exceptions import ParzenError
 from parzen.plotting._report import page, payload
 from parzen.view import RunView, from_store, from_trials, store_signature
 
@@ -41,7 +42,8 @@ async function poll() {
     const response = await fetch("/api/state?token=" + encodeURIComponent(token), {cache: "no-store"});
     const data = await response.json();
     if (data.changed) { render(data); token = data.token; }
-    document.getElementById("live").textContent = "· live, checked " + new Date().toLocaleTimeString();
+    const checked = new Date().toLocaleTimeString();
+    document.getElementById("live").textContent = data.error ? "· " + data.error : "· live, checked " + checked;
   } catch (err) {
     document.getElementById("live").textContent = "· dashboard server unreachable (" + err + ")";
   }
@@ -135,8 +137,11 @@ def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
                 self._send(PLOTLY_JS.read_bytes(), "application/javascript", cache=True)
             elif url.path == "/api/state":
                 token = parse_qs(url.query).get("token", [""])[0]
-                body = json.dumps(dashboard.state(token), default=str).encode()
-                self._send(body, "application/json")
+                try:
+                    state = dashboard.state(token)
+                except ParzenError as exc:  # the store went away or is not a store: say so on the page
+                    state = {"token": token, "changed": False, "error": str(exc)}
+                self._send(json.dumps(state, default=str).encode(), "application/json")
             else:
                 self.send_error(HTTPStatus.NOT_FOUND)
 
