@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast bench lint check-python check-java chromium clean
+.PHONY: demo test test-fast test-min bench lint check-python check-java chromium clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -49,8 +49,21 @@ bench: check-java $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/run_all.py
 
+# ruff (lint and format) and mypy on src/: what .ci/run checks before the tests.
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
+	$(PY) -m ruff format --check src tests benchmarks examples
+	$(PY) -m mypy
+
+# The fast suite on the declared minimum versions of numpy, scipy, cloudpickle, tqdm and
+# pyspark (.ci/minimum-versions.txt), in a virtualenv of its own.
+MIN_VENV ?= .venv-min
+test-min: check-python
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet -c .ci/minimum-versions.txt -e '.[spark,test]'
+	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|scipy|cloudpickle|tqdm|pyspark) '
+	$(MIN_VENV)/bin/python -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache demo-report.html
+	rm -rf $(VENV) $(MIN_VENV) build dist src/*.egg-info .pytest_cache demo-report.html

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pyspark")
 
 from parzen.executors import _task  # noqa: E402
-from parzen.executors.spark import JobPerTrialExecutor  # noqa: E402
+from parzen.executors._jobs import JobPerTrialExecutor  # noqa: E402
 
 
 class ThreadJobs(JobPerTrialExecutor):
@@ -21,7 +21,7 @@ class ThreadJobs(JobPerTrialExecutor):
         self.cancelled_tags = []
         self.corrupt = corrupt
 
-    def _run_single_task_job(self, tid, tag, payload):
+    def _run_job_under_tag(self, tid, tag, payload):
         if self.corrupt:
             return b"not a pickle"
         return _task.run_payload(payload, self.blob, 0)
@@ -40,7 +40,7 @@ def test_outcomes_not_consumed_stay_for_the_next_call():
     executor = ThreadJobs(lambda x: x)
     for tid in range(4):
         executor.submit(tid, float(tid))
-    wait_for_messages(executor, 4)
+    wait_for_messages(executor, 8)  # "started" and "done" of each job
     first = next(executor.completed(timeout=5))
     rest = list(executor.completed(timeout=0))
     assert sorted([first[0]] + [tid for tid, _ in rest]) == [0, 1, 2, 3]

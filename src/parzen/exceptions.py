@@ -73,3 +73,23 @@ class SpaceMismatch(StoreError, ValueError):
 BadSearchSpace = InvalidSpace
 InvalidLoss = InvalidResult
 InvalidResultStatus = InvalidResult
+
+
+class ExecutorLost(ParzenError, RuntimeError):
+    """The executor itself is gone (the Spark session was stopped, the cluster lost).
+
+    Not a trial's fault: the trials that were running are recorded as interrupted
+    (their budget is run again on resume), never as failed.
+    """
+
+    def __init__(self, reason: str, tids: list[int] | None = None):
+        self.reason = reason
+        self.tids = list(tids or [])
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        running = f"; trials {self.tids} were running and are recorded as interrupted" if self.tids else ""
+        return (
+            f"trials cannot run any more: {self.reason}{running}. Nothing finished is lost: with "
+            "trials_save_file, run the script again with a live session to resume"
+        )

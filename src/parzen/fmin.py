@@ -13,15 +13,19 @@ import inspect
 import logging
 import math
 import numbers
+import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from parzen.exceptions import InvalidArgument
-from parzen.progress import progress_bar
-from parzen.space import Node, space_eval
-from parzen.trials import STATUS_OK, Trials, TrialState
+from parzen.exceptions import ExecutorLost, InvalidArgument
+from parzen.executors._task import Outcome
+from parzen.executors.base import Executor
+from parzen.observers import Observer, Observers, RunInfo
+from parzen.progress import ProgressObserver
+from parzen.space import CompiledSpace, Node, compile_space, space_eval
+from parzen.trials import Trials, TrialState
 from parzen.tuner import Tuner
 
 logger = logging.getLogger("parzen")
@@ -49,7 +53,7 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool) and not math.isnan(x)
 
 
-def _annotated_space(fn: Callable) -> tuple[Callable, dict]:
+def _annotated_space(fn: Callable[..., Any]) -> tuple[Callable[..., Any], dict[str, Any]]:
     """hyperopt's ``space="annotated"``: read the space from fn's annotations."""
     space = dict(inspect.getfullargspec(fn).annotations)
     space.pop("return", None)
@@ -63,28 +67,45 @@ def _annotated_space(fn: Callable) -> tuple[Callable, dict]:
 
 
 class _Run:
-    """One `fmin` call: the loop, its stop rules and the progress report."""
+    """One `fmin` call: the loop, its stop rules, and the events observers follow."""
 
-    def __init__(self, tuner: Tuner, executor, max_evals: int, timeout, loss_threshold, early_stop_fn, progress):
+    def __init__(
+        self,
+        tuner: Tuner,
+        executor: Executor,
+        run: RunInfo,
+        early_stop_fn: Callable[..., Any] | None,
+        observers: Observers,
+    ):
         self.tuner = tuner
-        self.trials = tuner.trials
+        self.trials: Trials = tuner.trials
         self.executor = executor
-        self.max_evals = max_evals
-        self.timeout = timeout
-        self.deadline = None if timeout is None else time.monotonic() + timeout
-        self.loss_threshold = loss_threshold
+        self.run = run
+        self.max_evals: int = sys.maxsize if run.max_evals is None else run.max_evals
+        self.deadline: float | None = None if run.timeout is None else time.monotonic() + run.timeout
         self.early_stop_fn = early_stop_fn
-        self.early_stop_args: list = []
-        self.progress = progress
+        self.early_stop_args: list[Any] = []
+        self.observers = observers
         self.stop_reason: str | None = None
         self.pending_error: BaseException | None = None
 
     def loop(self) -> None:
+        """Run until a stop rule, the budget or an error ends it; observers see it all."""
+        self.observers.run_started(self.run)
+        error: BaseException | None = None
         try:
             self._loop()
+        except ExecutorLost as exc:
+            error = exc
+            self._interrupt_running(exc.reason)
+            raise
         except BaseException as exc:
+            error = exc
             self._cancel_running(f"fmin stopped by {type(exc).__name__}")
             raise
+        finally:
+            self.run.stop_reason = self.stop_reason or (None if error is None else f"{type(error).__name__}")
+            self.observers.run_ended(self.run, error or self.pending_error)
         if self.pending_error is not None:
             raise self.pending_error
 
@@ -99,7 +120,7 @@ class _Run:
                 if self.stop_reason is not None:
                     break
             if self._out_of_time():
-                self._stop(f"timeout of {self.timeout} s reached")
+                self._stop(f"timeout of {self.run.timeout} s reached")
             if self.stop_reason is not None:
                 self._drain_finished()
                 self._cancel_running(self.stop_reason)
@@ -111,12 +132,13 @@ class _Run:
             if self.trials.n_finished + len(self.executor.running) >= self.max_evals:
                 return
             if self._out_of_time():
-                self._stop(f"timeout of {self.timeout} s reached")
+                self._stop(f"timeout of {self.run.timeout} s reached")
                 return
             suggestion = self.tuner.ask()
             if suggestion is None:
                 logger.info("the algorithm has no more points to suggest (search space exhausted)")
                 return
+            self.observers.trial_started(self.run, self.trials.record(suggestion.tid))
             self.executor.submit(suggestion.tid, suggestion.args)
 
     def _time_left(self) -> float | None:
@@ -127,11 +149,11 @@ class _Run:
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
 
-    def _record(self, tid: int, outcome: dict, apply_stop_rules: bool = True) -> None:
+    def _record(self, tid: int, outcome: Outcome, apply_stop_rules: bool = True) -> None:
         trial = self.tuner.record(tid, outcome)
         if trial.state == TrialState.ERROR:
             logger.warning("trial %d failed: %s", tid, trial.result.get("error"))
-        self.progress.update(self.trials)
+        self.observers.trial_ended(self.run, trial)
         exception = outcome.get("exception")
         if exception is not None and self.pending_error is None:  # in-process, catch_eval_exceptions=False
             self.pending_error = exception
@@ -141,8 +163,9 @@ class _Run:
 
     def _check_stop_rules(self) -> None:
         best = self.trials.best_loss
-        if self.loss_threshold is not None and best is not None and best <= self.loss_threshold:
-            self._stop(f"loss_threshold reached (best loss {best} <= {self.loss_threshold})")
+        threshold = self.run.loss_threshold
+        if threshold is not None and best is not None and best <= threshold:
+            self._stop(f"loss_threshold reached (best loss {best} <= {threshold})")
         elif self.early_stop_fn is not None:
             stop, self.early_stop_args = self.early_stop_fn(self.trials, *self.early_stop_args)
             if stop:
@@ -161,13 +184,20 @@ class _Run:
     def _cancel_running(self, reason: str) -> None:
         for tid in self.executor.cancel_all():
             if self.trials.record(tid).state == TrialState.RUNNING:
-                self.tuner.cancel(tid, f"cancelled: {reason}")
+                self.observers.trial_ended(self.run, self.tuner.cancel(tid, f"cancelled: {reason}"))
+
+    def _interrupt_running(self, reason: str) -> None:
+        """The executor is gone: running trials are not charged, their budget is run again."""
+        for tid in self.executor.cancel_all():
+            if self.trials.record(tid).state == TrialState.RUNNING:
+                trial = self.trials.cancel(tid, f"interrupted: {reason}", state=TrialState.INTERRUPTED)
+                self.observers.trial_ended(self.run, trial)
 
 
 def fmin(
-    fn: Callable,
+    fn: Callable[..., Any],
     space: Any,
-    algo: Callable | None = None,
+    algo: Callable[..., Any] | None = None,
     max_evals: int | None = None,
     timeout: float | None = None,
     loss_threshold: float | None = None,
@@ -178,20 +208,22 @@ def fmin(
     catch_eval_exceptions: bool = False,
     verbose: bool = True,
     return_argmin: bool = True,
-    points_to_evaluate: list[dict] | None = None,
+    points_to_evaluate: list[dict[str, Any]] | None = None,
     max_queue_len: int = 1,
-    show_progressbar: bool = True,
-    early_stop_fn: Callable | None = None,
-    trials_save_file: str = "",
-):
+    show_progressbar: Any = True,
+    early_stop_fn: Callable[..., Any] | None = None,
+    trials_save_file: str | os.PathLike[str] = "",
+    observers: Sequence[Observer] = (),
+) -> Any:
     """Minimise `fn` over `space`, as hyperopt's ``fmin`` does.
 
     Returns the best trial's flat parameters (a choice as its index) when
     `return_argmin`, else the best point of the space (``space_eval``) or None.
     Calling again with the same `trials` continues up to `max_evals` finished trials
-    in total. Raises `AllTrialsFailed` when no trial succeeded.
+    in total. Raises `AllTrialsFailed` when no trial succeeded. `observers` (parzen
+    only) follow the run's events (see `parzen.observers`).
     """
-    max_evals = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
+    budget = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
     if not callable(fn):
         raise InvalidArgument(f"fn must be a callable objective, got {type(fn).__name__}")
     if pass_expr_memo_ctrl:
@@ -200,14 +232,26 @@ def fmin(
         raise InvalidArgument(f"early_stop_fn must be callable, got {early_stop_fn!r}")
     if isinstance(space, str) and space == "annotated":
         fn, space = _annotated_space(fn)
-    trials = _resolve_trials(trials, trials_save_file, space)
-    timeout = _tighter(timeout, getattr(trials, "timeout", None), min)
-    loss_threshold = _tighter(loss_threshold, getattr(trials, "loss_threshold", None), max)
+    compiled = compile_space(space)
+    trials = _resolve_trials(trials, trials_save_file, compiled)
     try:
-        tuner = Tuner(space, algo, trials, rstate, points_to_evaluate)
-        executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions, max_evals)
-        with executor, progress_bar(trials, max_evals, show_progressbar if verbose else False) as progress:
-            _Run(tuner, executor, max_evals, timeout, loss_threshold, early_stop_fn, progress).loop()
+        tuner = Tuner(compiled, algo, trials, rstate, points_to_evaluate)
+        executor = trials.make_executor(fn, max_queue_len, catch_eval_exceptions, budget)
+        run = RunInfo(
+            trials=trials,
+            space=compiled,
+            algo=tuner.algo,
+            max_evals=None if budget == sys.maxsize else budget,
+            timeout=_tighter(timeout, trials.timeout, min),
+            loss_threshold=_tighter(loss_threshold, trials.loss_threshold, max),
+            max_queue_len=max_queue_len,
+            parallelism=getattr(trials, "parallelism", None),
+            actual_parallelism=min(executor.capacity, budget),
+            store_path=None if trials.store is None else str(trials.store.path),
+        )
+        progress = ProgressObserver(show_progressbar if verbose else False, budget)
+        with executor:
+            _Run(tuner, executor, run, early_stop_fn, Observers([progress, *observers])).loop()
     finally:
         if trials.store is not None:
             trials.store.release()
@@ -216,14 +260,14 @@ def fmin(
     return _answer(trials, return_argmin)
 
 
-def _tighter(a: float | None, b: float | None, pick: Callable) -> float | None:
+def _tighter(a: float | None, b: float | None, pick: Callable[[float, float], float]) -> float | None:
     """Combine a limit given to fmin with the same limit given to SparkTrials."""
     if a is None or b is None:
         return a if b is None else b
     return pick(a, b)
 
 
-def _resolve_trials(trials: Trials | None, trials_save_file: str, space: Any) -> Trials:
+def _resolve_trials(trials: Trials | None, trials_save_file: str | os.PathLike[str], space: CompiledSpace) -> Trials:
     if trials_save_file:
         from parzen.store import attach_store
 
@@ -231,7 +275,7 @@ def _resolve_trials(trials: Trials | None, trials_save_file: str, space: Any) ->
     return trials if trials is not None else Trials()
 
 
-def _answer(trials: Trials, return_argmin: bool):
+def _answer(trials: Trials, return_argmin: bool) -> Any:
     if return_argmin:
         return trials.argmin
     if trials.best_loss is None:
@@ -240,7 +284,7 @@ def _answer(trials: Trials, return_argmin: bool):
 
 
 def _log_summary(trials: Trials) -> None:
-    ok = sum(1 for t in trials.records if t.state == TrialState.DONE and t.result.get("status") == STATUS_OK)
+    ok = sum(1 for t in trials.records if t.loss is not None)
     logger.info(
         "%d trials: %d succeeded, %d failed, %d cancelled",
         len(trials),

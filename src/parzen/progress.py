@@ -1,68 +1,60 @@
-"""The progress bar of `fmin`: trials finished, best loss and failures (tqdm)."""
+"""The progress bar of `fmin` (trials finished, best loss, failures), as an observer."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
+from parzen.observers import Observer, RunInfo
+from parzen.trials import Trial, Trials
 
-class _Silent:
-    def update(self, trials: Any) -> None:
-        pass
+_NO_TOTAL = 2**62
 
 
-class _Advancing:
-    """Moves a progress display to the number of finished trials, then shows the best loss."""
+class ProgressObserver(Observer):
+    """Moves a progress display to the number of finished trials and shows the best loss.
 
-    def __init__(self, display: Any, trials: Any):
-        self.display = display
-        self.shown = trials.n_finished
+    `show` is a bool (a tqdm bar or nothing) or, as in hyperopt, a callable
+    ``show(initial=..., total=...)`` returning a context manager whose object has
+    ``update(n)`` and a ``postfix`` attribute.
+    """
 
-    def update(self, trials: Any) -> None:
-        done = trials.n_finished
+    def __init__(self, show: Any, total: int | None):
+        self.show = show
+        self.total = total if total is not None and total < _NO_TOTAL else None
+        self.context: Any = None
+        self.display: Any = None
+        self.shown = 0
+
+    def run_started(self, run: RunInfo) -> None:
+        self.shown = run.trials.n_finished
+        if callable(self.show):
+            self.context = self.show(initial=self.shown, total=self.total)
+            self.display = self.context.__enter__()
+        elif self.show:
+            from tqdm.auto import tqdm
+
+            self.display = tqdm(total=self.total, initial=self.shown, unit="trial", dynamic_ncols=True)
+
+    def trial_ended(self, run: RunInfo, trial: Trial) -> None:
+        if self.display is None:
+            return
+        done = run.trials.n_finished
         if done > self.shown:
             self.display.update(done - self.shown)
             self.shown = done
-        self.show_best(trials)
+        self._show_best(run.trials)
 
-    def show_best(self, trials: Any) -> None:
-        raise NotImplementedError
-
-
-class _Bar(_Advancing):
-    """A tqdm bar with best loss and failures."""
-
-    def show_best(self, trials: Any) -> None:
+    def _show_best(self, trials: Trials) -> None:
         best = trials.best_loss
+        if self.context is not None:  # hyperopt's protocol
+            if best is not None:
+                self.display.postfix = f"best loss: {best}"
+            return
         self.display.set_postfix_str(f"best loss: {'-' if best is None else f'{best:.6g}'}, failed: {trials.n_failed}")
 
-
-class _Callback(_Advancing):
-    """hyperopt's custom progress protocol: a context object with ``update(n)`` and ``postfix``."""
-
-    def show_best(self, trials: Any) -> None:
-        if trials.best_loss is not None:
-            self.display.postfix = f"best loss: {trials.best_loss}"
-
-
-@contextlib.contextmanager
-def progress_bar(trials: Any, total: int, show: Any) -> Iterator[Any]:
-    """Yield an object whose ``update(trials)`` refreshes the progress display.
-
-    `show` is a bool (a tqdm bar or nothing) or, as in hyperopt, a callable
-    ``show(initial=..., total=...)`` returning a context manager of your own.
-    """
-    if callable(show):
-        with show(initial=trials.n_finished, total=total) as context:
-            yield _Callback(context, trials)
-        return
-    if not show:
-        yield _Silent()
-        return
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=None if total >= 2**62 else total, initial=trials.n_finished, unit="trial", dynamic_ncols=True
-    ) as bar:
-        yield _Bar(bar, trials)
+    def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
+        if self.context is not None:
+            self.context.__exit__(None, None, None)
+        elif self.display is not None:
+            self.display.close()
+        self.display = self.context = None

@@ -104,8 +104,13 @@ class Node:
         return Call(operator.getitem, (self, key))
 
 
-def _rebuild_node(cls: type, state: dict) -> Node:
-    node = object.__new__(cls)
+def _slack(low: float, high: float) -> float:
+    """Tolerance of bound checks: values written out by hand or through exp/log round-trips."""
+    return 1e-9 * max(1.0, abs(low), abs(high))
+
+
+def _rebuild_node(cls: type, state: dict[str, Any]) -> Node:
+    node: Node = object.__new__(cls)
     node._init(**state)
     return node
 
@@ -115,6 +120,18 @@ class Param(Node):
 
     __slots__ = ("label",)
     label: str
+
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
+        """Draw from the prior (an option index for a choice)."""
+        raise NotImplementedError
+
+    def check_value(self, value: Any) -> Any:
+        """Coerce a user-supplied value into the domain, or raise `InvalidParameterValue`."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able description, used to detect a changed space on resume."""
+        raise NotImplementedError
 
 
 class Numeric(Param):
@@ -127,11 +144,13 @@ class Numeric(Param):
 
     __slots__ = ("kind", "low", "high", "mu", "sigma", "q")
     kind: str
-    low: float | None
-    high: float | None
-    mu: float | None
-    sigma: float | None
-    q: float | None
+    # Floats, or None where the kind has none (bounded kinds: low/high; normal kinds: mu/sigma).
+    # Typed Any: code reads them after checking `bounded`, which a type checker cannot follow.
+    low: Any
+    high: Any
+    mu: Any
+    sigma: Any
+    q: Any
 
     def __init__(self, label, kind, *, low=None, high=None, mu=None, sigma=None, q=None):
         self._init(label=label, kind=kind, low=low, high=high, mu=mu, sigma=sigma, q=q)
@@ -149,7 +168,7 @@ class Numeric(Param):
     def is_integer(self) -> bool:
         return self.kind == "randint"
 
-    def sample(self, rng: np.random.Generator, size: int | None = None):
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
         """Draw from the prior, returning values in the user's scale."""
         if self.kind == "randint":
             return rng.integers(int(self.low), int(self.high), size=size)
@@ -159,7 +178,7 @@ class Numeric(Param):
             raw = rng.normal(self.mu, self.sigma, size=size)
         return self.from_internal(raw)
 
-    def from_internal(self, x):
+    def from_internal(self, x: Any) -> Any:
         """Map a point of the sampling scale (log scale for log kinds) to a value."""
         value = np.exp(x) if self.log else x
         if self.q is not None:
@@ -172,6 +191,7 @@ class Numeric(Param):
             raise InvalidParameterValue(
                 f"hyperparameter {self.label!r} ({self.kind}) needs a finite number, got {value!r}"
             )
+        value = float(value) if not isinstance(value, numbers.Integral) else int(value)
         if self.kind == "randint":
             if value != int(value) or not self.low <= value < self.high:
                 raise InvalidParameterValue(
@@ -181,9 +201,23 @@ class Numeric(Param):
             return int(value)
         if self.log and value < 0:
             raise InvalidParameterValue(f"hyperparameter {self.label!r} ({self.kind}) takes values >= 0, got {value!r}")
+        if self.bounded:
+            low, high = self.value_bounds()
+            if not low - _slack(low, high) <= value <= high + _slack(low, high):
+                where = f"[{low:.6g}, {high:.6g}]"
+                raise InvalidParameterValue(
+                    f"hyperparameter {self.label!r} ({self.kind}) takes values in {where}, got {value!r}"
+                )
         return float(value)
 
-    def describe(self) -> dict:
+    def value_bounds(self) -> tuple[float, float]:
+        """The smallest and largest value a bounded kind can take (after exp and rounding)."""
+        low, high = (math.exp(self.low), math.exp(self.high)) if self.log else (self.low, self.high)
+        if self.q is not None:
+            low, high = round(low / self.q) * self.q, round(high / self.q) * self.q
+        return float(low), float(high)
+
+    def describe(self) -> dict[str, Any]:
         """A JSON-able description, used to detect a changed space on resume."""
         fields = {k: getattr(self, k) for k in ("low", "high", "mu", "sigma", "q")}
         return {"label": self.label, "kind": self.kind} | {k: v for k, v in fields.items() if v is not None}
@@ -207,16 +241,16 @@ class Categorical(Param):
         self._init(label=label, options=tuple(options), probs=probs, kind=kind)
         check_unique_labels(self)
 
-    def sample(self, rng: np.random.Generator, size: int | None = None):
+    def sample(self, rng: np.random.Generator, size: int | None = None) -> Any:
         if self.kind == "choice":
             return rng.integers(0, len(self.options), size=size)
         return rng.choice(len(self.options), size=size, p=self.probs)
 
     def check_value(self, value: Any) -> int:
         n = len(self.options)
-        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value < n
+        ok = isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= int(value) < n
         if not ok and isinstance(value, numbers.Real) and not isinstance(value, bool):
-            ok = float(value).is_integer() and 0 <= value < n
+            ok = float(value).is_integer() and 0 <= float(value) < n
         if not ok:
             raise InvalidParameterValue(
                 f"hyperparameter {self.label!r} ({self.kind}) takes the index of an option, "
@@ -319,6 +353,18 @@ class CompiledSpace:
         self.params: dict[str, Param] = found
         self.conditions: dict[str, frozenset] = {k: frozenset(v) for k, v in paths.items()}
         self.labels: tuple[str, ...] = tuple(found)
+        self._algorithm_state: dict[Any, Any] = {}
+
+    def algorithm_state(self, key: Any, factory: Callable[[], Any]) -> Any:
+        """State an algorithm keeps for this space (e.g. TPE's dimensions, grid's cursor).
+
+        A space is compiled once per `fmin` call, so this state lives exactly as long
+        as the run: two `fmin` calls never share it, and it goes away with the run.
+        """
+        state = self._algorithm_state.get(key)
+        if state is None:
+            state = self._algorithm_state[key] = factory()
+        return state
 
     def walk(self, pick: Callable[[Param], Any]) -> dict[str, Any]:
         """Choose a flat point by asking ``pick(param)`` for each *active* parameter.

@@ -21,6 +21,7 @@ import warnings
 from typing import Any
 
 from parzen.exceptions import InvalidArgument
+from parzen.executors.base import Executor
 from parzen.trials import Trials
 
 logger = logging.getLogger("parzen")
@@ -38,7 +39,7 @@ def _positive(name: str, value: Any, integer: bool = False) -> Any:
     if value is None:
         return None
     valid_type = numbers.Integral if integer else numbers.Real
-    if not isinstance(value, valid_type) or isinstance(value, bool) or not value > 0 or not math.isfinite(value):
+    if not isinstance(value, valid_type) or isinstance(value, bool) or not float(value) > 0 or not math.isfinite(value):
         kind = "a positive integer" if integer else "a positive number of seconds"
         raise InvalidArgument(f"SparkTrials: {name} must be {kind} (or None), got {value!r}")
     return value
@@ -114,10 +115,10 @@ class SparkTrials(Trials):
         self.loss_threshold = loss_threshold
         if not isinstance(max_retries, numbers.Integral) or isinstance(max_retries, bool) or max_retries < 0:
             raise InvalidArgument(f"SparkTrials: max_retries must be an integer >= 0, got {max_retries!r}")
-        self.max_retries = int(max_retries)
-        self._spark = get_or_create_session(spark_session)
-        self.slots = task_slots(self._spark)
-        self.parallelism = parallelism if parallelism is not None else self.slots
+        self.max_retries: int = int(max_retries)
+        self._spark: Any = get_or_create_session(spark_session)
+        self.slots: int = task_slots(self._spark)
+        self.parallelism: int = parallelism if parallelism is not None else self.slots
         if self.parallelism > self.slots:
             warnings.warn(
                 f"SparkTrials: parallelism={self.parallelism} is more than the {self.slots} task slots of this "
@@ -129,7 +130,9 @@ class SparkTrials(Trials):
     def spark(self) -> Any:
         return self._spark
 
-    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None):
+    def make_executor(
+        self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None
+    ) -> Executor:
         """A Spark executor for this `fmin` call (in flight: min(parallelism, max_evals))."""
         parallelism = self.parallelism
         if max_evals is not None and parallelism > max_evals:

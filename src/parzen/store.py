@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 
 from parzen.exceptions import SpaceMismatch, StoreError
-from parzen.trials import Trial, Trials, TrialState
+from parzen.history import TrialState
+from parzen.space import CompiledSpace
+from parzen.trials import Trial, Trials
 
 FORMAT_VERSION = 1
 STALE_LEASE_SECONDS = 600.0  # a driver on another host silent this long is presumed dead
@@ -125,8 +127,8 @@ def _alive(host: str, pid: int, process_start: str | None, heartbeat: float) -> 
 class TrialStore:
     """One SQLite file holding one experiment's trials."""
 
-    def __init__(self, path: str | os.PathLike, readonly: bool = False):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike[str], readonly: bool = False):
+        self.path = Path(path).absolute()  # an objective's os.chdir must not move the store
         self.readonly = readonly
         self.holds_lease = False
         self._check_path()
@@ -215,7 +217,7 @@ class TrialStore:
 
     # ---- trials -------------------------------------------------------------------------------
 
-    def save(self, trial: Trial) -> None:
+    def save(self, trial: Trial, new: bool = False) -> None:
         """Write `trial` (and its attachments) in one committed transaction."""
         where = f"trial {trial.tid}"
         row = (
@@ -342,52 +344,47 @@ def _short(d: dict) -> str:
 # ---- attaching a store to Trials ------------------------------------------------------------
 
 
-def attach_store(trials: Trials | None, path: str | os.PathLike, space: Any) -> Trials:
+def attach_store(trials: Trials | None, path: str | os.PathLike[str], space: CompiledSpace) -> Trials:
     """The Trials of a run with `path` as its store, resumed from it if it holds trials.
 
     Takes the store's lease (released by `fmin` when the run ends). Trials that were
     running when a previous driver died are marked `INTERRUPTED`.
     """
-    from parzen.space import compile_space
-
-    description = compile_space(space).describe()
+    description = space.describe()
     trials = trials if trials is not None else Trials()
-    if trials.store is not None and trials.store.path.resolve() == Path(path).resolve():
+    if trials.store is not None and trials.store.path == Path(path).absolute():
         trials.store.check_space(description)
         trials.store.acquire()
         return trials
-    if trials.store is not None:  # the same trials, moving to another file
-        trials.store.close()
-        trials.store = None
     store = TrialStore(path)
     try:
         store.check_space(description)
         store.acquire()
-        _merge(trials, store)
+        stored = _interrupted_marked(store)
+        if stored and len(trials):
+            raise StoreError(
+                f"{store.path} already holds {len(stored)} trials and the Trials passed to fmin holds "
+                f"{len(trials)}; pass trials=None (or a new Trials) to resume from the file"
+            )
+        trials.detach_store()
+        trials.load_records(stored)
+        trials.attach_store(store)
     except BaseException:
         store.close()
         raise
-    trials.store = store
     return trials
 
 
-def _merge(trials: Trials, store: TrialStore) -> None:
-    """Load the store into empty `trials`, or write non-empty `trials` into an empty store."""
+def _interrupted_marked(store: TrialStore) -> list[Trial]:
+    """The stored trials, those left running by a dead driver now `INTERRUPTED` (and saved so)."""
     stored = store.load()
-    if stored and len(trials):
-        raise StoreError(
-            f"{store.path} already holds {len(stored)} trials and the Trials passed to fmin holds {len(trials)}; "
-            "pass trials=None (or a new Trials) to resume from the file"
-        )
-    for trial in trials.records:
-        store.save(trial)
     for trial in stored:
         if trial.state in (TrialState.RUNNING, TrialState.NEW):
             trial.state = TrialState.INTERRUPTED
             trial.error = "interrupted: the driver stopped while this trial was running; its budget is run again"
             trial.result = {"status": "fail", "error": trial.error}
             store.save(trial)
-        trials._add(trial)
+    return stored
 
 
 def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
@@ -405,8 +402,7 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
     finally:
         store.db.close()
     trials = Trials()
-    for trial in records:
-        trials._add(trial)
+    trials.load_records(records)
     if space is not None:
         trials.attach_space(space)
     return trials

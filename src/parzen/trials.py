@@ -2,27 +2,47 @@
 
 A `Trial` is a plain record: its flat parameters (active labels only, a choice as its
 index), its state, and the objective's result. `Trials` keeps them in order, keeps a
-columnar copy of parameters and losses for the algorithms (`History`), and offers the
-views hyperopt users know (``trials.trials``, ``losses()``, ``argmin``...) plus
-``best_params`` and ``to_dataframe()``.
+columnar copy of parameters and losses for the algorithms (`parzen.history`), writes
+every change through to its store when one is attached, and offers the views hyperopt
+users know (``trials.trials``, ``losses()``, ``argmin``...) plus ``best_params`` and
+``to_dataframe()``.
 
-Only the driver thread mutates a `Trials`; executors hand results back to it.
+Only the driver thread mutates a `Trials`; executors hand `Outcome`s back to it.
 """
 
 from __future__ import annotations
 
-import enum
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from parzen.exceptions import AllTrialsFailed, InvalidArgument, UnknownTrial
+from parzen.exceptions import AllTrialsFailed, InvalidArgument, StoreError, UnknownTrial
+from parzen.executors._task import Outcome
+from parzen.history import FINISHED_STATES, Columns, History, TrialState
 from parzen.space import Categorical, CompiledSpace, compile_space
+
+if TYPE_CHECKING:
+    from parzen.executors.base import Executor
+    from parzen.store import TrialStore
+
+__all__ = [
+    "JOB_STATES",
+    "STATUS_FAIL",
+    "STATUS_NEW",
+    "STATUS_OK",
+    "STATUS_RUNNING",
+    "STATUS_STRINGS",
+    "STATUS_SUSPENDED",
+    "History",
+    "Trial",
+    "TrialState",
+    "Trials",
+]
 
 STATUS_NEW = "new"
 STATUS_RUNNING = "running"
@@ -30,22 +50,6 @@ STATUS_SUSPENDED = "suspended"
 STATUS_OK = "ok"
 STATUS_FAIL = "fail"
 STATUS_STRINGS = (STATUS_NEW, STATUS_RUNNING, STATUS_SUSPENDED, STATUS_OK, STATUS_FAIL)
-
-
-class TrialState(enum.IntEnum):
-    """Where a trial is in its life. Values 0-4 are hyperopt's ``JOB_STATE_*`` codes."""
-
-    NEW = 0
-    RUNNING = 1
-    DONE = 2  # the objective returned (status ok or fail)
-    ERROR = 3  # the objective raised, its worker died, or it returned garbage
-    CANCELLED = 4  # stopped by a stop rule, a trial timeout or Ctrl-C
-    INTERRUPTED = 5  # was running when the driver died; its budget is run again
-
-    @property
-    def finished(self) -> bool:
-        """Finished trials count towards ``max_evals``; cancelled ones do not."""
-        return self in (TrialState.DONE, TrialState.ERROR)
 
 
 JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL = range(5)
@@ -66,10 +70,12 @@ class Trial:
     end_time: float | None = None
     error: str | None = None  # traceback or reason of an ERROR/CANCELLED trial
     host: str | None = None
+    worker: str | None = None  # "host:pid" of the Python worker that ran it
     stdout: str = ""
     stderr: str = ""
     attempts: int = 1
     attachments: dict[str, Any] = field(default_factory=dict)
+    intermediate: dict[int, float] = field(default_factory=dict)  # step -> value the objective reported
 
     @property
     def loss(self) -> float | None:
@@ -115,93 +121,6 @@ def _datetime(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, UTC)
 
 
-class History:
-    """Columns of all trials for algorithms: one float array per label, NaN when inactive.
-
-    ``loss`` is NaN unless the trial finished with status ok; ``state`` holds
-    `TrialState` codes, so running trials are visible (``state == RUNNING``).
-    Arrays are read-only views; algorithms must treat them as such.
-    """
-
-    def __init__(self, columns: dict[str, np.ndarray], loss: np.ndarray, state: np.ndarray, rows: list[dict]):
-        self._columns = columns
-        self.loss = loss
-        self.state = state
-        self._rows = rows
-
-    @property
-    def rows(self) -> list[dict]:
-        """The flat parameters of each trial, as dicts (only grid search needs them)."""
-        return self._rows[: len(self.state)]
-
-    def __len__(self) -> int:
-        return len(self.state)
-
-    def values(self, label: str) -> np.ndarray:
-        """Values of `label` across trials (NaN where inactive or never seen)."""
-        column = self._columns.get(label)
-        if column is None:
-            return np.full(len(self.state), np.nan)
-        return column
-
-    @property
-    def running(self) -> np.ndarray:
-        return self.state == TrialState.RUNNING
-
-
-class _Columns:
-    """Growable columnar storage behind `History` (amortised O(1) append)."""
-
-    def __init__(self) -> None:
-        self.n = 0
-        self.capacity = 16
-        self.loss = np.full(self.capacity, np.nan)
-        self.state = np.zeros(self.capacity, dtype=np.int8)
-        self.columns: dict[str, np.ndarray] = {}
-        self.rows: list[dict] = []
-
-    def _grow(self) -> None:
-        self.capacity *= 2
-        self.loss = _resized(self.loss, self.capacity, np.nan)
-        self.state = _resized(self.state, self.capacity, 0)
-        self.columns = {k: _resized(v, self.capacity, np.nan) for k, v in self.columns.items()}
-
-    def append(self, params: Mapping[str, Any], state: TrialState) -> int:
-        if self.n == self.capacity:
-            self._grow()
-        row = self.n
-        for label, value in params.items():
-            column = self.columns.get(label)
-            if column is None:
-                column = self.columns[label] = np.full(self.capacity, np.nan)
-            column[row] = value
-        self.state[row] = state
-        self.rows.append(params)  # the trial's own dict, not a copy
-        self.n += 1
-        return row
-
-    def update(self, row: int, loss: float | None, state: TrialState) -> None:
-        self.loss[row] = np.nan if loss is None else loss
-        self.state[row] = state
-
-    def view(self) -> History:
-        n = self.n
-        columns = {k: _readonly(v[:n]) for k, v in self.columns.items()}
-        return History(columns, _readonly(self.loss[:n]), _readonly(self.state[:n]), self.rows)
-
-
-def _resized(a: np.ndarray, size: int, fill: Any) -> np.ndarray:
-    out = np.full(size, fill, dtype=a.dtype)
-    out[: len(a)] = a
-    return out
-
-
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a = a.view()
-    a.setflags(write=False)
-    return a
-
-
 class Trials:
     """All trials of an experiment, in memory (and in a store when one is attached).
 
@@ -211,21 +130,53 @@ class Trials:
     """
 
     asynchronous = False
+    timeout: float | None = None  # a run-time limit of the trials object (SparkTrials has one)
+    loss_threshold: float | None = None
 
     def __init__(self, exp_key: str | None = None, refresh: bool = True):
         self._records: dict[int, Trial] = {}
         self._rows: dict[int, int] = {}
         self._tid_of_row: list[int] = []
-        self._columns = _Columns()
+        self._columns = Columns()
         self._next_tid = 0
-        self._docs: dict[int, dict] = {}
-        self._docs_list: tuple[int, list[dict]] | None = None
+        self._docs: dict[int, dict[str, Any]] = {}
+        self._docs_list: tuple[int, list[dict[str, Any]]] | None = None
         self._version = 0
         self.attachments: dict[str, Any] = {}
         self.exp_key = exp_key
         self.space: CompiledSpace | None = None
-        self.store = None  # a parzen.store.TrialStore once persistence is on
+        self.store: TrialStore | None = None  # set by attach_store: every change is written through
         self.last_finished: Trial | None = None  # the trial most recently told
+
+    # ---- persistence -------------------------------------------------------------------
+
+    def attach_store(self, store: TrialStore) -> None:
+        """Write every trial through to `store` from now on (held trials are written first).
+
+        A store that already holds trials is loaded with `load_records` instead; mixing
+        both would merge two experiments, so it is refused.
+        """
+        if self.store is store:
+            return
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        for trial in self._records.values():
+            store.save(trial)
+        self.store = store
+
+    def detach_store(self) -> None:
+        """Stop writing through (the store is closed); the trials stay in memory."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    def load_records(self, records: Iterable[Trial]) -> None:
+        """Put existing records (read from a store) in memory, in tid order."""
+        for trial in records:
+            if trial.tid in self._records:
+                raise StoreError(f"trial {trial.tid} is loaded twice; a tid is unique within an experiment")
+            self._add(trial)
 
     # ---- recording (driver thread only) -----------------------------------------
 
@@ -233,22 +184,22 @@ class Trials:
         """Record a new trial with flat `params` and return it (persisted first)."""
         trial = Trial(tid=self._next_tid, params=dict(params), state=state, refresh_time=time.time())
         if self.store is not None:  # on disk first: a failed write leaves no phantom trial
-            self.store.save(trial)
+            self.store.save(trial, new=True)
         self._add(trial)
         return trial
 
     def _add(self, trial: Trial) -> None:
-        """Put an existing record (new, or loaded from a store) in memory."""
+        """Put a record in memory and in the history columns."""
         self._records[trial.tid] = trial
         row = self._rows[trial.tid] = self._columns.append(trial.params, trial.state)
         self._tid_of_row.append(trial.tid)
-        if trial.loss is not None:  # loaded from a store
+        if trial.state != TrialState.RUNNING:  # loaded from a store
             self._columns.update(row, trial.loss, trial.state)
         self._next_tid = max(self._next_tid, trial.tid + 1)
         self._changed(trial.tid)
 
-    def finish(self, tid: int, outcome: Mapping[str, Any]) -> Trial:
-        """Record what the executor reported for trial `tid` (see ``executors._task``)."""
+    def finish(self, tid: int, outcome: Outcome) -> Trial:
+        """Record what the executor reported for running trial `tid`."""
         trial = self._running(tid)
         result = dict(outcome.get("result") or {})
         trial.attachments.update(result.pop("attachments", None) or {})
@@ -258,11 +209,13 @@ class Trials:
         trial.start_time = outcome.get("start_time")
         trial.end_time = outcome.get("end_time")
         trial.host = outcome.get("host")
+        pid = outcome.get("pid")
+        trial.worker = f"{trial.host}:{pid}" if pid is not None else None
         trial.stdout = outcome.get("stdout", "")
         trial.stderr = outcome.get("stderr", "")
         trial.attempts = outcome.get("attempts", trial.attempts)
-        self._settle(trial)
         self.last_finished = trial
+        self._settle(trial)
         return trial
 
     def cancel(self, tid: int, reason: str, state: TrialState = TrialState.CANCELLED) -> Trial:
@@ -283,6 +236,7 @@ class Trials:
         return trial
 
     def _settle(self, trial: Trial) -> None:
+        """A trial changed: memory first (never lost), then the store."""
         trial.refresh_time = time.time()
         self._columns.update(self._rows[trial.tid], trial.loss, trial.state)
         self._changed(trial.tid)
@@ -315,11 +269,13 @@ class Trials:
         return list(self._records.values())
 
     def count(self, *states: TrialState) -> int:
-        return int(np.isin(self._columns.state[: self._columns.n], [int(s) for s in states]).sum())
+        """How many trials are in one of `states`."""
+        return self._columns.count(*states)
 
     @property
     def n_finished(self) -> int:
-        return self.count(TrialState.DONE, TrialState.ERROR)
+        """Trials that count towards ``max_evals`` (done, errored or pruned)."""
+        return self.count(*FINISHED_STATES)
 
     @property
     def n_running(self) -> int:
@@ -328,12 +284,12 @@ class Trials:
     @property
     def n_failed(self) -> int:
         finished = self.n_finished
-        ok = int(np.count_nonzero(~np.isnan(self._columns.loss[: self._columns.n])))
+        ok = int(np.count_nonzero(~np.isnan(self._columns.losses())))
         return finished - ok
 
     @property
     def best_loss(self) -> float | None:
-        losses = self._columns.loss[: self._columns.n]
+        losses = self._columns.losses()
         return None if np.isnan(losses).all() else float(np.nanmin(losses))
 
     # ---- hyperopt's views ---------------------------------------------------------
@@ -403,7 +359,7 @@ class Trials:
         return out
 
     def _best_record(self) -> Trial:
-        losses = self._columns.loss[: self._columns.n]
+        losses = self._columns.losses()
         if np.isnan(losses).all():
             raise AllTrialsFailed(self._all_failed_message())
         return self._records[self._tid_of_row[int(np.nanargmin(losses))]]
@@ -440,7 +396,9 @@ class Trials:
 
     def average_best_error(self) -> float:
         """Loss of the best ok trial (hyperopt's helper, without true_loss averaging)."""
-        return float(self._best_record().loss)
+        loss = self._best_record().loss
+        assert loss is not None  # the best record is an ok trial
+        return loss
 
     def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> dict[str, Any]:
         """Attachments returned by a trial's objective (``result['attachments']``)."""
@@ -499,7 +457,9 @@ class Trials:
         self._changed()
         return self.space
 
-    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None):
+    def make_executor(
+        self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None
+    ) -> Executor:
         """The executor `fmin` runs trials on: in-process for plain `Trials`."""
         from parzen.executors.serial import SerialExecutor
 

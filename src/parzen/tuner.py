@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import inspect
 import os
-import traceback
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ import numpy as np
 
 from parzen.exceptions import InvalidAlgorithm, InvalidArgument
 from parzen.executors import _task
+from parzen.executors._task import Outcome
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
 
@@ -101,7 +102,7 @@ class Tuner:
         points_to_evaluate: Iterable[Mapping[str, Any]] | None = None,
     ):
         self.trials = trials if trials is not None else Trials()
-        self.space: CompiledSpace = self.trials.attach_space(space)
+        self.space: CompiledSpace = self.trials.attach_space(space)  # compiled once: algorithms may cache on it
         self.algo = check_algorithm(algo)
         self.rng = as_generator(rstate)
         self.queued: deque[dict[str, Any]] = deque(self._new_points(points_to_evaluate or []))
@@ -125,26 +126,34 @@ class Tuner:
         return Suggestion(trial.tid, self.space.eval(params), params)
 
     def _suggest(self) -> dict[str, Any] | None:
-        params = self.algo(self.space, self.trials.history(), self.rng)
+        # numpy's default error handling, whatever the objective set globally (np.seterr)
+        with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+            params = self.algo(self.space, self.trials.history(), self.rng)
         if params is None:
             return None
         if not isinstance(params, Mapping):
             raise InvalidAlgorithm(
                 f"algo {self.algo!r} returned {params!r}; it must return a dict of label -> value or None"
             )
-        return self.space.check_point(params)
+        checked = self.space.check_point(params)
+        if len(checked) != len(params):
+            extra = sorted(set(params) - set(checked))
+            raise InvalidAlgorithm(
+                f"algo {self.algo!r} suggested {extra}, inactive under its own choices {params}; "
+                "an algorithm returns exactly the active labels (see CompiledSpace.walk)"
+            )
+        return checked
 
     def tell(self, tid: int, result: Any) -> Trial:
         """Record the objective's return value (float or dict) or the exception it raised."""
         if isinstance(result, BaseException):
-            text = "".join(traceback.format_exception(result))
-            outcome = _task.failure_outcome(type(result).__name__, text, None)
+            outcome = _task.outcome_of_exception(result)
         else:
-            outcome = _task.run_objective(lambda _: result, None)
+            outcome = _task.outcome_of_return(result, end=time.time())
         return self.trials.finish(tid, outcome)
 
-    def record(self, tid: int, outcome: Mapping[str, Any]) -> Trial:
-        """Record an executor's outcome dict (see ``parzen.executors._task``)."""
+    def record(self, tid: int, outcome: Outcome) -> Trial:
+        """Record an executor's `Outcome` for running trial `tid`."""
         return self.trials.finish(tid, outcome)
 
     def cancel(self, tid: int, reason: str) -> Trial:

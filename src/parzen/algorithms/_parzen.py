@@ -16,6 +16,7 @@ a handful of array operations, with no Python loop over kernels or candidates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -57,8 +58,20 @@ class Dim:
 
     # ---- conversions between user values and u -----------------------------------
 
+    @property
+    def probs(self) -> np.ndarray:
+        """The prior odds of a categorical dimension's options."""
+        assert self.prior_probs is not None, f"{self.param!r} is not categorical"
+        return self.prior_probs
+
+    @property
+    def numeric(self) -> Numeric:
+        """The parameter of a numeric dimension."""
+        assert isinstance(self.param, Numeric), f"{self.param!r} is not numeric"
+        return self.param
+
     def _internal(self, values: np.ndarray) -> np.ndarray:
-        param = self.param
+        param = self.numeric
         if not param.log:
             return values
         floor = param.q / 4 if param.q is not None else np.finfo(float).tiny
@@ -76,7 +89,7 @@ class Dim:
         """u -> user values (quantised / exponentiated / integer as the kind says)."""
         if self.categorical:
             return u.astype(int)
-        param = self.param
+        param = self.numeric
         internal = self.origin + u * self.scale
         if param.kind == "randint":
             return np.clip(np.round(internal), param.low, param.high - 1).astype(int)
@@ -84,7 +97,7 @@ class Dim:
 
     def edges(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The u-interval of each quantised value: where the continuous draw rounds to it."""
-        param = self.param
+        param = self.numeric
         half = 0.5 if param.kind == "randint" else param.q / 2
         lo, hi = values - half, values + half
         if param.log:
@@ -141,7 +154,7 @@ def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
         return peak + np.log(np.exp(x - peak[:, None]).sum(axis=1))
 
 
-def scott_bandwidth(n: int, n_dims: int, span: float) -> float:
+def scott_bandwidth(n: int, n_dims: int, span: Any) -> Any:
     """A Scott-style joint bandwidth: shrinks as n^(-1/(d+4))."""
     return 0.2 * max(n, 1) ** (-1.0 / (n_dims + 4)) * span
 
@@ -209,10 +222,12 @@ class Mixture:
                 draws[:, unbounded] = rng.normal(mu[:, unbounded], sigma[:, unbounded])
             out[:, self.numeric] = draws
         for c, j in enumerate(self.categorical):
-            out[:, j] = self._sample_categorical(kernel, c, self.dims[j].prior_probs, rng)
+            out[:, j] = self._sample_categorical(kernel, c, self.dims[j].probs, rng)
         return out
 
-    def _sample_categorical(self, kernel: np.ndarray, c: int, prior: np.ndarray, rng) -> np.ndarray:
+    def _sample_categorical(
+        self, kernel: np.ndarray, c: int, prior: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
         observed = self.cat_obs[kernel, c]
         keep = (observed >= 0) & (rng.uniform(size=len(kernel)) < 1.0 / (1.0 + self.cat_a))
         fresh = rng.choice(len(prior), size=len(kernel), p=prior)
@@ -234,7 +249,7 @@ class Mixture:
             b = (hi[:, j, None] - mu) / sigma
             total += log_gauss_mass(a, b) - self.log_z[:, k]
         for c, j in enumerate(self.categorical):
-            total += self._categorical_log_pmf(u[:, j].astype(int), c, self.dims[j].prior_probs)
+            total += self._categorical_log_pmf(u[:, j].astype(int), c, self.dims[j].probs)
         return _logsumexp_rows(total)
 
     def _continuous_log_pdf(self, x: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from parzen.history import History
 from parzen.space import Categorical, CompiledSpace, Numeric, Param, to_python
-from parzen.trials import History
 
 
 class _Annealer:
@@ -38,6 +38,7 @@ class _Annealer:
         shrink = 1.0 / (1.0 + len(active) * self.shrink_coef)
         if isinstance(param, Categorical):
             return self._categorical(param, int(values[row]), shrink)
+        assert isinstance(param, Numeric)
         return to_python(self._numeric(param, values[row], shrink))
 
     def _model_row(self, active: np.ndarray) -> int:
@@ -55,7 +56,7 @@ class _Annealer:
         p[index] += 1 - shrink
         return int(self.rng.choice(len(param.options), p=p / p.sum()))
 
-    def _numeric(self, param: Numeric, value: float, shrink: float):
+    def _numeric(self, param: Numeric, value: float, shrink: float) -> Any:
         if param.kind == "randint":  # keep the model's value, or fall back to the prior
             if self.rng.uniform() < 1 - shrink:
                 return int(value)

@@ -10,7 +10,6 @@ when every point has been suggested `suggest` returns None, which ends ``fmin``.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -18,16 +17,15 @@ import numpy as np
 from scipy.special import ndtri
 
 from parzen.exceptions import InvalidArgument
-from parzen.space import Categorical, CompiledSpace, Param
-from parzen.trials import History
-
-_ENUMERATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+from parzen.history import History
+from parzen.space import Categorical, CompiledSpace, Numeric, Param
 
 
-def values_for(param: Param, points_per_dimension: int) -> Sequence:
+def values_for(param: Param, points_per_dimension: int) -> Sequence[Any]:
     """The grid values of one parameter (all of them for a discrete one)."""
-    if isinstance(param, Categorical):
-        return range(len(param.options))
+    if isinstance(param, Categorical):  # options the prior gives no chance (pchoice odds 0) are not points
+        return [i for i, p in enumerate(param.probs) if p > 0]
+    assert isinstance(param, Numeric)
     if param.kind == "randint":
         return range(int(param.low), int(param.high))
     if param.q is not None and param.bounded:
@@ -133,9 +131,9 @@ def suggest(
         raise InvalidArgument(
             f"grid.suggest: points_per_dimension must be an integer >= 1, got {points_per_dimension!r}"
         )
-    per_space = _ENUMERATIONS.setdefault(space, {})
+    per_space: dict[int, _Enumeration] = space.algorithm_state(_Enumeration, dict)
     enumeration = per_space.get(points_per_dimension)
-    if enumeration is None or enumeration.rows_seen > len(history):  # a new run, or a different history
+    if enumeration is None or enumeration.rows_seen > len(history):  # a different history
         enumeration = per_space[points_per_dimension] = _Enumeration(space, points_per_dimension)
     return enumeration.next_unused(history.rows)
 

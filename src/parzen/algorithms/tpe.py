@@ -30,38 +30,83 @@ hyperopt's knobs keep their names: ``n_startup_jobs``, ``n_EI_candidates``, ``ga
 from __future__ import annotations
 
 import math
-import weakref
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 
 from parzen.algorithms._parzen import Dim, Mixture
 from parzen.exceptions import InvalidArgument
+from parzen.history import History, TrialState
 from parzen.space import Categorical, CompiledSpace, Param, to_python
-from parzen.trials import History, TrialState
 
-_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 # The best configuration measured on the benchmark (docs/benchmarks.md), not habit:
 # hyperopt's sqrt split (gamma=0.25) and 20 startup trials explore too long at 100
 # evaluations; a linear 10% split (optuna's) exploits better on continuous problems,
 # and the branch floor keeps the exploration that conditional spaces need.
-DEFAULTS = {
-    "n_startup_jobs": 10,
-    "n_EI_candidates": 24,
-    "gamma": 0.1,
-    "split": "linear",
-    "max_below": 25,
-    "prior_weight": 1.0,
-    "linear_forgetting": 25,
-    "max_above": 1000,  # kernels of the "above" density; past it, a weighted sample stands for the old trials
-    "multivariate": True,
-    "bandwidth": "neighbour",
-    "magic_clip": True,
-    "liar": 0.3,  # weight of a running trial in "above": 1 is optuna's constant liar, 0 ignores it
-    "branch_floor": 0.75,
-    "verbose": True,  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
-}
+@dataclass(frozen=True)
+class TPEOptions:
+    """TPE's options, checked once; ``functools.partial(tpe.suggest, **options)`` sets them."""
+
+    n_startup_jobs: int = 10
+    n_EI_candidates: int = 24
+    gamma: float = 0.1
+    split: str = "linear"  # "linear": gamma * n trials are "below"; "sqrt": gamma * sqrt(n) (hyperopt)
+    max_below: int = 25
+    prior_weight: float = 1.0
+    linear_forgetting: int = 25
+    max_above: int = 1000  # kernels of the "above" density; past it, a weighted sample stands for the old trials
+    multivariate: bool = True
+    bandwidth: str = "neighbour"
+    magic_clip: bool = True
+    liar: float = 0.3  # weight of a running trial in "above": 1 is optuna's constant liar, 0 ignores it
+    branch_floor: float = 0.75
+    verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
+
+    @classmethod
+    def of(cls, options: dict[str, Any]) -> TPEOptions:
+        """Options from keyword arguments, or `InvalidArgument` naming the bad one."""
+        valid = {f.name for f in fields(cls)}
+        unknown = set(options) - valid
+        if unknown:
+            raise InvalidArgument(
+                f"tpe.suggest got unknown options {sorted(unknown)}; valid options are {sorted(valid)}"
+            )
+        opts = cls(**options)
+        opts._check()
+        return opts
+
+    def _check(self) -> None:
+        for name, valid, ok in _RULES:
+            if not ok(getattr(self, name)):
+                raise InvalidArgument(f"tpe.suggest: {name} must be {valid}, got {getattr(self, name)!r}")
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+_RULES: tuple[tuple[str, str, Any], ...] = (
+    ("n_startup_jobs", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    ("n_EI_candidates", "an integer >= 1", lambda v: _is_int(v) and v >= 1),
+    ("gamma", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("split", "'sqrt' or 'linear'", lambda v: v in ("sqrt", "linear")),
+    ("max_below", "an integer >= 1", lambda v: _is_int(v) and v >= 1),
+    ("prior_weight", "> 0", lambda v: _is_real(v) and v > 0),
+    ("linear_forgetting", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    ("max_above", "an integer >= 2", lambda v: _is_int(v) and v >= 2),
+    ("liar", "True, False or a weight in [0, 1]", lambda v: isinstance(v, (bool, int, float)) and 0 <= v <= 1),
+    ("bandwidth", "'neighbour' or 'scott'", lambda v: v in ("neighbour", "scott")),
+    ("branch_floor", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
+)
+
+
+DEFAULTS = {f.name: f.default for f in fields(TPEOptions)}  # hyperopt-style view of the defaults
 
 
 class _SpaceModel:
@@ -83,11 +128,11 @@ def _holds_params(choice: Categorical, space: CompiledSpace) -> bool:
     return any(step[0] == choice.label for paths in space.conditions.values() for path in paths for step in path)
 
 
+_FINISHED_BADLY = (TrialState.DONE, TrialState.ERROR, TrialState.PRUNED)
+
+
 def _model(space: CompiledSpace) -> _SpaceModel:
-    model = _MODELS.get(space)
-    if model is None:
-        model = _MODELS[space] = _SpaceModel(space)
-    return model
+    return space.algorithm_state(_SpaceModel, lambda: _SpaceModel(space))
 
 
 def linear_forgetting_weights(n: int, lf: int) -> np.ndarray:
@@ -103,48 +148,26 @@ def n_below(n_ok: int, gamma: float, split: str, max_below: int) -> int:
     return int(min(max(1, math.ceil(raw)), max_below, n_ok))
 
 
-def _check(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(options) - set(DEFAULTS)
-    if unknown:
-        raise InvalidArgument(
-            f"tpe.suggest got unknown options {sorted(unknown)}; valid options are {sorted(DEFAULTS)}"
-        )
-    merged = DEFAULTS | options
-    if not isinstance(merged["n_EI_candidates"], (int, np.integer)) or merged["n_EI_candidates"] < 1:
-        raise InvalidArgument(
-            f"tpe.suggest: n_EI_candidates must be an integer >= 1, got {merged['n_EI_candidates']!r}"
-        )
-    if not 0 < merged["gamma"] <= 1:
-        raise InvalidArgument(f"tpe.suggest: gamma must be in (0, 1], got {merged['gamma']!r}")
-    if merged["prior_weight"] <= 0:
-        raise InvalidArgument(f"tpe.suggest: prior_weight must be > 0, got {merged['prior_weight']!r}")
-    if merged["split"] not in ("sqrt", "linear"):
-        raise InvalidArgument(f"tpe.suggest: split must be 'sqrt' or 'linear', got {merged['split']!r}")
-    if not isinstance(merged["liar"], (bool, int, float)) or not 0 <= merged["liar"] <= 1:
-        raise InvalidArgument(f"tpe.suggest: liar must be True, False or a weight in [0, 1], got {merged['liar']!r}")
-    if merged["bandwidth"] not in ("neighbour", "scott"):
-        raise InvalidArgument(f"tpe.suggest: bandwidth must be 'neighbour' or 'scott', got {merged['bandwidth']!r}")
-    return merged
-
-
 def suggest(space: CompiledSpace, history: History, rng: np.random.Generator, **options: Any) -> dict[str, Any]:
     """The next point to evaluate, given every finished and running trial in `history`."""
-    opts = _check(options)
-    if len(history) < opts["n_startup_jobs"]:
+    opts = TPEOptions.of(options)
+    if len(history) < opts.n_startup_jobs:
         return space.sample(rng)
     model = _model(space)
     chosen: dict[str, Any] = {}
 
     def pick(param: Param) -> Any:
         if param.label not in chosen:
-            labels = model.group_of[param.label] if opts["multivariate"] else (param.label,)
+            labels = model.group_of[param.label] if opts.multivariate else (param.label,)
             chosen.update(_suggest_group(model, labels, history, rng, opts))
         return chosen[param.label]
 
     return space.walk(pick)
 
 
-def _suggest_group(model: _SpaceModel, labels: tuple[str, ...], history: History, rng, opts) -> dict[str, Any]:
+def _suggest_group(
+    model: _SpaceModel, labels: tuple[str, ...], history: History, rng: np.random.Generator, opts: TPEOptions
+) -> dict[str, Any]:
     """Jointly choose the values of `labels` by maximising l(x)/g(x) over candidates."""
     dims = [model.dims[label] for label in labels]
     columns = np.stack([history.values(label) for label in labels], axis=1)
@@ -158,46 +181,51 @@ def _suggest_group(model: _SpaceModel, labels: tuple[str, ...], history: History
     below, above = _split(loss, state, opts)
     below_mix = _mixture(dims, observations, below, opts)
     running = state[above] == TrialState.RUNNING
-    above_mix = _mixture(dims, observations, above, opts, rng, np.where(running, float(opts["liar"]), 1.0))
-    candidates = below_mix.sample(rng, opts["n_EI_candidates"])
+    above_mix = _mixture(dims, observations, above, opts, rng, np.where(running, float(opts.liar), 1.0))
+    candidates = below_mix.sample(rng, opts.n_EI_candidates)
     values = [d.decode(candidates[:, j]) for j, d in enumerate(dims)]
     u, lo, hi = _score_inputs(dims, values)
     with np.errstate(invalid="ignore"):
         score = below_mix.log_pdf(u, lo, hi) - above_mix.log_pdf(u, lo, hi)
     best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))  # -inf - -inf is no winner
     point = {d.param.label: to_python(values[j][best]) for j, d in enumerate(dims)}
-    if opts["branch_floor"] > 0:
-        _apply_branch_floor(model, dims, observations, point, opts["branch_floor"])
+    if opts.branch_floor > 0:
+        _apply_branch_floor(model, dims, observations, point, opts.branch_floor)
     return point
 
 
-def _split(loss: np.ndarray, state: np.ndarray, opts) -> tuple[np.ndarray, np.ndarray]:
+def _split(loss: np.ndarray, state: np.ndarray, opts: TPEOptions) -> tuple[np.ndarray, np.ndarray]:
     """Indices (in time order) of the below and above sets among the active trials."""
     ok_idx = np.flatnonzero(~np.isnan(loss))
     ranked = ok_idx[np.argsort(loss[ok_idx], kind="stable")]
-    k = n_below(len(ok_idx), opts["gamma"], opts["split"], opts["max_below"])
+    k = n_below(len(ok_idx), opts.gamma, opts.split, opts.max_below)
     below = np.sort(ranked[:k])
     above = ranked[k:]
-    bad = (
-        (TrialState.RUNNING, TrialState.DONE, TrialState.ERROR) if opts["liar"] else (TrialState.DONE, TrialState.ERROR)
-    )
-    # failed trials (and, with the liar, running ones) count as bad outcomes
+    bad = _FINISHED_BADLY + ((TrialState.RUNNING,) if opts.liar else ())
+    # failed and pruned trials (and, with the liar, running ones) count as bad outcomes
     return below, np.sort(np.concatenate([above, np.flatnonzero(np.isnan(loss) & np.isin(state, bad))]))
 
 
 def _mixture(
-    dims: list[Dim], observations: np.ndarray, idx: np.ndarray, opts, rng=None, scale: np.ndarray | None = None
+    dims: list[Dim],
+    observations: np.ndarray,
+    idx: np.ndarray,
+    opts: TPEOptions,
+    rng: np.random.Generator | None = None,
+    scale: np.ndarray | None = None,
 ) -> Mixture:
     """The Parzen mixture of the trials `idx` (weights: age, times `scale` if given)."""
-    weights = linear_forgetting_weights(len(idx), opts["linear_forgetting"])
+    weights = linear_forgetting_weights(len(idx), opts.linear_forgetting)
     if scale is not None:
         weights = weights * scale
-    if rng is not None and len(idx) > opts["max_above"]:
-        idx, weights = _thin(idx, weights, opts["max_above"], opts["linear_forgetting"], rng)
-    return Mixture(dims, observations[idx], weights, opts["prior_weight"], opts["bandwidth"], opts["magic_clip"])
+    if rng is not None and len(idx) > opts.max_above:
+        idx, weights = _thin(idx, weights, opts.max_above, opts.linear_forgetting, rng)
+    return Mixture(dims, observations[idx], weights, opts.prior_weight, opts.bandwidth, opts.magic_clip)
 
 
-def _thin(idx: np.ndarray, weights: np.ndarray, cap: int, keep_newest: int, rng) -> tuple[np.ndarray, np.ndarray]:
+def _thin(
+    idx: np.ndarray, weights: np.ndarray, cap: int, keep_newest: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """At most `cap` kernels standing for a long history, so a suggestion's cost stays bounded.
 
     The newest trials are kept as they are; the older ones are represented by a sample
@@ -226,7 +254,9 @@ def _score_inputs(dims: list[Dim], values: list[np.ndarray]) -> tuple[np.ndarray
     return u, lo, hi
 
 
-def _apply_branch_floor(model, dims, observations, point, floor) -> None:
+def _apply_branch_floor(
+    model: _SpaceModel, dims: list[Dim], observations: np.ndarray, point: dict[str, Any], floor: float
+) -> None:
     """Send the suggestion down the most neglected option of a structural choice.
 
     Option i is owed ``floor * n * p_i`` of the n trials where the choice is active
@@ -236,8 +266,8 @@ def _apply_branch_floor(model, dims, observations, point, floor) -> None:
     for j, d in enumerate(dims):
         if d.param.label not in model.structural:
             continue
-        counts = np.bincount(observations[:, j].astype(int), minlength=len(d.param.options))
-        owed = floor * (len(observations) + 1) * d.param.probs - counts
+        counts = np.bincount(observations[:, j].astype(int), minlength=len(d.probs))
+        owed = floor * (len(observations) + 1) * d.probs - counts
         neglected = int(np.argmax(owed))
         if owed[neglected] > 0:
             point[d.param.label] = neglected

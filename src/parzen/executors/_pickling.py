@@ -16,12 +16,16 @@ from typing import Any
 from parzen.exceptions import ObjectiveNotSerializable
 
 
-def _cloudpickle():
+def _cloudpickle() -> Any:
+    """pyspark's vendored cloudpickle (what executors load with), else the standalone one."""
     try:
-        from pyspark import cloudpickle
+        from pyspark import cloudpickle as vendored
+
+        return vendored
     except ImportError:  # no pyspark: the standalone package serves in-process needs
         import cloudpickle
-    return cloudpickle
+
+        return cloudpickle
 
 
 def dumps(obj: Any) -> bytes:

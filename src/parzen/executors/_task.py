@@ -1,18 +1,15 @@
-"""Running one trial: call the objective, check what it returned, report an outcome.
+"""Running one trial: call the objective, check what it returned, report an `Outcome`.
 
 This module runs on Spark executors, whose Python may not have parzen installed: it
 imports nothing of parzen, only the standard library, and is shipped to executors by
-value (cloudpickle) rather than imported there. The in-process executor uses the same
+value (cloudpickle) rather than imported there. The in-process executors use the same
 functions, so a trial means the same thing on every backend.
 
-An *outcome* is a plain dict::
-
-    errored     True if the objective raised, returned garbage, or its worker died
-    result      the result dict (``status``, ``loss``, extra keys, ``attachments``)
-    error       traceback or message when errored / status fail
-    error_type  exception class name (or "InvalidResult", "WorkerCrashed", ...)
-    start_time, end_time, host, stdout, stderr (tails)
+An `Outcome` is the one record that crosses from wherever a trial ran to the driver
+(`Trials.finish`); see its fields below.
 """
+
+from __future__ import annotations
 
 import io
 import math
@@ -22,12 +19,34 @@ import socket
 import sys
 import time
 import traceback
+from typing import Any, Required, TypedDict
 
 STATUS_OK = "ok"
 STATUS_FAIL = "fail"
 STATUS_STRINGS = ("new", "running", "suspended", "ok", "fail")
 OUTPUT_TAIL_CHARS = 20_000
 _CACHE_MODULE = "_parzen_executor_cache"
+
+
+class Outcome(TypedDict, total=False):
+    """What happened to one run of a trial, as the driver records it.
+
+    ``errored`` and ``result`` are always present; the rest depend on where it ran.
+    """
+
+    errored: Required[bool]  # the objective raised, returned garbage, timed out, or its worker died
+    result: Required[dict[str, Any]]  # status, loss, the objective's extra keys, attachments
+    error: str | None  # traceback or message of an errored trial (or a status-fail result's "error")
+    error_type: str  # exception class name, or InvalidResult / WorkerCrashed / TrialTimeout / ...
+    start_time: float | None  # when the objective started (the clock of the machine it ran on)
+    end_time: float | None
+    host: str  # host name of the machine the trial ran on
+    pid: int  # process id of the Python worker that ran it
+    stdout: str  # the last OUTPUT_TAIL_CHARS characters the trial printed
+    stderr: str
+    attempts: int  # runs of the trial (> 1 when a crashed trial was retried)
+    crashed: bool  # its worker or job died, not the objective: the trial may be retried
+    exception: BaseException  # in-process only: re-raised by fmin after recording
 
 
 class InvalidResult(Exception):
@@ -44,6 +63,8 @@ def _describe_value(value):
 def _as_loss(value):
     """float(value) for real numbers (numpy scalars included), else None."""
     if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        return None
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy bools, refused like bool
         return None
     try:
         return float(value)
@@ -132,7 +153,8 @@ def _missing_module_hint(exc):
     )
 
 
-def failure_outcome(kind, message, start):
+def failure_outcome(kind: str, message: str, start: float | None) -> Outcome:
+    """The outcome of a trial that failed with `message` (`kind`: what failed)."""
     return {
         "errored": True,
         "result": {"status": STATUS_FAIL, "error": message.strip().splitlines()[-1] if message.strip() else kind},
@@ -143,8 +165,26 @@ def failure_outcome(kind, message, start):
     }
 
 
-def run_objective(fn, args, reraise=False):
-    """Call ``fn(args)`` and turn whatever happens into an outcome dict.
+def outcome_of_return(value: Any, start: float | None = None, end: float | None = None) -> Outcome:
+    """The outcome of an objective that returned `value` (garbage makes a failed trial)."""
+    try:
+        result = normalize_result(value)
+    except InvalidResult as exc:
+        return failure_outcome("InvalidResult", str(exc), start) | {"end_time": end}
+    return {"errored": False, "result": result, "error": result.get("error"), "start_time": start, "end_time": end}
+
+
+def outcome_of_exception(exc: BaseException, start: float | None = None, text: str | None = None) -> Outcome:
+    """The outcome of an objective that raised `exc` (`text`: its formatted traceback)."""
+    if text is None:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, ImportError):
+        text += _missing_module_hint(exc)
+    return failure_outcome(type(exc).__name__, text, start)
+
+
+def run_objective(fn: Any, args: Any, reraise: bool = False) -> Outcome:
+    """Call ``fn(args)`` and turn whatever happens into an outcome.
 
     With `reraise`, an exception from the objective is attached to the outcome as
     ``exception`` so an in-process caller can raise it after recording the trial.
@@ -153,28 +193,68 @@ def run_objective(fn, args, reraise=False):
     try:
         value = fn(args)
     except Exception as exc:  # the objective's own failure, reported, never retried
-        text = traceback.format_exc()
-        if isinstance(exc, ImportError):
-            text += _missing_module_hint(exc)
-        outcome = failure_outcome(type(exc).__name__, text, start)
+        outcome = outcome_of_exception(exc, start, traceback.format_exc())
         if reraise:
             outcome["exception"] = exc
         return outcome
-    end = time.time()
+    return outcome_of_return(value, start, time.time())
+
+
+class TrialTimeout(BaseException):
+    """Raised inside the objective when it has run longer than ``trial_timeout``.
+
+    A BaseException, so an objective's own ``except Exception`` does not swallow it.
+    """
+
+
+def _raise_timeout(signum: int, frame: Any) -> None:
+    raise TrialTimeout()
+
+
+def _alarm_possible() -> bool:
+    """A SIGALRM timer can interrupt the objective: main thread, and no handler of the user's."""
+    import signal
+    import threading
+
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+    )
+
+
+def run_with_timeout(fn: Any, args: Any, timeout: float | None) -> Outcome:
+    """`run_objective`, stopped after `timeout` seconds of the objective's own run.
+
+    The clock starts when the objective starts, so Spark's scheduling, the Python
+    worker's start and the objective's download are not charged to it. Python code and
+    interruptible waits are stopped on time; code stuck in C is cancelled by the driver.
+    """
+    if timeout is None or not _alarm_possible():
+        return run_objective(fn, args)
+    import signal
+
+    start = time.time()
+    signal.signal(signal.SIGALRM, _raise_timeout)
     try:
-        result = normalize_result(value)
-    except InvalidResult as exc:
-        return failure_outcome("InvalidResult", str(exc), start) | {"end_time": end}
-    return {"errored": False, "result": result, "error": result.get("error"), "start_time": start, "end_time": end}
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        return run_objective(fn, args)
+    except TrialTimeout:
+        message = f"cancelled: the trial ran longer than trial_timeout={timeout} s"
+        return failure_outcome("TrialTimeout", message, start)
+    finally:
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # a late alarm can no longer raise here
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
-def run_captured(fn, args):
-    """`run_objective` with the trial's stdout/stderr tails captured and host recorded."""
+def run_captured(fn: Any, args: Any, timeout: float | None = None) -> Outcome:
+    """`run_with_timeout` with the trial's stdout/stderr tails captured and host recorded."""
     out, err = _Tail(), _Tail()
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
-        outcome = run_objective(fn, args)
+        outcome = run_with_timeout(fn, args, timeout)
     finally:
         sys.stdout, sys.stderr = saved
     outcome["stdout"] = out.getvalue()
@@ -184,7 +264,7 @@ def run_captured(fn, args):
     return outcome
 
 
-def dumps_outcome(outcome):
+def dumps_outcome(outcome: Outcome) -> bytes:
     """Pickle an outcome; a result that cannot be pickled becomes a failed trial."""
     try:
         return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
@@ -201,7 +281,7 @@ def dumps_outcome(outcome):
         return pickle.dumps(safe, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _picklable(value):
+def _picklable(value: Any) -> bool:
     try:
         pickle.dumps(value)
         return True
@@ -209,17 +289,17 @@ def _picklable(value):
         return False
 
 
-def _cache():
+def _cache() -> dict[str, Any]:
     """A per-Python-worker dict that survives across tasks (workers are reused)."""
     module = sys.modules.get(_CACHE_MODULE)
     if module is None:
         module = type(sys)(_CACHE_MODULE)
-        module.objectives = {}
+        module.objectives = {}  # type: ignore[attr-defined]
         sys.modules[_CACHE_MODULE] = module
     return module.objectives
 
 
-def _read_source(source):
+def _read_source(source: Any) -> bytes:
     """The pickled objective: bytes, a broadcast variable, or a Spark Connect artifact."""
     if hasattr(source, "value"):  # a broadcast variable (classic Spark)
         return source.value
@@ -231,7 +311,7 @@ def _read_source(source):
     return source
 
 
-def load_objective(token, source):
+def load_objective(token: str, source: Any) -> Any:
     """Unpickle (once per worker) the objective identified by `token`."""
     objectives = _cache()
     loaded = objectives.get(token)
@@ -242,7 +322,7 @@ def load_objective(token, source):
     return loaded
 
 
-def run_payload(payload, blob, attempt_number):
+def run_payload(payload: dict[str, Any], blob: Any, attempt_number: int) -> bytes:
     """Run one trial described by `payload` on an executor; returns pickled outcome bytes."""
     start = time.time()
     if attempt_number > 0:
@@ -256,17 +336,14 @@ def run_payload(payload, blob, attempt_number):
         fn = load_objective(payload["token"], blob)
         args = pickle.loads(payload["args"])
     except Exception as exc:
-        text = traceback.format_exc()
-        if isinstance(exc, ImportError):
-            text += _missing_module_hint(exc)
-        return dumps_outcome(failure_outcome(type(exc).__name__, text, start))
-    return dumps_outcome(run_captured(fn, args))
+        return dumps_outcome(outcome_of_exception(exc, start, traceback.format_exc()))
+    return dumps_outcome(run_captured(fn, args, payload.get("timeout")))
 
 
-def spark_task(blob):
+def spark_task(blob: Any) -> Any:
     """The function each single-task Spark job maps over its one-element partition."""
 
-    def run_partition(iterator):
+    def run_partition(iterator: Any) -> Any:
         from pyspark import TaskContext
 
         payloads = list(iterator)  # consume all input so Spark reuses this Python worker
@@ -278,10 +355,10 @@ def spark_task(blob):
     return run_partition
 
 
-def arrow_task(source, payload):
+def arrow_task(source: Any, payload: dict[str, Any]) -> Any:
     """The ``mapInArrow`` function of one trial on Spark Connect (payload in the closure)."""
 
-    def run_batches(batches):
+    def run_batches(batches: Any) -> Any:
         import pyarrow as pa
         from pyspark import TaskContext
 

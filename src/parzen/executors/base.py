@@ -6,14 +6,15 @@ import abc
 from collections.abc import Iterator
 from typing import Any
 
+from parzen.executors._task import Outcome
+
 
 class Executor(abc.ABC):
     """Runs trials and hands their outcomes back to the driver thread.
 
     Only the driver thread calls these methods. ``completed(timeout)`` blocks until at
     least one trial finishes (or `timeout` seconds pass) and yields ``(tid, outcome)``
-    pairs for every trial finished by then; the outcome is a dict as described in
-    ``parzen.executors._task``.
+    pairs for every trial finished by then (see `Outcome`).
     """
 
     @property
@@ -26,7 +27,7 @@ class Executor(abc.ABC):
         """Start evaluating the objective on `args` for trial `tid`."""
 
     @abc.abstractmethod
-    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
+    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, Outcome]]:
         """Yield outcomes of finished trials; waits up to `timeout` for the first one."""
 
     @abc.abstractmethod

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from parzen.executors import _task
+from parzen.executors._task import Outcome
 from parzen.executors.base import Executor
 
 
@@ -34,7 +35,7 @@ class SerialExecutor(Executor):
     def submit(self, tid: int, args: Any) -> None:
         self.queue.append((tid, args))
 
-    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, dict]]:
+    def completed(self, timeout: float | None = None) -> Iterator[tuple[int, Outcome]]:
         """Run the queued trials one by one; with ``timeout=0`` run none (nothing is finished)."""
         if timeout == 0:
             return

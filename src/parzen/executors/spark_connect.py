@@ -13,13 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from parzen.executors import _task
-from parzen.executors.spark import BROADCAST_THRESHOLD, JobPerTrialExecutor
+from parzen.executors._jobs import BROADCAST_THRESHOLD, JobPerTrialExecutor
+from parzen.executors.spark import STARTUP_GRACE_SECONDS, session_gone_reason, ship_task_module
+
+_SESSION_GONE = (
+    "StatusCode.UNAVAILABLE",
+    "INVALID_HANDLE.SESSION_CLOSED",
+    "SESSION_CLOSED",
+    "NO_ACTIVE_SESSION",
+    "Connection refused",
+    "has been closed",
+)
 
 
 class SparkConnectExecutor(JobPerTrialExecutor):
     """Trials as tagged single-task queries on a Spark Connect session."""
 
+    startup_grace = STARTUP_GRACE_SECONDS
+
     def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+        ship_task_module()
         super().__init__(fn, parallelism, trial_timeout, max_retries)
         self.spark = session
         self.source: Any = self.blob
@@ -34,7 +47,7 @@ class SparkConnectExecutor(JobPerTrialExecutor):
             self.spark.addArtifacts(str(path), file=True)
         return name
 
-    def _run_single_task_job(self, tid: int, tag: str, payload: dict) -> bytes:
+    def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
         self.spark.addTag(tag)
         try:
             frame = self.spark.range(0, 1, 1, 1).mapInArrow(_task.arrow_task(self.source, payload), "outcome binary")
@@ -44,3 +57,8 @@ class SparkConnectExecutor(JobPerTrialExecutor):
 
     def _cancel_tag(self, tag: str) -> None:
         self.spark.interruptTag(tag)
+
+    def _executor_lost(self, exc: BaseException) -> str | None:
+        if getattr(getattr(self.spark, "client", None), "is_closed", False):
+            return "the Spark Connect session was stopped (spark.stop() or the server went away)"
+        return session_gone_reason(exc, _SESSION_GONE)

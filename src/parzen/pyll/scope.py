@@ -81,6 +81,8 @@ class Scope:
         name = fn if isinstance(fn, str) else fn.__name__
         self._functions.pop(name, None)
 
+    _functions: dict[str, Callable[..., Any]]
+
     def __getattr__(self, name: str) -> Callable[..., Call]:
         functions = object.__getattribute__(self, "_functions")
         if name not in functions:
