@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from parzen.exceptions import ParzenError
-from parzen.view import RunView, from_store
+from parzen.view import Row, RunView, from_store
 
 
 def _json(value: Any) -> str:
@@ -51,7 +51,7 @@ def _rounded(values: dict[str, Any]) -> dict[str, Any]:
     return {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in values.items()}
 
 
-def _indices(view: RunView, row) -> str:
+def _indices(view: RunView, row: Row) -> str:
     """The option index of each choice, for users who pass values back to fmin/space_eval."""
     picks = {k: v for k, v in row.raw.items() if k in view.params and view.params[k].is_choice}
     return f"  choice index {_json(picks)}" if picks else ""
@@ -78,9 +78,9 @@ def export_records(view: RunView) -> list[dict[str, Any]]:
 def export(path: str, out: str | None, fmt: str | None) -> str:
     """Write every trial as CSV or JSON to `out`, or return the text when `out` is None / '-'."""
     fmt = fmt or ("json" if out and out.endswith(".json") else "csv")
-    to_stdout = out in (None, "-")
-    if not to_stdout:
-        _check_output(Path(out), path)
+    target = None if out in (None, "-") else Path(str(out))
+    if target is not None:
+        _check_output(target, path)
     records = export_records(from_store(path))
     if fmt == "json":
         text = json.dumps(records, ensure_ascii=False, default=repr, indent=1) + "\n"
@@ -90,9 +90,9 @@ def export(path: str, out: str | None, fmt: str | None) -> str:
         writer.writeheader()
         writer.writerows(records)
         text = buffer.getvalue()
-    if to_stdout:
+    if target is None:
         return text.rstrip("\n")
-    Path(out).write_text(text, encoding="utf-8")
+    target.write_text(text, encoding="utf-8")
     return f"wrote {len(records)} trials to {out}"
 
 

@@ -55,6 +55,11 @@ class ParamInfo:
         return self.options is not None
 
     @property
+    def choices(self) -> tuple:
+        """The options of a choice (empty for a numeric parameter)."""
+        return self.options or ()
+
+    @property
     def log(self) -> bool:
         """True when values spread over orders of magnitude (a log axis shows them best)."""
         return "log" in self.kind
@@ -64,7 +69,7 @@ class ParamInfo:
         if raw is None or not self.is_choice:
             return raw
         try:
-            return self.options[int(raw)]
+            return self.choices[int(raw)]
         except (IndexError, ValueError, TypeError):
             return raw
 
@@ -88,6 +93,11 @@ class Row:
     attempts: int = 1
     intermediate: dict[int, float] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def loss_or_nan(self) -> float:
+        """The loss as a plain float (NaN without one): for rows already known to be ok."""
+        return math.nan if self.loss is None else self.loss
 
     @property
     def duration(self) -> float | None:
@@ -120,10 +130,10 @@ class RunView:
     @property
     def best(self) -> Row | None:
         ok = self.ok
-        return min(ok, key=lambda r: r.loss) if ok else None
+        return min(ok, key=lambda r: r.loss_or_nan) if ok else None
 
     def top(self, n: int) -> list[Row]:
-        return sorted(self.ok, key=lambda r: (r.loss, r.tid))[:n]
+        return sorted(self.ok, key=lambda r: (r.loss_or_nan, r.tid))[:n]
 
     def failures(self) -> list[tuple[str, list[Row]]]:
         """Failed trials grouped by their error message, the largest group first."""
@@ -170,7 +180,7 @@ def _short(d: Any) -> str:
     if "dict" in d:
         return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in d["dict"].items()) + "}"
     if "list" in d or "tuple" in d:
-        items = d.get("list", d.get("tuple"))
+        items = d.get("list", d.get("tuple")) or []
         return ("[" if "list" in d else "(") + ", ".join(_short(v) for v in items) + ("]" if "list" in d else ")")
     if "call" in d:
         return f"{d['call'].rsplit('.', 1)[-1]}({', '.join(_short(a) for a in d.get('args', []))})"
@@ -308,7 +318,7 @@ def load_view(source: Any) -> RunView:
 def _with_observed(settings: dict[str, Any], rows: list[Row]) -> dict[str, Any]:
     """Settings the trials themselves show: time span, hosts, the most trials that ran at once."""
     books = [r.book_time for r in rows if r.book_time is not None]
-    ends = [r.end_time or r.book_time for r in rows if (r.end_time or r.book_time) is not None]
+    ends = [t for t in (r.end_time or r.book_time for r in rows) if t is not None]
     if books:
         settings["first trial"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(min(books)))
         settings["wall time"] = f"{max(ends) - min(books):.1f} s"
@@ -397,7 +407,7 @@ def _read_trials(db: sqlite3.Connection, tables: set[str]) -> list[dict[str, Any
 
 def store_signature(path: str | os.PathLike) -> tuple:
     """Changes whenever a writer commits (the file or its WAL): a cheap 'anything new?' test."""
-    out = []
+    out: list[tuple[int, int] | None] = []
     for suffix in ("", "-wal"):
         try:
             st = os.stat(f"{path}{suffix}")

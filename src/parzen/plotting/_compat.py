@@ -14,6 +14,7 @@ ignored. Each function returns its figure (hyperopt returned None).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ DEFAULT_STATUS_COLORS = {"new": "k", "running": "g", "ok": "b", "fail": "r"}
 _MPL_TO_CSS = {"k": "black", "g": "green", "b": "blue", "r": "red", "c": "cyan", "m": "magenta", "y": "gold"}
 
 
-def _matplotlib():
+def _matplotlib() -> Any:
     try:
         import matplotlib.pyplot as plt
     except ImportError:
@@ -49,7 +50,7 @@ def main_plot_history(
     *,
     bandit: Any = None,
     algo: Any = None,
-):
+) -> Any:
     """Loss of each trial in order, coloured by status, with the best loss as a line."""
     view = load_view(trials)
     colors = DEFAULT_STATUS_COLORS | (status_colors or {})
@@ -93,7 +94,7 @@ def main_plot_history(
 
 def main_plot_histogram(
     trials: Any, do_show: bool = True, title: str = "Loss Histogram", *, bandit: Any = None, algo: Any = None
-):
+) -> Any:
     """Histogram of the losses of ok trials."""
     losses = [r.loss for r in load_view(trials).ok]
     plt = _matplotlib()
@@ -120,7 +121,7 @@ def main_plot_vars(
     *,
     bandit: Any = None,
     algo: Any = None,
-):
+) -> Any:
     """One panel per parameter: its value in each trial (x: trial number, or loss with
     `arrange_by_loss`), darker for lower loss; the `colorize_best` best trials in green."""
     view = load_view(trials)
@@ -138,27 +139,31 @@ def main_plot_vars(
     return _finish_plotly(_vars_plotly(view, labels, shade, arrange_by_loss, ncols, nrows), do_show)
 
 
-def _shader(view: RunView, colorize_best: int | None):
+Shade = Callable[[Row], tuple[float, float, float]]
+
+
+def _shader(view: RunView, colorize_best: int | None) -> Shade:
     """Row -> RGB in [0, 1]: black for the best loss, light grey for the worst, green for the top N."""
-    losses = sorted(r.loss for r in view.ok)
+    losses = sorted(r.loss_or_nan for r in view.ok)
     lo, hi = (losses[0], losses[-1]) if losses else (0.0, 1.0)
     threshold = losses[min(colorize_best, len(losses)) - 1] if colorize_best and losses else -math.inf
 
     def shade(row: Row) -> tuple[float, float, float]:
         if row.loss is None:
             return (0.85, 0.2, 0.2)
-        t = 0.8 * (row.loss - lo) / (hi - lo) if hi > lo else 0.0
-        return (0.0, 0.8 - 0.5 * t, 0.0) if row.loss <= threshold else (t, t, t)
+        loss = row.loss_or_nan
+        t = 0.8 * (loss - lo) / (hi - lo) if hi > lo else 0.0
+        return (0.0, 0.8 - 0.5 * t, 0.0) if loss <= threshold else (t, t, t)
 
     return shade
 
 
 def _vars_points(view: RunView, label: str, arrange_by_loss: bool) -> list[tuple[float, Any, Row]]:
     rows = [r for r in view.rows if label in r.raw and (not arrange_by_loss or r.loss is not None)]
-    return [((r.loss if arrange_by_loss else r.tid), r.raw[label], r) for r in rows]
+    return [((r.loss_or_nan if arrange_by_loss else float(r.tid)), r.raw[label], r) for r in rows]
 
 
-def _vars_panel_mpl(ax, view: RunView, label: str, shade, arrange_by_loss: bool, fontsize: int) -> None:
+def _vars_panel_mpl(ax: Any, view: RunView, label: str, shade: Shade, arrange_by_loss: bool, fontsize: int) -> None:
     param = view.params[label]
     points = _vars_points(view, label, arrange_by_loss)
     if points:
@@ -166,12 +171,12 @@ def _vars_panel_mpl(ax, view: RunView, label: str, shade, arrange_by_loss: bool,
     ax.set_title(label, fontsize=fontsize)
     ax.set_xlabel("loss" if arrange_by_loss else "trial number", fontsize=fontsize)
     if param.is_choice:
-        ax.set_yticks(np.arange(len(param.options)), [str(o) for o in param.options], fontsize=fontsize)
+        ax.set_yticks(np.arange(len(param.choices)), [str(o) for o in param.choices], fontsize=fontsize)
     elif param.log:
         ax.set_yscale("log")
 
 
-def _vars_plotly(view: RunView, labels: list[str], shade, arrange_by_loss: bool, ncols: int, nrows: int):
+def _vars_plotly(view: RunView, labels: list[str], shade: Shade, arrange_by_loss: bool, ncols: int, nrows: int) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -193,7 +198,7 @@ def _vars_plotly(view: RunView, labels: list[str], shade, arrange_by_loss: bool,
             col=col + 1,
         )
         if param.is_choice:
-            ticks = {"tickvals": list(range(len(param.options))), "ticktext": [str(o) for o in param.options]}
+            ticks = {"tickvals": list(range(len(param.choices))), "ticktext": [str(o) for o in param.choices]}
             fig.update_yaxes(**ticks, row=row + 1, col=col + 1)
         elif param.log:
             fig.update_yaxes(type="log", row=row + 1, col=col + 1)
@@ -201,14 +206,14 @@ def _vars_plotly(view: RunView, labels: list[str], shade, arrange_by_loss: bool,
     return fig
 
 
-def _finish_mpl(plt, do_show: bool):
+def _finish_mpl(plt: Any, do_show: bool) -> Any:
     fig = plt.gcf()
     if do_show:
         plt.show()
     return fig
 
 
-def _finish_plotly(fig, do_show: bool):
+def _finish_plotly(fig: Any, do_show: bool) -> Any:
     if do_show:
         fig.show()
     return fig

@@ -95,7 +95,7 @@ class Dashboard:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def state(self, token: str) -> dict:
         """What the page should show, or {"changed": False} when it already shows it."""

@@ -60,7 +60,7 @@ def _label(value: Any) -> str:
 
 
 def _categories(param: ParamInfo) -> list[str]:
-    return [_label(o) for o in param.options]
+    return [_label(o) for o in param.choices]
 
 
 def _start(view: RunView) -> float:
@@ -79,9 +79,10 @@ def plot_optimization_history(trials: Any) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("by trial number", "by wall time"))
     t0 = _start(view)
     by_number = sorted(view.rows, key=lambda r: r.tid)
-    by_time = sorted((r for r in view.rows if r.end_time is not None), key=lambda r: r.end_time)
-    _history_panel(fig, by_number, [r.tid for r in by_number], col=1)
-    _history_panel(fig, by_time, [r.end_time - t0 for r in by_time], col=2)
+    ended = [(r.end_time - t0, r) for r in view.rows if r.end_time is not None]
+    ended.sort(key=lambda pair: pair[0])
+    _history_panel(fig, by_number, [float(r.tid) for r in by_number], col=1)
+    _history_panel(fig, [r for _, r in ended], [x for x, _ in ended], col=2)
     fig.update_layout(template=TEMPLATE, title="Optimisation history", height=420, hovermode="closest")
     fig.update_xaxes(title_text="trial number", row=1, col=1)
     fig.update_xaxes(title_text="seconds since the run started", row=1, col=2)
@@ -93,7 +94,7 @@ def _history_panel(fig: go.Figure, rows: list[Row], xs: list[float], col: int) -
     ok = [(x, r) for x, r in zip(xs, rows) if r.loss is not None]
     best, best_x, best_y = math.inf, [], []
     for x, r in ok:
-        best = min(best, r.loss)
+        best = min(best, r.loss_or_nan)
         best_x.append(x)
         best_y.append(best)
     show = col == 1
@@ -239,14 +240,14 @@ def _dimension(param: ParamInfo, rows: list[Row]) -> dict:
     raw = [r.raw.get(param.label) for r in rows]
     if param.is_choice:
         values = [float(v) if v is not None else None for v in raw]
-        tickvals, ticktext = list(range(len(param.options))), _categories(param)
+        tickvals, ticktext = [float(i) for i in range(len(param.choices))], _categories(param)
     else:
         values = [(math.log10(v) if param.log and v > 0 else float(v)) if v is not None else None for v in raw]
         tickvals, ticktext = _numeric_ticks([v for v in values if v is not None], param.log)
     present = [v for v in values if v is not None]
     lo, hi = (min(present), max(present)) if present else (0.0, 1.0)
     if param.is_choice:
-        lo, hi = 0.0, float(len(param.options) - 1)
+        lo, hi = 0.0, float(len(param.choices) - 1)
     if any(v is None for v in values):
         inactive = lo - max(hi - lo, 1.0) * 0.15
         values = [inactive if v is None else v for v in values]
@@ -256,12 +257,12 @@ def _dimension(param: ParamInfo, rows: list[Row]) -> dict:
     return {"label": label, "values": values, "tickvals": tickvals, "ticktext": ticktext, "range": [lo, hi]}
 
 
-def _numeric_ticks(values: list[float], log: bool) -> tuple[list, list]:
+def _numeric_ticks(values: list[float], log: bool) -> tuple[list[float], list[str]]:
     if not values:
         return [], []
     lo, hi = min(values), max(values)
     if log:
-        decades = list(range(math.floor(lo), math.ceil(hi) + 1))
+        decades = [float(d) for d in range(math.floor(lo), math.ceil(hi) + 1)]
         ticks = [d for d in decades if lo <= d <= hi] or [lo, hi]
         return ticks, [f"{10**t:.3g}" for t in ticks]
     ticks = list(np.linspace(lo, hi, 5)) if hi > lo else [lo]
@@ -416,6 +417,16 @@ def started(r: Row) -> float | None:
     return r.book_time if r.state == "running" else None
 
 
+def spans(rows: list[Row], now: float) -> dict[int, tuple[float, float]]:
+    """tid -> (start, end) of every trial that occupied a slot; a running one ends now."""
+    out = {}
+    for r in rows:
+        begin = started(r)
+        if begin is not None:
+            out[r.tid] = (begin, r.end_time if r.end_time is not None else now)
+    return out
+
+
 def assign_slots(rows: list[Row]) -> dict[int, str]:
     """tid -> the row ('host · slot k', or the worker) its trial ran on.
 
@@ -424,7 +435,8 @@ def assign_slots(rows: list[Row]) -> dict[int, str]:
     uses the fewest slots any schedule could (interval partitioning). A running trial
     whose host is not reported yet goes to the run's host when there is only one.
     """
-    timed = sorted((r for r in rows if started(r) is not None), key=lambda r: (started(r), r.tid))
+    span = spans(rows, math.inf)
+    timed = sorted((r for r in rows if r.tid in span), key=lambda r: (span[r.tid][0], r.tid))
     if any(r.worker for r in timed):
         return {r.tid: r.worker or f"{r.host or 'driver'} · ?" for r in timed}
     hosts = {r.host for r in timed if r.host}
@@ -432,13 +444,14 @@ def assign_slots(rows: list[Row]) -> dict[int, str]:
     slots: dict[str, list[float]] = {}
     out = {}
     for r in timed:
+        begin, end = span[r.tid]
         host = r.host or only_host or "driver"
         ends = slots.setdefault(host, [])
-        free = next((i for i, end in enumerate(ends) if end <= started(r) + 1e-6), None)
+        free = next((i for i, busy_until in enumerate(ends) if busy_until <= begin + 1e-6), None)
         if free is None:
             ends.append(math.inf)
             free = len(ends) - 1
-        ends[free] = r.end_time if r.end_time is not None else math.inf
+        ends[free] = end
         out[r.tid] = f"{host} · slot {free}"
     return out
 
@@ -449,13 +462,13 @@ def plot_timeline(trials: Any) -> go.Figure:
     slot_of = assign_slots(view.rows)
     if not slot_of:
         return _empty("Executor timeline", "no trial has started yet")
-    t0, now = _start(view), time.time()
+    t0 = _start(view)
+    span = spans(view.rows, time.time())
     rows = [r for r in view.rows if r.tid in slot_of]
-    ends = {r.tid: (r.end_time if r.end_time is not None else now) for r in rows}
     slots = sorted(set(slot_of.values()), key=_slot_key)
-    span = max(ends.values()) - min(started(r) for r in rows)
-    busy = sum(ends[r.tid] - started(r) for r in rows)
-    use = busy / (len(slots) * span) if span > 0 else 1.0
+    first, last = min(b for b, _ in span.values()), max(e for _, e in span.values())
+    busy = sum(e - b for b, e in span.values())
+    use = busy / (len(slots) * (last - first)) if last > first else 1.0
     fig = _figure(
         f"Executor timeline: {len(slots)} slots, busy {100 * use:.0f}% of the time",
         height=200 + 36 * len(slots),
@@ -465,9 +478,9 @@ def plot_timeline(trials: Any) -> go.Figure:
     for kind in OUTCOME_COLORS:
         group = [r for r in rows if outcome(r) == kind]
         if group:
-            fig.add_trace(_timeline_bars(group, kind, slot_of, ends, t0))
+            fig.add_trace(_timeline_bars(group, kind, slot_of, span, t0))
     # From 0, the moment the first trial was asked for: the wait for executors shows too.
-    fig.update_xaxes(title_text="seconds since the run started", range=[0, max(ends.values()) - t0])
+    fig.update_xaxes(title_text="seconds since the run started", range=[0, last - t0])
     fig.update_yaxes(
         title_text="slot", categoryorder="array", categoryarray=slots[::-1], type="category", tickmode="linear"
     )
@@ -479,10 +492,12 @@ def _slot_key(slot: str) -> tuple:
     return (host, int(k)) if k.isdigit() else (slot, 0)
 
 
-def _timeline_bars(group: list[Row], kind: str, slot_of: dict, ends: dict, t0: float) -> go.Bar:
+def _timeline_bars(
+    group: list[Row], kind: str, slot_of: dict[int, str], span: dict[int, tuple[float, float]], t0: float
+) -> go.Bar:
     return go.Bar(
-        base=[started(r) - t0 for r in group],
-        x=[max(ends[r.tid] - started(r), 1e-3) for r in group],
+        base=[span[r.tid][0] - t0 for r in group],
+        x=[max(span[r.tid][1] - span[r.tid][0], 1e-3) for r in group],
         y=[slot_of[r.tid] for r in group],
         orientation="h",
         width=0.8,
@@ -491,16 +506,17 @@ def _timeline_bars(group: list[Row], kind: str, slot_of: dict, ends: dict, t0: f
         text=[str(r.tid) for r in group],
         textposition="inside",
         insidetextanchor="middle",
-        hovertext=[_bar_hover(r, ends[r.tid], t0) for r in group],
+        hovertext=[_bar_hover(r, span[r.tid], t0) for r in group],
         hoverinfo="text",
     )
 
 
-def _bar_hover(r: Row, end: float, t0: float) -> str:
+def _bar_hover(r: Row, span: tuple[float, float], t0: float) -> str:
     if r.loss is not None:
         what = f"loss {r.loss:.4g}"
     else:
         what = "running" if r.state == "running" else html.escape(r.error_message)
-    begin = started(r)
-    wait = f", waited {begin - r.book_time:.2f} s" if r.book_time is not None and r.start_time is not None else ""
+    begin, end = span
+    waited = r.start_time - r.book_time if r.start_time is not None and r.book_time is not None else None
+    wait = f", waited {waited:.2f} s" if waited is not None else ""
     return f"trial {r.tid} ({outcome(r)}): {what}<br>{end - begin:.2f} s from {begin - t0:.2f} s{wait}"

@@ -26,6 +26,7 @@ inactive it has none).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -45,19 +46,33 @@ class Importance:
 
 
 class _Axis:
-    """One parameter on its prior-CDF scale: how values are encoded and how mass is spread."""
+    """One parameter on its prior-CDF scale: how values are encoded and how mass is spread.
+
+    The prior is resolved once: options with their odds, a bounded range of the sampling
+    scale (log space for log kinds), a normal (mu, sigma), or, for trials without a space
+    description, uniform over the values that were tried.
+    """
 
     def __init__(self, param: ParamInfo, values: list):
         self.param = param
-        active = [v for v in values if v is not None]
+        self.atoms: np.ndarray | None = None
+        self.probs = np.ones(1)
+        self.normal: tuple[float, float] | None = None
+        self.lo, self.hi, self.log = 0.0, 1.0, param.log
         if param.is_choice:
-            n = len(param.options)
+            n = len(param.choices)
             self.atoms = np.arange(n, dtype=float)
             self.probs = np.asarray(param.probs if param.probs else [1.0 / n] * n, dtype=float)
+            self.probs = self.probs / self.probs.sum()
+        elif param.kind == "randint" and param.low is not None and param.high is not None:
+            self.lo, self.hi = param.low - 0.5, param.high - 0.5  # each integer an equal cell
+        elif param.low is not None and param.high is not None and param.high > param.low:
+            self.lo, self.hi = float(param.low), float(param.high)
+        elif param.mu is not None and param.sigma:
+            self.normal = (float(param.mu), float(param.sigma))
         else:
-            self.atoms = None
-            nums = np.asarray(active, dtype=float)
-            self.lo, self.hi = (float(nums.min()), float(nums.max())) if len(nums) else (0.0, 1.0)
+            tried = [float(v) for v in values if v is not None]
+            self.lo, self.hi, self.log = (min(tried), max(tried), False) if tried else (0.0, 1.0, False)
 
     def encode(self, values: list, rng: np.random.Generator) -> np.ndarray:
         """Values (raw: a choice's index) -> coordinates; inactive -> a draw from the prior."""
@@ -68,30 +83,26 @@ class _Axis:
         return out
 
     def _encode_active(self, x: np.ndarray) -> np.ndarray:
-        p = self.param
-        if p.is_choice:
+        if self.atoms is not None:
             return x
-        if p.kind == "randint":
-            return np.clip((x - p.low + 0.5) / (p.high - p.low), 0, 1)
-        internal = _internal(p, x)
-        if p.low is not None and p.high is not None and p.high > p.low:
-            return np.clip((internal - p.low) / (p.high - p.low), 0, 1)
-        if p.mu is not None and p.sigma:
-            return ndtr((internal - p.mu) / p.sigma)
-        span = self.hi - self.lo  # no space description: uniform over what was tried
-        return np.clip((x - self.lo) / span, 0, 1) if span > 0 else np.full(len(x), 0.5)
+        internal = _log(x) if self.log else x
+        if self.normal is not None:
+            mu, sigma = self.normal
+            return ndtr((internal - mu) / sigma)
+        span = self.hi - self.lo
+        return np.clip((internal - self.lo) / span, 0, 1) if span > 0 else np.full(len(x), 0.5)
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """`n` coordinates drawn from the prior."""
         if self.atoms is not None:
-            return rng.choice(self.atoms, size=n, p=self.probs / self.probs.sum())
+            return rng.choice(self.atoms, size=n, p=self.probs)
         return rng.uniform(0.0, 1.0, size=n)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         """Mass of (-inf, x] under the prior (right-continuous)."""
         x = np.asarray(x, dtype=float)
         if self.atoms is not None:
-            return (x[..., None] >= self.atoms).astype(float) @ (self.probs / self.probs.sum())
+            return (x[..., None] >= self.atoms).astype(float) @ self.probs
         return np.clip(x, 0.0, 1.0)
 
     def grid(self, n: int) -> np.ndarray:
@@ -102,24 +113,18 @@ class _Axis:
 
     def decode(self, u: np.ndarray) -> np.ndarray:
         """Coordinates of `grid` back to values the user recognises (options -> indices)."""
-        p = self.param
-        if p.is_choice:
+        if self.atoms is not None:
             return u
-        if p.kind == "randint":
-            return p.low - 0.5 + u * (p.high - p.low)
-        if p.low is not None and p.high is not None and p.high > p.low:
-            internal = p.low + u * (p.high - p.low)
-        elif p.mu is not None and p.sigma:
-            internal = p.mu + p.sigma * ndtri(np.clip(u, 1e-6, 1 - 1e-6))
+        if self.normal is not None:
+            mu, sigma = self.normal
+            internal = mu + sigma * ndtri(np.clip(u, 1e-6, 1 - 1e-6))
         else:
-            return self.lo + u * (self.hi - self.lo)
-        return np.exp(internal) if p.log else internal
+            internal = self.lo + u * (self.hi - self.lo)
+        return np.exp(internal) if self.log else internal
 
 
-def _internal(p: ParamInfo, x: np.ndarray) -> np.ndarray:
-    if not p.log:
-        return x
-    with np.errstate(divide="ignore"):
+def _log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):  # a quantised log value may be 0: -inf, clipped to the low end
         return np.log(np.maximum(x, 0.0))
 
 
@@ -135,10 +140,11 @@ class _Tree:
     cell_mass: list[np.ndarray]  # per feature: mass of each cell (bounds[i], bounds[i + 1]]
 
 
-def _leaves(tree, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[set]]:
+def _leaves(tree: Any, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[set[float]]]:
     """Walk a fitted sklearn tree to its leaf boxes (sklearn sends x <= threshold left)."""
     t = tree.tree_
-    los, his, values, thresholds = [], [], [], [set() for _ in range(n_features)]
+    los, his, values = [], [], []
+    thresholds: list[set[float]] = [set() for _ in range(n_features)]
     stack = [(0, np.full(n_features, -np.inf), np.full(n_features, np.inf))]
     while stack:
         node, lo, hi = stack.pop()
@@ -179,7 +185,7 @@ class Forest:
     def encode(self, rows: list[Row], rng: np.random.Generator) -> np.ndarray:
         return np.column_stack([self.axes[k].encode([r.raw.get(k) for r in rows], rng) for k in self.labels])
 
-    def _tree(self, estimator) -> _Tree:
+    def _tree(self, estimator: Any) -> _Tree:
         lo, hi, value, thresholds = _leaves(estimator, len(self.labels))
         axes = [self.axes[k] for k in self.labels]
         mass = np.column_stack([axis.cdf(hi[:, j]) - axis.cdf(lo[:, j]) for j, axis in enumerate(axes)])

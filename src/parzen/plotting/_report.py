@@ -181,7 +181,7 @@ def describe_param(p: ParamInfo) -> str:
     """hp.loguniform('lr', -7, 0) as a person reads it: 'loguniform from 0.000912 to 1'."""
     where = " (conditional)" if p.conditional else ""
     if p.is_choice:
-        return f"{p.kind} of {', '.join(_label(o) for o in p.options)}{where}"
+        return f"{p.kind} of {', '.join(_label(o) for o in p.choices)}{where}"
     if p.kind == "unknown":
         return "not recorded (trials without a space)"
     scale = (lambda x: f"{2.718281828459045**x:.4g}") if p.log else (lambda x: f"{x:.4g}")
