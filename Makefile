@@ -62,7 +62,7 @@ test-min: check-python
 	$(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(MIN_VENV)/bin/python -m pip install --quiet -c .ci/minimum-versions.txt -e '.[spark,test,plots]'
-	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|scipy|cloudpickle|tqdm|pyspark) '
+	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|scipy|cloudpickle|tqdm|pyspark|pyarrow) '
 	$(MIN_VENV)/bin/python -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
 
 clean:
