@@ -29,10 +29,17 @@ STARTUP_GRACE_SECONDS = 30.0
 
 
 def ship_task_module() -> None:
-    """Make pyspark pickle ``_task`` by value, so executors need no parzen install."""
+    """Make pyspark pickle ``_task`` and ``parzen.reporting`` by value, so executors need no parzen install.
+
+    ``reporting`` holds what an objective calls (`parzen.report`, `TrialPruned`): an
+    objective that uses them carries them along.
+    """
     from pyspark import cloudpickle
 
+    from parzen import reporting
+
     cloudpickle.register_pickle_by_value(_task)
+    cloudpickle.register_pickle_by_value(reporting)
 
 
 def session_gone_reason(exc: BaseException, markers: tuple[str, ...]) -> str | None:

@@ -1,0 +1,417 @@
+"""Pruning on learning curves: how much compute each method needs to reach the quality of
+an unpruned run, parzen (none / median / ASHA) against optuna (TPE with MedianPruner /
+SuccessiveHalvingPruner), on the same objectives, in the same script.
+
+    python benchmarks/pruning.py                       # every workload, 5 seeds, sequential and 8 in flight
+    python benchmarks/pruning.py --seeds 1 --trials 12 --workloads synthetic --out /tmp/p.json   # smoke
+
+Workloads (each trial reports its validation loss after every step and may be stopped):
+
+* ``sgd_digits``: scikit-learn's SGDClassifier, one epoch of ``partial_fit`` per step, on
+  ``load_digits`` (27 epochs; loss: validation error);
+* ``hgb_cancer``: HistGradientBoostingClassifier with ``warm_start``, 10 boosting rounds per
+  step, on ``load_breast_cancer`` (20 steps; loss: validation log-loss);
+* ``synthetic``: noisy exponential learning curves whose floor and speed depend on the
+  hyperparameters, some slow starters ending best (the case that fools pruners).
+
+Compute is the number of steps trained, summed over trials. For each seed the target is
+the best loss of parzen's unpruned run; a method reaches it after the compute (and wall
+time) at which its best finished loss first gets there. Results are cached per run in the
+JSON file, so an interrupted run continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parzen.observers import Observer
+
+HERE = Path(__file__).resolve().parent
+METHODS = ("parzen_none", "parzen_median", "parzen_asha", "optuna_none", "optuna_median", "optuna_sha")
+
+
+# ---- workloads: a space and a curve objective written once, run by both libraries --------------------------
+
+
+def sgd_space(lib: Any) -> dict[str, Any]:
+    return {
+        "alpha": lib.loguniform("alpha", 1e-7, 1e-1),
+        "eta0": lib.loguniform("eta0", 1e-4, 1.0),
+        "learning_rate": lib.choice("learning_rate", ["constant", "invscaling", "adaptive"]),
+        "penalty": lib.choice("penalty", ["l2", "l1", "elasticnet"]),
+    }
+
+
+_DIGITS: list[Any] = []
+
+
+def sgd_digits(params: dict[str, Any], report: Callable[[int, float], bool]) -> float:
+    from sklearn.linear_model import SGDClassifier
+
+    if not _DIGITS:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+        from sklearn.preprocessing import StandardScaler
+
+        X, y = load_digits(return_X_y=True)
+        _DIGITS.extend(train_test_split(StandardScaler().fit_transform(X), y, test_size=0.3, random_state=0))
+    X_train, X_valid, y_train, y_valid = _DIGITS
+    model = SGDClassifier(random_state=0, **params)
+    error = 1.0
+    for epoch in range(27):
+        model.partial_fit(X_train, y_train, classes=np.arange(10))
+        error = 1.0 - model.score(X_valid, y_valid)
+        if report(epoch, error):
+            break
+    return error
+
+
+def hgb_space(lib: Any) -> dict[str, Any]:
+    return {
+        "learning_rate": lib.loguniform("learning_rate", 1e-3, 0.5),
+        "max_leaf_nodes": lib.int("max_leaf_nodes", 4, 64),
+        "l2_regularization": lib.loguniform("l2_regularization", 1e-6, 10.0),
+        "min_samples_leaf": lib.int("min_samples_leaf", 2, 60),
+    }
+
+
+_CANCER: list[Any] = []
+
+
+def hgb_cancer(params: dict[str, Any], report: Callable[[int, float], bool]) -> float:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import log_loss
+
+    if not _CANCER:
+        from sklearn.datasets import load_breast_cancer
+        from sklearn.model_selection import train_test_split
+
+        X, y = load_breast_cancer(return_X_y=True)
+        _CANCER.extend(train_test_split(X, y, test_size=0.3, random_state=0))
+    X_train, X_valid, y_train, y_valid = _CANCER
+    model = HistGradientBoostingClassifier(warm_start=True, early_stopping=False, random_state=0, max_iter=0, **params)
+    loss = 1.0
+    for step in range(20):
+        model.set_params(max_iter=10 * (step + 1))
+        model.fit(X_train, y_train)
+        loss = log_loss(y_valid, model.predict_proba(X_valid))
+        if report(step, loss):
+            break
+    return loss
+
+
+def synthetic_space(lib: Any) -> dict[str, Any]:
+    return {f"x{i}": lib.uniform(f"x{i}", 0.0, 1.0) for i in range(4)}
+
+
+def synthetic(params: dict[str, Any], report: Callable[[int, float], bool]) -> float:
+    """Floor from a shifted sphere; speed from x3 (slow starters exist); noise per step."""
+    x = np.array([params[f"x{i}"] for i in range(4)])
+    floor = float(np.sum((x[:3] - 0.3) ** 2))
+    speed = 0.05 + 0.5 * x[3]
+    rng = np.random.default_rng(abs(hash(tuple(np.round(x, 9)))) % 2**32)
+    loss = 1.0
+    for step in range(30):
+        loss = floor + (1.0 - 0.5 * x[3]) * math.exp(-speed * (step + 1)) + 0.01 * rng.normal()
+        if report(step, loss):
+            break
+    return loss
+
+
+WORKLOADS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., float]]] = {
+    "sgd_digits": (sgd_space, sgd_digits),
+    "hgb_cancer": (hgb_space, hgb_cancer),
+    "synthetic": (synthetic_space, synthetic),
+}
+
+
+class _ParzenSpace:
+    """The space helpers for parzen's hp."""
+
+    def __init__(self) -> None:
+        from parzen import hp
+        from parzen.pyll import scope
+
+        self.hp, self.scope = hp, scope
+
+    def loguniform(self, label: str, low: float, high: float) -> Any:
+        return self.hp.loguniform(label, math.log(low), math.log(high))
+
+    def uniform(self, label: str, low: float, high: float) -> Any:
+        return self.hp.uniform(label, low, high)
+
+    def int(self, label: str, low: int, high: int) -> Any:
+        return self.scope.int(self.hp.quniform(label, low, high, 1))
+
+    def choice(self, label: str, options: list[Any]) -> Any:
+        return self.hp.choice(label, options)
+
+
+class _OptunaSpace:
+    """The space helpers for an optuna trial (sampled when called)."""
+
+    def __init__(self, trial: Any) -> None:
+        self.trial = trial
+
+    def loguniform(self, label: str, low: float, high: float) -> Any:
+        return self.trial.suggest_float(label, low, high, log=True)
+
+    def uniform(self, label: str, low: float, high: float) -> Any:
+        return self.trial.suggest_float(label, low, high)
+
+    def int(self, label: str, low: int, high: int) -> Any:
+        return self.trial.suggest_int(label, low, high)
+
+    def choice(self, label: str, options: list[Any]) -> Any:
+        return self.trial.suggest_categorical(label, options)
+
+
+# ---- runs ----------------------------------------------------------------------------------------------------------
+
+
+class Recorder:
+    """Steps trained and (compute, wall time, loss) at each finished trial, thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.steps = 0
+        self.start = time.perf_counter()
+        self.finished: list[tuple[int, float, float]] = []
+
+    def step(self) -> None:
+        with self.lock:
+            self.steps += 1
+
+    def done(self, loss: float) -> None:
+        with self.lock:
+            self.finished.append((self.steps, time.perf_counter() - self.start, loss))
+
+
+def parzen_objective(curve: Callable[..., float], recorder: Recorder | None) -> Callable[[dict[str, Any]], Any]:
+    """The curve as a parzen objective; `recorder` counts steps in process (None on Spark)."""
+    import parzen
+
+    def objective(params: dict[str, Any]) -> dict[str, Any]:
+        stopped = [False]
+
+        def report(step: int, value: float) -> bool:
+            if recorder is not None:
+                recorder.step()
+            stopped[0] = parzen.report(step, value)
+            return stopped[0]
+
+        loss = curve(params, report)
+        if stopped[0]:
+            raise parzen.TrialPruned()
+        return {"loss": loss, "status": "ok"}
+
+    return objective
+
+
+class DoneObserver(Observer):
+    """Records each finished trial; on Spark also counts its steps from its recorded curve."""
+
+    def __init__(self, recorder: Recorder, count_steps: bool) -> None:
+        self.recorder, self.count_steps = recorder, count_steps
+
+    def trial_ended(self, run: Any, trial: Any) -> None:
+        if self.count_steps:
+            with self.recorder.lock:
+                self.recorder.steps += len(trial.intermediate)
+        if trial.loss is not None:
+            self.recorder.done(trial.loss)
+
+
+def parzen_run(workload: str, method: str, seed: int, trials: int, in_flight: int, spark: Any) -> Recorder:
+    import parzen
+    from parzen import pruners
+
+    space_fn, curve = WORKLOADS[workload]
+    recorder = Recorder()
+    pruner = {
+        "none": None,
+        "median": pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        "asha": pruners.ASHAPruner(min_resource=1, reduction_factor=3),
+    }[method.split("_")[1]]
+    objective = parzen_objective(curve, None if in_flight else recorder)
+    trials_obj = parzen.SparkTrials(parallelism=in_flight, spark_session=spark) if in_flight else parzen.Trials()
+    parzen.fmin(
+        objective,
+        space_fn(_ParzenSpace()),
+        algo=parzen.tpe.suggest,
+        max_evals=trials,
+        trials=trials_obj,
+        pruner=pruner,
+        rstate=np.random.default_rng(seed),
+        observers=[DoneObserver(recorder, in_flight > 0)],
+        show_progressbar=False,
+    )
+    return recorder
+
+
+def optuna_run(workload: str, method: str, seed: int, trials: int, in_flight: int) -> Recorder:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space_fn, curve = WORKLOADS[workload]
+    recorder = Recorder()
+    pruner = {
+        "none": optuna.pruners.NopPruner(),
+        "median": optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        "sha": optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+    }[method.split("_")[1]]
+    sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=in_flight > 0)
+    study = optuna.create_study(sampler=sampler, pruner=pruner)
+
+    def objective(trial: Any) -> float:
+        params = space_fn(_OptunaSpace(trial))
+
+        def report(step: int, value: float) -> bool:
+            recorder.step()
+            trial.report(value, step)
+            return trial.should_prune()
+
+        loss = curve(params, report)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        recorder.done(loss)
+        return loss
+
+    study.optimize(objective, n_trials=trials, n_jobs=max(1, in_flight))
+    return recorder
+
+
+def reached(recorder: dict[str, Any], target: float) -> tuple[float, float]:
+    """(compute, seconds) when the best finished loss first reached `target` (inf if never)."""
+    best = math.inf
+    for steps, seconds, loss in recorder["finished"]:
+        best = min(best, loss)
+        if best <= target + 1e-12:
+            return float(steps), seconds
+    return math.inf, math.inf
+
+
+def summarise(results: dict[str, Any], workload: str, mode: str, seeds: int) -> list[dict[str, Any]]:
+    """Per method: median compute and wall time to the target, share of seeds reaching it, final best."""
+    rows = []
+    for method in METHODS:
+        compute, seconds, finals, total = [], [], [], []
+        for seed in range(seeds):
+            base, run = (
+                results.get(f"{workload}/{mode}/parzen_none/{seed}"),
+                results.get(f"{workload}/{mode}/{method}/{seed}"),
+            )
+            if base is None or run is None:
+                continue
+            target = min(loss for _, _, loss in base["finished"])
+            c, s = reached(run, target)
+            compute.append(c)
+            seconds.append(s)
+            finals.append(min((loss for _, _, loss in run["finished"]), default=math.inf))
+            total.append(run["steps"])
+        if compute:
+            rows.append(
+                {
+                    "method": method,
+                    "seeds": len(compute),
+                    "reached": sum(math.isfinite(c) for c in compute),
+                    "compute": float(np.median(compute)),
+                    "seconds": float(np.median(seconds)),
+                    "total_steps": float(np.median(total)),
+                    "final_best": float(np.median(finals)),
+                }
+            )
+    return rows
+
+
+def render(results: dict[str, Any], seeds: int) -> str:
+    """The Markdown section of docs/benchmarks.md."""
+    lines = [
+        "## Pruning: compute to reach the unpruned run's quality",
+        "",
+        "Median over seeds; compute is steps trained (epochs, boosting rounds) summed over trials. "
+        "Target: the best loss of parzen's unpruned run on the same seed. 'reached' counts the seeds "
+        "whose run got there; `inf` when fewer than half did. Regenerate: `python benchmarks/pruning.py`.",
+        "",
+    ]
+    for workload in WORKLOADS:
+        for mode in ("sequential", "8 in flight"):
+            rows = summarise(results, workload, mode, seeds)
+            if not rows:
+                continue
+            base = next((r for r in rows if r["method"] == "parzen_none"), None)
+            lines += [
+                f"### {workload}, {mode}",
+                "",
+                "| method | reached | compute to target | vs unpruned | seconds to target | all steps | final best |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for row in rows:
+                ratio = base["compute"] / row["compute"] if base and row["compute"] not in (0, math.inf) else math.nan
+                lines.append(
+                    f"| {row['method']} | {row['reached']}/{row['seeds']} | {row['compute']:.0f} | "
+                    f"{ratio:.2f}x less | {row['seconds']:.1f} | {row['total_steps']:.0f} | "
+                    f"{row['final_best']:.4g} |"
+                )
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--trials", type=int, default=60)
+    parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
+    parser.add_argument("--modes", nargs="+", default=["sequential", "8 in flight"])
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "pruning.json")
+    args = parser.parse_args(argv)
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    spark = None
+    for workload in args.workloads:
+        for mode in args.modes:
+            in_flight = 8 if mode != "sequential" else 0
+            if in_flight and spark is None:
+                spark = _local_spark()
+            for seed in range(args.seeds):
+                for method in METHODS:
+                    key = f"{workload}/{mode}/{method}/{seed}"
+                    if key in results:
+                        continue
+                    if method.startswith("parzen"):
+                        recorder = parzen_run(workload, method, seed, args.trials, in_flight, spark)
+                    else:
+                        recorder = optuna_run(workload, method, seed, args.trials, in_flight)
+                    results[key] = {"steps": recorder.steps, "finished": recorder.finished}
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(json.dumps(results))
+                    best = min(loss for *_, loss in recorder.finished)
+                    print(f"{key}: {recorder.steps} steps, best {best:.4g}", flush=True)
+    print(render(results, args.seeds))
+    return 0
+
+
+def _local_spark() -> Any:
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    return (
+        SparkSession.builder.master("local[8]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.python.worker.reuse", "true")
+        .getOrCreate()
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
