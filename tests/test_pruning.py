@@ -239,3 +239,14 @@ def test_decisions_match_optuna(which, seed):
         ours = SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
         theirs = optuna.pruners.SuccessiveHalvingPruner(min_resource=2, reduction_factor=3)
     assert replay(ours, events) == replay_optuna(optuna, theirs, events)
+
+
+def test_curves_are_in_the_dataframes():
+    trials = tune(MedianPruner(n_startup_trials=3), max_evals=15)
+    frame = trials.to_dataframe()
+    pruned = frame[frame.state == "pruned"]
+    assert len(pruned) > 0 and (pruned.steps < EPOCHS).all() and pruned.last_value.notna().all()
+    curves = trials.intermediate_dataframe()
+    assert list(curves.columns) == ["tid", "step", "value", "state"]
+    assert len(curves) == sum(len(r.intermediate) for r in trials.records)
+    assert curves.groupby("tid").step.max().to_dict() == {r.tid: max(r.intermediate) for r in trials.records}

@@ -36,7 +36,10 @@ def show(path: str, top: int) -> str:
     if best:
         lines.append(f"best {len(best)}:")
         for r in best:
-            lines.append(f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {_json(_rounded(r.values))}{_indices(view, r)}")
+            steps = f"  steps {len(r.intermediate)}" if r.intermediate else ""
+            lines.append(
+                f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {_json(_rounded(r.values))}{_indices(view, r)}{steps}"
+            )
     failures = view.failures()
     if failures:
         failed = sorted((r for _, rows in failures for r in rows), key=lambda r: (r.state != "error", r.tid))
@@ -58,7 +61,7 @@ def _indices(view: RunView, row: Row) -> str:
 
 
 EXPORT_FIELDS = ["tid", "state", "status", "loss", "book_time", "start_time", "end_time", "duration"]
-EXPORT_FIELDS += ["host", "attempts"]
+EXPORT_FIELDS += ["host", "worker", "attempts"]
 
 
 def export_records(view: RunView) -> list[dict[str, Any]]:
@@ -71,6 +74,8 @@ def export_records(view: RunView) -> list[dict[str, Any]]:
             if param.is_choice:
                 record[f"index_{label}"] = r.raw.get(label)
         record["error"] = r.error
+        record["steps"] = len(r.intermediate)  # values reported with parzen.report (pruning)
+        record["last_value"] = r.intermediate[max(r.intermediate)] if r.intermediate else None
         records.append(record)
     return records
 

@@ -122,6 +122,14 @@ class Trial:
 _HYPEROPT_STATE = {TrialState.PRUNED: TrialState.DONE, TrialState.INTERRUPTED: TrialState.CANCELLED}
 
 
+def _pandas(what: str) -> Any:
+    try:
+        import pandas as pd
+    except ImportError as e:  # pragma: no cover - pandas ships with pyspark users
+        raise ImportError(f"Trials.{what}() needs pandas: pip install pandas") from e
+    return pd
+
+
 def _finished_state(outcome: Outcome) -> TrialState:
     if outcome.get("errored"):
         return TrialState.ERROR
@@ -446,18 +454,23 @@ class Trials:
     def refresh(self) -> None:
         """Kept for hyperopt compatibility: parzen's views are always current."""
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> Any:
         """One row per trial: tid, state, status, loss, times, error and ``params_<label>``.
 
         A choice column holds the chosen option when it is a plain value (``"gini"``),
-        else its index.
+        else its index. ``steps`` and ``last_value`` say how far a trial that reported
+        intermediate values got (see `intermediate_dataframe` for the curves).
         """
-        try:
-            import pandas as pd
-        except ImportError as e:  # pragma: no cover - pandas ships with pyspark users
-            raise ImportError("Trials.to_dataframe() needs pandas: pip install pandas") from e
-        rows = [self._frame_row(t) for t in self._records.values()]
-        return pd.DataFrame(rows)
+        return _pandas("to_dataframe").DataFrame([self._frame_row(t) for t in self._records.values()])
+
+    def intermediate_dataframe(self) -> Any:
+        """Every intermediate value reported (``parzen.report``): one row per tid, step, value, state."""
+        rows = [
+            {"tid": t.tid, "step": step, "value": value, "state": t.state.name.lower()}
+            for t in self._records.values()
+            for step, value in sorted(t.intermediate.items())
+        ]
+        return _pandas("intermediate_dataframe").DataFrame(rows, columns=["tid", "step", "value", "state"])
 
     def _frame_row(self, trial: Trial) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -468,6 +481,8 @@ class Trials:
             "book_time": _datetime(trial.book_time),
             "duration": trial.duration,
             "error": trial.error,
+            "steps": len(trial.intermediate),
+            "last_value": trial.intermediate[max(trial.intermediate)] if trial.intermediate else math.nan,
         }
         for label in self._labels():
             row[f"params_{label}"] = self._display_value(label, trial.params.get(label))
