@@ -38,16 +38,17 @@ import time
 import uuid
 import warnings
 import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from parzen import _store_json as sjson
-from parzen._identity import mask_addresses
 from parzen._store_lease import Heartbeat, alive, process_start
+from parzen._store_read import TRIAL_COLUMNS, Reader, StoredAttachments, attachment_row, attachment_value
 from parzen._store_schema import FORMAT_VERSION, MIGRATE_1_TO_2, create, inspect, uri
-from parzen.exceptions import SpaceMismatch, StoreError, StoreWarning
+from parzen._store_space import as_read_back, compare, describe_changes
+from parzen.exceptions import StoreError, StoreWarning
 from parzen.history import TrialState
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
@@ -60,18 +61,12 @@ STALE_LEASE_SECONDS = 600.0  # a driver on another host whose heartbeat is older
 HEARTBEAT_SECONDS = 30.0  # how often a driver refreshes its lease, trial or no trial
 HEARTBEAT_BUSY_TIMEOUT = 1.0  # the heartbeat waits this long for the file, then skips a beat
 FLUSH_BACKOFF = (0.25, 0.5, 1.0, 2.0)  # when fmin ends: pauses between the last tries to write held-back trials
-READ_WINDOW = 64  # tids read at once when reading around a damaged part of the file
-
-_TRIAL_COLUMNS = (
-    "tid, state, status, loss, params, result, error, book_time, refresh_time, start_time, end_time, host, "
-    "stdout, stderr, attempts, worker"
-)
 _UPDATE = (
     "UPDATE trials SET state = ?, status = ?, loss = ?, params = ?, result = ?, error = ?, book_time = ?, "
     "refresh_time = ?, start_time = ?, end_time = ?, host = ?, stdout = ?, stderr = ?, attempts = ?, worker = ? "
     "WHERE tid = ? AND (state IN ('RUNNING', 'NEW') OR (? AND state = ? AND refresh_time IS ?))"
 )
-_INSERT = f"INSERT INTO trials ({_TRIAL_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+_INSERT = f"INSERT INTO trials ({TRIAL_COLUMNS}) VALUES ({', '.join('?' * 16)})"
 _TRANSIENT = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 
 # The stores holding a lease in this process, by file: a second run on the same file is refused
@@ -252,30 +247,19 @@ class TrialStore:
         self._space_status(space, warn=True)
 
     def _space_status(self, space: CompiledSpace | Any, warn: bool) -> str:
-        """'absent', 'same' or 'format1' (matched through format 1's description); SpaceMismatch otherwise."""
-        description = _as_read_back(space.describe() if isinstance(space, CompiledSpace) else space)
+        """'absent', 'same' or 'format1' (see `parzen._store_space.compare`); SpaceMismatch otherwise."""
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'space'").fetchone()
             stored = None if row is None else json.loads(row[0])
         except (sqlite3.Error, ValueError) as exc:
             raise StoreError(f"{self.path}: the recorded search space cannot be read ({exc})") from exc
-        if stored is None:
-            return "absent"
-        if stored == description:
-            return "same"
-        if isinstance(space, CompiledSpace) and _format1_match(stored, space, self.path, warn):
-            return "format1"
-        changes = describe_changes(stored, description)
-        raise SpaceMismatch(
-            f"{self.path} holds trials of a different search space; resuming would mix them. "
-            f"Changes: {'; '.join(changes)}. Use a new trials_save_file for the new space."
-        )
+        return compare(stored, space, self.path, warn)
 
     def _record_space(self, space: CompiledSpace) -> None:
         """Record `space` (first run) or bring a format-1 description to format 2, inside a transaction."""
         if self._space_status(space, warn=False) != "same":
             self.db.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('space', ?)", (json.dumps(_as_read_back(space.describe())),)
+                "INSERT OR REPLACE INTO meta VALUES ('space', ?)", (json.dumps(as_read_back(space.describe())),)
             )
 
     # ---- the lease ----------------------------------------------------------------------------
@@ -506,7 +490,7 @@ class TrialStore:
         for name, value in items:
             self.db.execute(
                 "INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?)",
-                (trial.tid, name, *_attachment(value, name, f"trial {trial.tid}")),
+                (trial.tid, name, *attachment_row(value, name, f"trial {trial.tid}")),
             )
 
     def _write_error(self, exc: sqlite3.Error, key: tuple[Any, ...]) -> StoreError:
@@ -590,96 +574,14 @@ class TrialStore:
         self.damage = [] if self._salvaged is None else [(None, self._salvaged)]
         if self.version == 0:  # an empty file (read-only): no store written there yet
             return []
-        rows = self._trial_rows()
-        names = self._attachment_names()
-        steps = self._intermediate_values()
-        reader = _AttachmentReader(self.path)
-        trials = []
-        for row in rows:
-            try:
-                trial = _trial_of(row, steps.get(row[0], {}))
-            except ValueError as bad:
-                self.damage.append((row[0], str(bad)))
-                continue
-            trial.attachments = StoredAttachments(reader, trial.tid, names.get(trial.tid, []))
-            trials.append(trial)
-        self.damage.sort(key=lambda d: -1 if d[0] is None else d[0])
+        reader = Reader(self.db, self.version, self.integrity)
+        lazy = _AttachmentReader(self.path)
+        try:
+            trials = reader.trials(lambda tid, names: StoredAttachments(lazy.read, self.path, tid, names))
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
+        self.damage += reader.damage
         return trials
-
-    def _trial_rows(self) -> list[tuple[Any, ...]]:
-        columns = _TRIAL_COLUMNS if self.version >= 2 else _TRIAL_COLUMNS.replace("worker", "NULL")
-        select = f"SELECT {columns} FROM trials"
-        try:
-            return self.db.execute(f"{select} ORDER BY tid").fetchall()
-        except sqlite3.DatabaseError as exc:
-            if _errorname(exc).startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-                raise self._error(exc, "read") from exc
-            return self._rows_around_damage(select, exc)
-
-    def _rows_around_damage(self, select: str, first: sqlite3.DatabaseError) -> list[tuple[Any, ...]]:
-        """Read the trials table window by window, then row by row where a window fails."""
-        try:
-            high: int | None = self.db.execute("SELECT max(tid) FROM trials").fetchone()[0]
-        except sqlite3.DatabaseError:
-            high = None  # the end of the table is damaged: read on until nothing more can be read
-        rows: list[tuple[Any, ...]] = []
-        unreadable: list[tuple[int, str]] = []
-        low, failed = 0, 0
-        while (high is not None and low <= high) or (high is None and failed < 4):
-            got, bad = self._read_window(select, low, low + READ_WINDOW - 1)
-            rows += got
-            unreadable += bad
-            if high is None:
-                if not got and not bad:
-                    break  # readable and empty: past the last trial
-                failed = failed + 1 if bad and not got else 0
-            low += READ_WINDOW
-        last = rows[-1][0] if rows else -1
-        self.damage += [(tid, why) for tid, why in unreadable if high is not None or tid < last]
-        if high is None and any(tid > last for tid, _ in unreadable):
-            self.damage.append((last + 1, f"the trials from tid {last + 1} on cannot be read ({first})"))
-        self.damage.append((None, self.integrity()))
-        return rows
-
-    def _read_window(self, select: str, low: int, high: int) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
-        try:
-            return self.db.execute(f"{select} WHERE tid BETWEEN ? AND ? ORDER BY tid", (low, high)).fetchall(), []
-        except sqlite3.DatabaseError:
-            pass
-        rows, bad = [], []
-        for tid in range(low, high + 1):
-            try:
-                row = self.db.execute(f"{select} WHERE tid = ?", (tid,)).fetchone()
-            except sqlite3.DatabaseError as exc:
-                bad.append((tid, f"the row cannot be read ({exc})"))
-                continue
-            if row is not None:
-                rows.append(row)
-        return rows, bad
-
-    def _attachment_names(self) -> dict[int, list[str]]:
-        """tid -> attachment names (the primary key's index only: no value is read)."""
-        names: dict[int, list[str]] = {}
-        try:
-            for tid, name in self.db.execute("SELECT tid, name FROM attachments ORDER BY tid, name"):
-                names.setdefault(tid, []).append(name)
-        except sqlite3.DatabaseError as exc:
-            self.damage.append((None, f"the attachments table cannot be read ({exc}); {self.integrity()}"))
-        return names
-
-    def _intermediate_values(self) -> dict[int, dict[int, float]]:
-        steps: dict[int, dict[int, float]] = {}
-        if self.version < 2:
-            return steps
-        try:
-            for tid, step, value in self.db.execute("SELECT tid, step, value FROM intermediate ORDER BY tid, step"):
-                if isinstance(step, int) and (value is None or isinstance(value, (int, float))):
-                    steps.setdefault(tid, {})[step] = math.nan if value is None else float(value)
-                else:
-                    self.damage.append((tid, f"intermediate value at step {step!r} is {value!r}, not a number"))
-        except sqlite3.DatabaseError as exc:
-            self.damage.append((None, f"the intermediate table cannot be read ({exc}); {self.integrity()}"))
-        return steps
 
     def attachment(self, tid: int, name: str) -> Any:
         """One attachment's value, read from the file now."""
@@ -692,7 +594,7 @@ class TrialStore:
         if row is None:
             raise StoreError(f"attachment {name!r} of trial {tid} is no longer in {self.path}")
         try:
-            return _attachment_value(*row)
+            return attachment_value(*row)
         except (ValueError, TypeError) as exc:
             raise StoreError(f"attachment {name!r} of trial {tid} in {self.path} is damaged: {exc}") from exc
 
@@ -744,119 +646,11 @@ class _AttachmentReader:
         return self._store.attachment(tid, name)
 
 
-class StoredAttachments(MutableMapping[str, Any]):
-    """A stored trial's attachments: the names are known, each value is read from the file when asked for.
-
-    So ``parzen show`` and analysis never load blobs they do not use. Values set in
-    memory afterwards are kept here (`unsaved`) until the trial is saved.
-    """
-
-    def __init__(self, reader: _AttachmentReader, tid: int, names: list[str]):
-        self._reader = reader
-        self._tid = tid
-        self._names = list(names)
-        self._read: dict[str, Any] = {}
-        self.unsaved: dict[str, Any] = {}
-
-    @property
-    def source(self) -> Path:
-        return self._reader.path
-
-    def __getitem__(self, name: str) -> Any:
-        if name in self.unsaved:
-            return self.unsaved[name]
-        if name not in self._names:
-            raise KeyError(name)
-        if name not in self._read:
-            self._read[name] = self._reader.read(self._tid, name)
-        return self._read[name]
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        self.unsaved[name] = value
-        if name not in self._names:
-            self._names.append(name)
-
-    def __delitem__(self, name: str) -> None:
-        if name not in self._names:
-            raise KeyError(name)
-        self._names.remove(name)
-        self.unsaved.pop(name, None)
-        self._read.pop(name, None)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._names))
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __repr__(self) -> str:
-        return f"<attachments of trial {self._tid} in {self.source}: {self._names}>"
-
-
 # ---- rows <-> trials --------------------------------------------------------------------------------
-
-
-def _trial_of(row: tuple[Any, ...], intermediate: dict[int, float]) -> Trial:
-    """A `Trial` from a stored row; ValueError naming the column at fault if the row is damaged."""
-    tid, state, _, _, params, result, error, book, refresh, start, end, host, out, err, attempts, worker = row
-    if not isinstance(state, str) or state not in TrialState.__members__:
-        raise ValueError(f"unknown state {state!r}")
-    decoded = {}
-    for column, text in (("params", params), ("result", result)):
-        try:
-            decoded[column] = sjson.decode(text)
-        except ValueError as exc:
-            raise ValueError(f"{column} {exc}") from None
-    bad = [k for k, v in decoded["params"].items() if not isinstance(v, (int, float))]
-    if bad:
-        raise ValueError(f"params {bad} are not numbers")
-    for column, value in (("book_time", book), ("refresh_time", refresh), ("start_time", start), ("end_time", end)):
-        if value is not None and not isinstance(value, (int, float)):
-            raise ValueError(f"{column} holds a {type(value).__name__}, not a time")
-    for column, value in (("error", error), ("host", host), ("stdout", out), ("stderr", err), ("worker", worker)):
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f"{column} holds a {type(value).__name__}, not text")
-    if not isinstance(attempts, int):
-        raise ValueError(f"attempts holds {attempts!r}, not a count")
-    return Trial(
-        tid=tid,
-        params=decoded["params"],
-        state=TrialState[state],
-        result=decoded["result"],
-        book_time=book,
-        refresh_time=refresh,
-        start_time=start,
-        end_time=end,
-        error=error,
-        host=host,
-        worker=worker,
-        stdout=out or "",
-        stderr=err or "",
-        attempts=attempts,
-        intermediate=intermediate,
-    )
 
 
 def _finite_or_none(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
-
-
-def _attachment(value: Any, name: str, where: str) -> tuple[str, Any]:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "bytes", bytes(value)
-    if isinstance(value, str):
-        return "text", value
-    return "json", sjson.encode_value(value, f"attachments.{name}", where)
-
-
-def _attachment_value(kind: str, value: Any) -> Any:
-    if kind == "bytes" and isinstance(value, bytes):
-        return value
-    if kind == "text" and isinstance(value, str):
-        return value
-    if kind == "json" and isinstance(value, (str, bytes)):
-        return json.loads(value)
-    raise ValueError(f"a {kind!r} attachment holds a {type(value).__name__}")
 
 
 def _errorname(exc: BaseException) -> str:
@@ -872,92 +666,6 @@ def _ranges(tids: list[int]) -> str:
         else:
             parts.append(str(tid))
     return ", ".join(parts)
-
-
-# ---- space descriptions ------------------------------------------------------------------------------
-
-
-def _as_read_back(description: Any) -> Any:
-    """`description` as it reads back from JSON (tuples become lists...)."""
-    return json.loads(json.dumps(description))
-
-
-def _format1_match(stored: Any, space: CompiledSpace, path: Path, warn: bool) -> bool:
-    """Whether `stored` is `space`'s format-1 description, memory addresses aside (warning if they were)."""
-    old = json.dumps(_as_read_back(space.describe_format1()), sort_keys=True)
-    recorded = json.dumps(stored, sort_keys=True)
-    if recorded == old:
-        return True
-    if mask_addresses(recorded) != mask_addresses(old) or not warn:
-        return mask_addresses(recorded) == mask_addresses(old)
-    warnings.warn(
-        f"{path} (store format 1) names objects by their memory address; they were matched by type and name only. "
-        "The first write records them by a stable identity.",
-        StoreWarning,
-        stacklevel=4,
-    )
-    return True
-
-
-def _params_of(description: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:
-    """label -> that hyperparameter's description, from a space description."""
-    out = {} if out is None else out
-    if isinstance(description, dict):
-        if "hp" in description:
-            out[description["hp"]["label"]] = description["hp"]
-        for value in description.values():
-            _params_of(value, out)
-    elif isinstance(description, list):
-        for value in description:
-            _params_of(value, out)
-    return out
-
-
-def describe_changes(old: Any, new: Any) -> list[str]:
-    """Human-readable differences between two space descriptions."""
-    new = _as_read_back(new)
-    before, after = _params_of(old), _params_of(new)
-    changes = []
-    if set(after) - set(before):
-        changes.append(f"new hyperparameters {sorted(set(after) - set(before))}")
-    if set(before) - set(after):
-        changes.append(f"removed hyperparameters {sorted(set(before) - set(after))}")
-    for label in sorted(set(before) & set(after)):
-        if before[label] != after[label]:
-            changes.append(f"{label!r} was {_short(before[label])}, now {_short(after[label])}")
-    changes += _option_changes(old, new)
-    return changes or ["the structure around the hyperparameters (constants, nesting or choice options) changed"]
-
-
-def _option_changes(old: Any, new: Any) -> list[str]:
-    """Choice options that changed (same label, same number of options, a different option)."""
-    found: list[str] = []
-    if isinstance(old, dict) and isinstance(new, dict):
-        if "options" in old and "options" in new and old.get("hp", {}).get("label") == new.get("hp", {}).get("label"):
-            for i, (a, b) in enumerate(zip(old["options"], new["options"], strict=False)):
-                if a != b and not (_params_of(a) or _params_of(b)):
-                    found.append(f"{old['hp']['label']!r} option {i} was {_brief(a)}, now {_brief(b)}")
-        for key in old.keys() & new.keys():
-            found += _option_changes(old[key], new[key])
-    elif isinstance(old, list) and isinstance(new, list):
-        for a, b in zip(old, new, strict=False):
-            found += _option_changes(a, b)
-    return found
-
-
-def _brief(d: Any) -> str:
-    if isinstance(d, dict) and "ref" in d:
-        return str(d["ref"])
-    if isinstance(d, dict) and "object" in d:
-        return f"a {d['object']}" + (f" (content {d['sha256'][:8]})" if "sha256" in d else "")
-    if isinstance(d, dict) and "const" in d:
-        return str(d["const"])
-    return json.dumps(d)[:80]
-
-
-def _short(d: dict) -> str:
-    args = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("label", "kind") and v is not None)
-    return f"{d['kind']}({args})"
 
 
 # ---- attaching a store to Trials ------------------------------------------------------------
