@@ -38,8 +38,6 @@ import time
 import uuid
 import warnings
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -218,20 +216,9 @@ class TrialStore:
             return f"integrity check could not run ({exc})"
         return "integrity check: " + "; ".join(str(f).replace("\n", "; ") for f in found)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self) -> _Transaction:
         """BEGIN IMMEDIATE ... COMMIT; a ROLLBACK that fails never hides the error that caused it."""
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
-                try:
-                    self.db.execute("ROLLBACK")
-                except sqlite3.Error as rollback:
-                    logger.debug("ROLLBACK after a failed write of %s also failed: %s", self.path, rollback)
-            raise
+        return _Transaction(self.db, self.path)
 
     # ---- the experiment's space -------------------------------------------------------------
 
@@ -432,7 +419,8 @@ class TrialStore:
             if self.holds_lease:
                 self._check_lease()
             inserted = self._put_trial(trial.tid, row, new)
-            self._put_attachments(trial, inserted)
+            if trial.attachments:
+                self._put_attachments(trial)
             if inserted and trial.intermediate:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)",
@@ -481,7 +469,7 @@ class TrialStore:
             "overwrites a finished trial"
         )
 
-    def _put_attachments(self, trial: Trial, inserted: bool) -> None:
+    def _put_attachments(self, trial: Trial) -> None:
         attachments = trial.attachments
         if isinstance(attachments, StoredAttachments) and attachments.source == self.path:
             items = list(attachments.unsaved.items())  # the rest is in this file already
@@ -631,6 +619,36 @@ class TrialStore:
 
 
 # ---- attachments, read when asked for ---------------------------------------------------------
+
+
+class _Transaction:
+    """``with store._transaction():`` -- a class, not a generator: it runs twice per trial written."""
+
+    __slots__ = ("db", "path")
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db = db
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        if kind is not None:
+            self._rollback()
+            return
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error as rollback:  # never in place of the error that made us roll back
+                logger.debug("ROLLBACK after a failed write of %s also failed: %s", self.path, rollback)
 
 
 class _AttachmentReader:
