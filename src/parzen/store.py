@@ -259,10 +259,11 @@ class TrialStore:
         """
         self._check_writable()
         me = (socket.gethostname(), os.getpid(), process_start(os.getpid()))
+        migrate = self.version < FORMAT_VERSION
         try:
             with self._transaction():
                 self._refuse_if_held(self._lease_row())
-                if self.version < FORMAT_VERSION:
+                if migrate:
                     self._migrate()
                 now = time.time()
                 self.db.execute(
@@ -270,10 +271,16 @@ class TrialStore:
                 )
                 if space is not None:
                     self._record_space(space)
-        except sqlite3.Error as exc:
-            raise self._error(exc, "take the lease of") from exc
+                _holders[self._file_id] = self  # before COMMIT: a thread waiting to take the lease sees it
+        except BaseException as exc:
+            if _holders.get(self._file_id) is self and not self.holds_lease:
+                del _holders[self._file_id]
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, "take the lease of") from exc
+            raise
+        if migrate:
+            self.version = FORMAT_VERSION
         self.holds_lease = True
-        _holders[self._file_id] = self
         self._start_heartbeat()
 
     def _lease_row(self) -> tuple[Any, ...] | None:
@@ -282,7 +289,7 @@ class TrialStore:
 
     def _refuse_if_held(self, row: tuple[Any, ...] | None) -> None:
         holder = _holders.get(self._file_id)
-        if holder is not None and holder is not self and holder.holds_lease:
+        if holder is not None and holder is not self:
             raise StoreError(
                 f"{self.path} is in use by another run in this process (another thread's fmin, or a TrialStore "
                 "still holding its lease); wait for it to finish or use another trials_save_file. "
@@ -304,7 +311,6 @@ class TrialStore:
         """Format 1 -> 2 (inside the caller's transaction): worker column, lease token, intermediate table."""
         for statement in MIGRATE_1_TO_2:
             self.db.execute(statement)
-        self.version = FORMAT_VERSION
 
     def _start_heartbeat(self) -> None:
         if self._heartbeat is not None and self._heartbeat.running:
@@ -323,7 +329,8 @@ class TrialStore:
         if not self.holds_lease:
             return
         self.holds_lease = False
-        _holders.pop(self._file_id, None)
+        if _holders.get(self._file_id) is self:
+            del _holders[self._file_id]
         self._stop_heartbeat()
         try:
             self.db.execute("DELETE FROM lease WHERE token = ?", (self.token,))
@@ -341,7 +348,8 @@ class TrialStore:
             return
         row = self.db.execute("SELECT host, pid, acquired FROM lease").fetchone()
         self.holds_lease = False
-        _holders.pop(self._file_id, None)
+        if _holders.get(self._file_id) is self:
+            del _holders[self._file_id]
         if self._heartbeat is not None:
             self._heartbeat.stop(wait=0.0)
         holder = "nobody holds it now" if row is None else f"pid {row[1]} on {row[0]} took it at {time.ctime(row[2])}"
@@ -403,6 +411,7 @@ class TrialStore:
         if self.version < FORMAT_VERSION:
             with self._transaction():
                 self._migrate()
+            self.version = FORMAT_VERSION
         self._check_heartbeat()
         self.db.execute("INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)", (key[1], key[2], *payload))
 
@@ -413,8 +422,9 @@ class TrialStore:
 
     def _write_trial(self, trial: Trial, new: bool) -> None:
         row = self._row(trial)
+        migrate = self.version < FORMAT_VERSION
         with self._transaction():
-            if self.version < FORMAT_VERSION:
+            if migrate:
                 self._migrate()
             if self.holds_lease:
                 self._check_lease()
@@ -426,6 +436,8 @@ class TrialStore:
                     "INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)",
                     [(trial.tid, step, value, None) for step, value in trial.intermediate.items()],
                 )
+        if migrate:
+            self.version = FORMAT_VERSION
         self._written[trial.tid] = (trial.state.name, trial.refresh_time)
 
     def _row(self, trial: Trial) -> tuple[Any, ...]:

@@ -101,6 +101,30 @@ def test_a_second_run_in_another_thread_of_the_process_is_refused(tmp_path):
     assert stored.n_finished == 50 and stored.tids == list(range(50))
 
 
+def test_threads_racing_for_one_store_leave_exactly_one_holder(tmp_path):
+    db = tmp_path / "race.db"
+    TrialStore(db).close()
+    start = threading.Barrier(8)
+    won, refused = [], []
+
+    def take():
+        store = TrialStore(db)
+        start.wait()
+        try:
+            store.acquire()
+            won.append(store)
+        except StoreError:
+            refused.append(store)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(won) == 1 and len(refused) == 7
+    won[0].close()
+
+
 def finished(tid, x, loss):
     trial = Trial(tid=tid, params={"x": x, "c": 0})
     trial.state = TrialState.DONE
