@@ -92,6 +92,7 @@ class TrialStore:
         self._heartbeat: Heartbeat | None = None
         self._copy: tempfile.TemporaryDirectory[str] | None = None
         self._salvaged: str | None = None  # why a damaged file is read in salvage mode
+        self._lost: str | None = None  # why this run may not write any more (its lease was taken over)
         self._check_path()
         stat = os.stat(self.path)
         self._file_id = (stat.st_dev, stat.st_ino)  # one file, however its path is spelled
@@ -281,6 +282,7 @@ class TrialStore:
         if migrate:
             self.version = FORMAT_VERSION
         self.holds_lease = True
+        self._lost = None
         self._start_heartbeat()
 
     def _lease_row(self) -> tuple[Any, ...] | None:
@@ -353,14 +355,17 @@ class TrialStore:
         if self._heartbeat is not None:
             self._heartbeat.stop(wait=0.0)
         holder = "nobody holds it now" if row is None else f"pid {row[1]} on {row[0]} took it at {time.ctime(row[2])}"
-        raise StoreError(
+        self._lost = (
             f"{self.path}: this run lost its lease ({holder}); to keep that driver's trials intact nothing more is "
             "written by this run. Its trials stay in memory, in the Trials object."
         )
+        raise StoreError(self._lost)
 
-    def _check_writable(self) -> None:
+    def _check_writable(self, writing: bool = False) -> None:
         if self.readonly:
             raise StoreError(f"{self.path} was opened read-only (for analysis); it cannot be written")
+        if writing and self._lost is not None:
+            raise StoreError(self._lost)
 
     # ---- writing trials ------------------------------------------------------------------------
 
@@ -373,12 +378,12 @@ class TrialStore:
         full the trial is held back (it is in memory) and written with a later save or
         by `flush`; a warning says so.
         """
-        self._check_writable()
+        self._check_writable(writing=True)
         self._hold_or_write(("trial", trial.tid), (trial, new))
 
     def save_intermediate(self, tid: int, step: int, value: float) -> None:
         """Record the value trial `tid` reported at `step` (committed at once, one small row)."""
-        self._check_writable()
+        self._check_writable(writing=True)
         self._hold_or_write(("step", int(tid), int(step)), (float(value), time.time()))
 
     def _hold_or_write(self, key: tuple[Any, ...], payload: tuple[Any, ...]) -> None:
@@ -405,6 +410,8 @@ class TrialStore:
             )
 
     def _write(self, key: tuple[Any, ...], payload: tuple[Any, ...]) -> None:
+        if self._lost is not None:
+            raise StoreError(self._lost)
         if key[0] == "trial":
             self._write_trial(*payload)
             return

@@ -306,8 +306,11 @@ def test_a_driver_whose_lease_was_taken_stops_writing(tmp_path, short_lease):
             con.close()
         return fn(p)
 
+    trials = Trials()
     with pytest.raises(StoreError, match="far-away-host"):
-        run(db, 10, objective=objective)
+        run(db, 10, objective=objective, trials=trials)
+    with pytest.raises(StoreError, match="lost its lease"):
+        trials.store.save(Trial(tid=99, params={"x": 0.0, "c": 0}), new=True)
     states = dict(sqlite3.connect(db).execute("SELECT tid, state FROM trials").fetchall())
     assert states == {0: "DONE", 1: "DONE", 2: "RUNNING"}, "nothing written after the take-over"
 
