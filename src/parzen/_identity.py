@@ -30,7 +30,10 @@ _MAX_NODES = 100_000  # an object graph larger than this is described by its typ
 
 def describe_object(obj: Any) -> dict[str, str]:
     """The stable description of a constant that is not plain JSON data."""
-    name = reference(obj)
+    try:
+        name = reference(obj)
+    except Exception:  # noqa: BLE001 - an object whose attributes raise is described by its type
+        name = None
     if name is not None:
         return {"ref": name}
     described = {"object": qualified_name(type(obj))}

@@ -236,6 +236,8 @@ class TrialStore:
 
     def _space_status(self, space: CompiledSpace | Any, warn: bool) -> str:
         """'absent', 'same' or 'format1' (see `parzen._store_space.compare`); SpaceMismatch otherwise."""
+        if self.version == 0:  # an empty file, read-only: nothing recorded yet
+            return "absent"
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'space'").fetchone()
             stored = None if row is None else json.loads(row[0])
