@@ -5,6 +5,8 @@ parzen raises specific types (still subclasses of the builtin a hyperopt user wo
 have caught) whose messages name the label or value at fault and what would be valid.
 """
 
+from typing import Any
+
 
 class ParzenError(Exception):
     """Base class of every error parzen raises on purpose."""
@@ -62,7 +64,18 @@ class ObjectiveNotSerializable(ParzenError, TypeError):
 
 
 class StoreError(ParzenError, OSError):
-    """The trial store cannot be opened, written, or does not match this experiment."""
+    """The trial store cannot be opened, written, or does not match this experiment.
+
+    When `fmin` raises it with trials that could not be written (a full disk), ``trials``
+    is the `Trials` object that still holds them.
+    """
+
+    trials: Any = None
+
+
+class StoreWarning(UserWarning):
+    """The store did something the user should know of: damaged rows skipped, trials held in
+    memory while the disk is full, an old store's objects matched by name only."""
 
 
 class SpaceMismatch(StoreError, ValueError):

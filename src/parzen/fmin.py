@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from parzen.exceptions import ExecutorLost, InvalidArgument
+from parzen.exceptions import ExecutorLost, InvalidArgument, StoreError
 from parzen.executors._task import Outcome
 from parzen.executors.base import Executor
 from parzen.observers import Observer, Observers, RunInfo
@@ -254,9 +254,10 @@ def fmin(
         progress = ProgressObserver(show_progressbar if verbose else False, budget)
         with executor:
             _Run(tuner, executor, run, early_stop_fn, Observers([progress, *observers])).loop()
-    finally:
-        if trials.store is not None:
-            trials.store.release()
+    except BaseException:
+        _end_store_run(trials, failing=True)
+        raise
+    _end_store_run(trials, failing=False)
     if verbose:
         _log_summary(trials)
     return _answer(trials, return_argmin)
@@ -275,6 +276,23 @@ def _resolve_trials(trials: Trials | None, trials_save_file: str | os.PathLike[s
 
         return attach_store(trials, trials_save_file, space)
     return trials if trials is not None else Trials()
+
+
+def _end_store_run(trials: Trials, failing: bool) -> None:
+    """Write what a full disk held back and release the store's lease.
+
+    Trials still only in memory raise `StoreError` (naming them; ``.trials`` holds them),
+    unless fmin is already failing: then they are logged, so the user sees the first error.
+    """
+    if trials.store is None:
+        return
+    try:
+        trials.store.end_run()
+    except StoreError as exc:
+        exc.trials = trials
+        if not failing:
+            raise
+        logger.error("%s", exc)
 
 
 def _answer(trials: Trials, return_argmin: bool) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,7 @@ class Trial:
     stdout: str = ""
     stderr: str = ""
     attempts: int = 1
-    attachments: dict[str, Any] = field(default_factory=dict)
+    attachments: MutableMapping[str, Any] = field(default_factory=dict)  # a stored trial's are read lazily
     intermediate: dict[int, float] = field(default_factory=dict)  # step -> value the objective reported
 
     @property
@@ -400,8 +400,9 @@ class Trials:
         assert loss is not None  # the best record is an ok trial
         return loss
 
-    def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> dict[str, Any]:
-        """Attachments returned by a trial's objective (``result['attachments']``)."""
+    def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> MutableMapping[str, Any]:
+        """Attachments returned by a trial's objective (``result['attachments']``); a stored trial's
+        are read from the store when asked for."""
         tid = trial.tid if isinstance(trial, Trial) else trial["tid"]
         return self.record(tid).attachments
 
