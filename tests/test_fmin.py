@@ -236,7 +236,9 @@ def test_algo_not_callable():
 
 def test_hyperopt_algo_is_refused_with_the_parzen_name():
     hyperopt = pytest.importorskip("hyperopt")
-    with pytest.raises(InvalidAlgorithm, match="hyperopt.tpe.suggest from the hyperopt package.*use parzen.tpe.suggest"):
+    with pytest.raises(
+        InvalidAlgorithm, match="hyperopt.tpe.suggest from the hyperopt package.*use parzen.tpe.suggest"
+    ):
         run(algo=hyperopt.tpe.suggest)
     with pytest.raises(InvalidAlgorithm, match=r"use functools.partial\(parzen.anneal.suggest, avg_best_idx=3\)"):
         run(algo=functools.partial(hyperopt.anneal.suggest, avg_best_idx=3))
