@@ -274,3 +274,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"hyperopt's tests from {TESTS_DIR}, with hyperopt -> parzen {parzen.__version__}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """One line per exclusion reason with its count, then the totals the runner test reads."""
+    stats = terminalreporter.stats
+    by_reason: dict[str, int] = {}
+    own_skips = 0
+    for report in stats.get("skipped", []):
+        text = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if "excluded: " in text:
+            reason = text.split("excluded: ", 1)[1]
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        else:
+            own_skips += 1
+    counts = {k: len(stats.get(k, [])) for k in ("passed", "failed", "error")}
+    terminalreporter.section("hyperopt's suite on parzen")
+    for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"excluded {n:4d}: {reason}")
+    terminalreporter.write_line(
+        f"HYPEROPT-SUITE passed={counts['passed']} failed={counts['failed']} errors={counts['error']} "
+        f"excluded={sum(by_reason.values())} skipped_by_the_tests={own_skips}"
+    )
