@@ -105,6 +105,14 @@ def _curtime(obj: Any) -> tuple[float, Any]:
     return time.time(), obj
 
 
+def _pdb_settrace(obj: Any) -> Any:
+    """Stop in the debugger while the space is evaluated (hyperopt's debugging helper)."""
+    import pdb
+
+    pdb.set_trace()
+    return obj
+
+
 def _map(fn: Callable, seq: Iterable[Any]) -> list:
     return list(map(fn, seq))
 
@@ -231,6 +239,7 @@ _BUILTINS: dict[str, Callable] = {
     "kwswitch": _kwswitch,
     "Raise": _raise,
     "curtime": _curtime,
+    "pdb_settrace": _pdb_settrace,
     # pyll.stochastic
     "rng_from_seed": _rng_from_seed,
     "uniform": _uniform,
