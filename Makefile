@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-min bench lint check-python check-java clean
+.PHONY: demo test test-fast test-min test-ray bench lint check-python check-java clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -34,6 +34,12 @@ test: check-java $(STAMP)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
+
+# ParzenSearch against a real Ray Tune. Ray is not in the test extra (about 280 MB and 30-60 s
+# to install on top of it), so its tests skip in `make test`; this target installs it and runs them.
+test-ray: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[ray]'
+	$(PY) -m pytest -q -p no:cacheprovider tests/integration/test_ray_search.py $(PYTEST_ARGS)
 
 bench: check-java $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
