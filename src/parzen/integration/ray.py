@@ -86,7 +86,7 @@ class ParzenSearch(Searcher):
         self._mode = mode or self._mode
         return True
 
-    def suggest(self, trial_id: str) -> dict | None:
+    def suggest(self, trial_id: str) -> dict | str | None:
         if self._tuner is None:
             raise RuntimeError(
                 "ParzenSearch has no search space: pass space= to ParzenSearch or a param_space to tune.Tuner()"
