@@ -86,7 +86,7 @@ class ParzenSearch(Searcher):
         self._mode = mode or self._mode
         return True
 
-    def suggest(self, trial_id: str) -> dict | str | None:
+    def suggest(self, trial_id: str) -> dict | None:
         if self._tuner is None:
             raise RuntimeError(
                 "ParzenSearch has no search space: pass space= to ParzenSearch or a param_space to tune.Tuner()"
@@ -98,7 +98,8 @@ class ParzenSearch(Searcher):
             )
         suggestion = self._tuner.ask()
         if suggestion is None:
-            return Searcher.FINISHED
+            finished: Any = Searcher.FINISHED  # a str sentinel, though Ray types suggest() as Optional[Dict]
+            return finished
         self._live[trial_id] = suggestion.tid
         return suggestion.args
 
