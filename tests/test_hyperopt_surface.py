@@ -205,3 +205,22 @@ def test_tpe_defaults_readable_under_hyperopt_names():
     algo = functools.partial(parzen.tpe.suggest, gamma=parzen.tpe._default_gamma,
                              n_EI_candidates=parzen.tpe._default_n_EI_candidates)  # fmt: skip
     assert parzen.fmin(lambda x: x, parzen.hp.uniform("x", 0, 1), algo=algo, max_evals=12, show_progressbar=False)
+
+
+def test_the_porting_example_of_the_migration_guide_runs():
+    """The custom algorithm in docs/migrating-from-hyperopt.md, executed as written."""
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[1] / "docs" / "migrating-from-hyperopt.md").read_text()
+    code = guide.split("### Custom algorithms", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {"np": np}
+    exec(code, namespace)
+    hp = parzen.hp
+    space = hp.choice(
+        "m", [{"x": hp.uniform("x", -5, 5)}, {"n": hp.randint("n", 0, 10), "q": hp.quniform("q", 0, 1, 0.1)}]
+    )
+    trials = parzen.Trials()
+    loss = lambda p: (p["x"] - 1) ** 2 if "x" in p else p["n"] + p["q"]  # noqa: E731
+    parzen.fmin(loss, space, algo=namespace["suggest"], max_evals=30, trials=trials, rstate=np.random.default_rng(0),
+                show_progressbar=False)  # fmt: skip
+    assert len(trials) == 30 and trials.best_loss < 1.0

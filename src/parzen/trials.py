@@ -430,6 +430,11 @@ class Trials:
                 out.setdefault(k, []).append(t.tid)
         return out
 
+    @property
+    def idxs_vals(self) -> tuple[dict[str, list[int]], dict[str, list]]:
+        """``(idxs, vals)`` together, as hyperopt's property."""
+        return self.idxs, self.vals
+
     def _best_record(self) -> Trial:
         losses = self._columns.losses()
         if np.isnan(losses).all():
