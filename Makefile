@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-min test-ray bench lint check-python check-java clean
+.PHONY: demo test test-fast test-min test-ray bench lint check-python check-java chromium clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -23,16 +23,26 @@ check-java:
 $(STAMP): pyproject.toml | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[spark,test]'
+	$(PY) -m pip install --quiet -e '.[spark,test,plots]'
 	touch $(STAMP)
 
-demo: check-java $(STAMP)
-	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) examples/seed_example.py
+# The report and dashboard tests open pages in Debian's chromium (driven by playwright
+# from PyPI; nothing is downloaded besides the two packages). Installed once, if missing.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing chromium (apt-get) for the browser tests of the report and dashboard"; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	else echo "NOTE: /usr/bin/chromium is missing and apt-get is unavailable: the browser tests will be skipped"; fi
 
-test: check-java $(STAMP)
+demo: check-java $(STAMP)
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) examples/seed_example.py --report demo-report.html
+
+test: check-java $(STAMP) chromium
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) -m pytest -q -ra $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) chromium
 	$(PY) -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
 
 # ParzenSearch against a real Ray Tune. Ray is not in the test extra (about 280 MB and 30-60 s
@@ -57,9 +67,9 @@ MIN_VENV ?= .venv-min
 test-min: check-python
 	$(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(MIN_VENV)/bin/python -m pip install --quiet -c .ci/minimum-versions.txt -e '.[spark,test]'
-	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|scipy|cloudpickle|tqdm|pyspark) '
+	$(MIN_VENV)/bin/python -m pip install --quiet -c .ci/minimum-versions.txt -e '.[spark,test,plots]'
+	$(MIN_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(numpy|scipy|cloudpickle|tqdm|pyspark|pyarrow) '
 	$(MIN_VENV)/bin/python -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) $(MIN_VENV) build dist src/*.egg-info .pytest_cache demo-report.html

@@ -1,8 +1,11 @@
 """The seed example: tune a random forest with TPE, trials running on Spark.
 
 Run with `make demo`. With no cluster configured, SparkTrials starts an embedded
-local-mode Spark whose executors use this interpreter.
+local-mode Spark whose executors use this interpreter. `--report FILE` writes the
+run's HTML report (figures, best parameters, failures) at the end.
 """
+
+import argparse
 
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
@@ -28,14 +31,20 @@ def objective(params):
     return {"loss": -accuracy, "status": STATUS_OK}
 
 
-def main(max_evals: int = 40, parallelism: int | None = None) -> dict:
+def main(max_evals: int = 40, parallelism: int | None = None, report: str | None = None) -> dict:
     trials = SparkTrials(parallelism=parallelism)
     best = fmin(objective, space=param_space, algo=tpe.suggest, trials=trials, max_evals=max_evals)
     params = space_eval(param_space, best)
     print(f"trials: {len(trials)} ({trials.n_failed} failed), best accuracy {-trials.best_loss:.4f}")
     print("best parameters:", params)
+    if report:
+        from parzen.plotting import write_report
+
+        print(f"report of this run: {write_report(trials, report)}")
     return params
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--report", help="write the run's HTML report to this file")
+    main(report=parser.parse_args().report)

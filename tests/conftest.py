@@ -1,11 +1,13 @@
 """Shared fixtures. Spark tests start one real local-mode session for the whole run; the
 Spark Connect tests share one real Connect server, a separate JVM on 127.0.0.1."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,12 +49,12 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, limit: float 
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {limit}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def connect_url(tmp_path_factory):
-    """``sc://127.0.0.1:<port>`` of a Spark Connect server (local[4]) started for this run.
+@contextlib.contextmanager
+def connect_server(log: Path, python: str = sys.executable, cores: int = 4) -> Iterator[str]:
+    """A Spark Connect server in its own JVM on 127.0.0.1, as on Databricks; yields its URL.
 
-    The server is its own JVM, as on Databricks: the test process is only a Connect
-    client. pip's pyspark bundles the server from 4.0 on; on 3.5 the tests skip.
+    Its Python workers run `python`. pip's pyspark bundles the server from 4.0 on; on
+    3.5 the caller is skipped.
     """
     pytest.importorskip("grpc", reason="Spark Connect needs pyspark[connect]")
     import pyspark
@@ -61,33 +63,39 @@ def connect_url(tmp_path_factory):
         pytest.skip(f"pip's pyspark {pyspark.__version__} has no Spark Connect server (it ships from 4.0)")
     spark_home = Path(pyspark.__file__).parent
     port = free_port()
-    log = tmp_path_factory.mktemp("connect") / "server.log"
-    env = dict(os.environ, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
+    env = dict(os.environ, PYSPARK_PYTHON=str(python), SPARK_LOCAL_IP="127.0.0.1")
     env.pop("SPARK_REMOTE", None)
+    settings = {
+        "spark.connect.grpc.binding.port": port,
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.ui.enabled": "false",
+        "spark.python.worker.reuse": "true",
+    }
     command = [
         str(spark_home / "bin" / "spark-submit"),
         "--class",
         "org.apache.spark.sql.connect.service.SparkConnectServer",
-        "--master",
-        "local[4]",
-        "--conf",
-        f"spark.connect.grpc.binding.port={port}",
-        "--conf",
-        "spark.connect.grpc.binding.address=127.0.0.1",
-        "--conf",
-        "spark.ui.enabled=false",
-        "--conf",
-        "spark.python.worker.reuse=true",
-        "spark-internal",
     ]
+    command += ["--master", f"local[{cores}]"]
+    for key, value in settings.items():
+        command += ["--conf", f"{key}={value}"]
     with open(log, "wb") as out:
-        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            command + ["spark-internal"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_for_port(port, server, log)
         yield f"sc://127.0.0.1:{port}"
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def connect_url(tmp_path_factory):
+    """``sc://127.0.0.1:<port>`` of the Spark Connect server (local[4]) shared by this run."""
+    with connect_server(tmp_path_factory.mktemp("connect") / "server.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +106,35 @@ def connect_spark(connect_url):
     session = ConnectSession.builder.remote(connect_url).getOrCreate()
     yield session
     session.stop()
+
+
+def python_without(folder: Path, *modules: str) -> Path:
+    """A virtualenv that sees this one's packages except parzen and `modules`.
+
+    Executors of a real cluster often lack what the driver has. The new environment's
+    site-packages gets a .pth file naming a folder of links to each package of this
+    one, minus the excluded ones (an editable install of parzen is a .pth file, which
+    is not followed from there, so parzen is never visible).
+    """
+    import site
+    import sysconfig
+
+    env_dir, visible = folder / "env", folder / "visible-site"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    visible.mkdir()
+    excluded = tuple(m.lower() for m in modules)
+    for entry in Path(site.getsitepackages()[0]).iterdir():
+        name = entry.name.lower()
+        if name.endswith(".pth") or name.startswith(("__editable__", "parzen")) or name.startswith(excluded):
+            continue
+        (visible / entry.name).symlink_to(entry)
+    python = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(purelib, "visible.pth").write_text(f"{visible}\n")
+    del sysconfig
+    return python

@@ -1,58 +1,177 @@
 """The ``parzen`` command: look into a trial store without writing Python.
 
-parzen show tuning.db [--top 5]     counts by state, the best trials, the first failure
-parzen export tuning.db trials.csv  every trial as CSV (needs pandas)
+parzen show tuning.db [--top 5]           counts by state, the best trials (choices as values), the first failure
+parzen export tuning.db [trials.csv]      every trial as CSV or JSON (--format), to standard output without a file
+parzen report tuning.db [-o report.html]  one self-contained HTML report (needs parzen[plots])
+parzen dashboard tuning.db [--port 8050]  a live page on 127.0.0.1 that follows a running tuning (needs parzen[plots])
+
+Choices are shown as the option the objective received ("gini"), decoded from the
+space description kept in the store, so the script that wrote it is not needed.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+import os
 import sys
-from collections import Counter
+from pathlib import Path
+from typing import Any
 
 from parzen.exceptions import ParzenError
-from parzen.store import load_trials
-from parzen.trials import TrialState
+from parzen.view import Row, RunView, from_store
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=repr)
 
 
 def show(path: str, top: int) -> str:
-    trials = load_trials(path)
-    lines = [f"{path}: {len(trials)} trials"]
-    counts = Counter(r.state.name for r in trials.records)
-    lines.append("  " + ", ".join(f"{state.lower()} {n}" for state, n in sorted(counts.items())))
-    ok = sorted((r for r in trials.records if r.loss is not None), key=lambda r: r.loss or 0.0)
-    if ok:
-        lines.append(f"best {min(top, len(ok))}:")
-        lines += [f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {json.dumps(r.params)}" for r in ok[:top]]
-    failed = [r for r in trials.records if r.state == TrialState.ERROR]
-    if failed:
-        last_line = (failed[0].error or "").strip().splitlines()[-1:] or ["?"]
-        lines.append(f"first failure (tid {failed[0].tid}): {last_line[0]}")
+    view = from_store(path)
+    lines = [f"{path}: {len(view.rows)} trials" + (" (a driver is writing it)" if view.live else "")]
+    lines.append("  " + ", ".join(f"{state} {n}" for state, n in view.counts().items()))
+    best = view.top(top)
+    if best:
+        lines.append(f"best {len(best)}:")
+        for r in best:
+            lines.append(f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {_json(_rounded(r.values))}{_indices(view, r)}")
+    failures = view.failures()
+    if failures:
+        failed = sorted((r for _, rows in failures for r in rows), key=lambda r: (r.state != "error", r.tid))
+        lines.append(f"first failure (tid {failed[0].tid}): {failed[0].error_message}")
+        lines.append(f"failures by message ({len(failed)} trials):")
+        lines += [f"  {len(rows):>5} x {message}" for message, rows in failures]
     return "\n".join(lines)
 
 
-def export(path: str, out: str) -> str:
-    frame = load_trials(path).to_dataframe()
-    frame.to_csv(out, index=False)
-    return f"wrote {len(frame)} trials to {out}"
+def _rounded(values: dict[str, Any]) -> dict[str, Any]:
+    """Floats to 6 significant digits: a summary for reading (export keeps full precision)."""
+    return {k: float(f"{v:.6g}") if isinstance(v, float) else v for k, v in values.items()}
+
+
+def _indices(view: RunView, row: Row) -> str:
+    """The option index of each choice, for users who pass values back to fmin/space_eval."""
+    picks = {k: v for k, v in row.raw.items() if k in view.params and view.params[k].is_choice}
+    return f"  choice index {_json(picks)}" if picks else ""
+
+
+EXPORT_FIELDS = ["tid", "state", "status", "loss", "book_time", "start_time", "end_time", "duration"]
+EXPORT_FIELDS += ["host", "attempts"]
+
+
+def export_records(view: RunView) -> list[dict[str, Any]]:
+    """One flat dict per trial: fields, ``params_<label>`` as values, ``index_<label>`` for choices."""
+    records = []
+    for r in view.rows:
+        record = {f: getattr(r, f) for f in EXPORT_FIELDS}
+        for label, param in view.params.items():
+            record[f"params_{label}"] = r.values.get(label)
+            if param.is_choice:
+                record[f"index_{label}"] = r.raw.get(label)
+        record["error"] = r.error
+        records.append(record)
+    return records
+
+
+def export(path: str, out: str | None, fmt: str | None) -> str:
+    """Write every trial as CSV or JSON to `out`, or return the text when `out` is None / '-'."""
+    fmt = fmt or ("json" if out and out.endswith(".json") else "csv")
+    target = None if out in (None, "-") else Path(str(out))
+    if target is not None:
+        _check_output(target, path)
+    records = export_records(from_store(path))
+    if fmt == "json":
+        text = json.dumps(records, ensure_ascii=False, default=repr, indent=1) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(records[0]) if records else EXPORT_FIELDS)
+        writer.writeheader()
+        writer.writerows(records)
+        text = buffer.getvalue()
+    if target is None:
+        return text.rstrip("\n")
+    target.write_text(text, encoding="utf-8")
+    return f"wrote {len(records)} trials to {out}"
+
+
+def _check_output(out: Path, store: str) -> None:
+    if not out.parent.is_dir():
+        raise ParzenError(f"cannot write {str(out)!r}: the folder {str(out.parent)!r} does not exist")
+    if out.exists() and out.resolve() == Path(store).resolve():
+        raise ParzenError(f"refusing to overwrite the trial store {str(out)!r}; choose another output file")
+
+
+def report(path: str, out: str | None) -> str:
+    from_store(path)  # a clear error for a missing or foreign file before importing plotly
+    plotting = _plotting()
+    target = Path(out) if out else Path(path).with_suffix(".html")
+    written = plotting.write_report(path, target)
+    return f"report written to {written}"
+
+
+def dashboard(path: str, host: str, port: int) -> str:
+    from_store(path)
+    plotting = _plotting()
+    if hasattr(os, "nice"):
+        os.nice(5)  # the tuning run on the same machine comes first
+    board = plotting._dashboard.Dashboard(path, host, port)
+    print(f"parzen dashboard of {path} at {board.url} (read-only; Ctrl-C to stop)", flush=True)
+    try:
+        board.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.server.server_close()
+    return "dashboard stopped"
+
+
+def _plotting():
+    try:
+        import parzen.plotting as plotting
+    except ImportError as exc:
+        raise ParzenError(str(exc)) from exc
+    return plotting
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parzen", description="Look into a parzen trial store.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    show_cmd = commands.add_parser("show", help="summary of a store, the best trials with their values")
+    show_cmd.add_argument("store")
+    show_cmd.add_argument("--top", type=int, default=5)
+    export_cmd = commands.add_parser("export", help="every trial as CSV or JSON (standard output without a file)")
+    export_cmd.add_argument("store")
+    export_cmd.add_argument("output", nargs="?", help="file to write; omit or '-' for standard output")
+    export_cmd.add_argument("--format", choices=["csv", "json"], help="default: from the file name, else csv")
+    report_cmd = commands.add_parser("report", help="write a self-contained HTML report")
+    report_cmd.add_argument("store")
+    report_cmd.add_argument("-o", "--output", help="HTML file to write (default: the store's name with .html)")
+    dash_cmd = commands.add_parser("dashboard", help="serve a live page that follows the store on 127.0.0.1")
+    dash_cmd.add_argument("store")
+    dash_cmd.add_argument("--host", default="127.0.0.1")
+    dash_cmd.add_argument("--port", type=int, default=8050, help="0 picks a free port")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="parzen", description="Look into a parzen trial store.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    show_cmd = commands.add_parser("show", help="summary of a store")
-    show_cmd.add_argument("store")
-    show_cmd.add_argument("--top", type=int, default=5)
-    export_cmd = commands.add_parser("export", help="every trial as CSV")
-    export_cmd.add_argument("store")
-    export_cmd.add_argument("csv")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        text = show(args.store, args.top) if args.command == "show" else export(args.store, args.csv)
+        if args.command == "show":
+            text = show(args.store, args.top)
+        elif args.command == "export":
+            text = export(args.store, args.output, args.format)
+        elif args.command == "report":
+            text = report(args.store, args.output)
+        else:
+            text = dashboard(args.store, args.host, args.port)
     except ParzenError as exc:
         print(f"parzen: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `parzen export x.db | head`
+        sys.stderr.close()
+        return 0
     print(text)
     return 0
 

@@ -139,8 +139,10 @@ class _Run:
             if suggestion is None:
                 logger.info("the algorithm has no more points to suggest (search space exhausted)")
                 return
-            self.observers.trial_started(self.run, self.trials.record(suggestion.tid))
-            self.executor.submit(suggestion.tid, suggestion.args)
+            trial = self.trials.record(suggestion.tid)
+            context = self.observers.trial_context(self.run, trial)
+            self.observers.trial_started(self.run, trial)
+            self.executor.submit(suggestion.tid, suggestion.args, context)
 
     def _time_left(self) -> float | None:
         if self.deadline is None:

@@ -59,6 +59,14 @@ class Observer:
     def run_started(self, run: RunInfo) -> None:
         """Before the first trial is suggested (after a resume: the loaded trials are in run.trials)."""
 
+    def trial_context(self, run: RunInfo, trial: Trial) -> dict[str, Any]:
+        """What the trial should know while it runs (merged into its `TrialContext`).
+
+        Called on the driver thread just before the trial is submitted: it must be
+        quick (no network). On Spark the values travel with the job: plain data only.
+        """
+        return {}
+
     def trial_started(self, run: RunInfo, trial: Trial) -> None:
         """A trial was created and handed to the executor."""
 
@@ -91,6 +99,19 @@ class Observers:
 
     def run_started(self, run: RunInfo) -> None:
         self._call("run_started", run)
+
+    def trial_context(self, run: RunInfo, trial: Trial) -> dict[str, Any]:
+        """The trial's context: its tid and what every observer adds."""
+        context: dict[str, Any] = {"tid": trial.tid}
+        for observer in list(self.active):
+            try:
+                context.update(observer.trial_context(run, trial))
+            except Exception:
+                logger.warning(
+                    "observer %s failed in trial_context and is switched off", type(observer).__name__, exc_info=True
+                )
+                self.active.remove(observer)
+        return context
 
     def trial_started(self, run: RunInfo, trial: Trial) -> None:
         self._call("trial_started", run, trial)

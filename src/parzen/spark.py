@@ -68,6 +68,8 @@ def get_or_create_session(spark_session: Any = None) -> Any:
     if os.environ.get("SPARK_REMOTE"):
         return SparkSession.builder.getOrCreate()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    if _starts_a_local_jvm():
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the driver and its UI listen on loopback only
     from pyspark import SparkConf
 
     builder = SparkSession.builder.appName("parzen")
@@ -76,6 +78,29 @@ def get_or_create_session(spark_session: Any = None) -> Any:
     for key, value in LOCAL_SESSION_CONF.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _starts_a_local_jvm() -> bool:
+    """True when parzen is about to launch Spark's JVM for a local-mode session.
+
+    Not under spark-submit (whose JVM already runs), and no cluster master asked for in
+    PYSPARK_SUBMIT_ARGS or spark-defaults.conf: then nothing but this machine talks to
+    the driver, so it (and the Spark UI, which would otherwise listen on every
+    interface) can bind to 127.0.0.1.
+    """
+    if os.environ.get("PYSPARK_GATEWAY_PORT"):
+        return False
+    submit_args = os.environ.get("PYSPARK_SUBMIT_ARGS", "")
+    if "--master" in submit_args and "--master local" not in submit_args:
+        return False
+    spark_home = os.environ.get("SPARK_HOME")
+    defaults = os.path.join(spark_home, "conf", "spark-defaults.conf") if spark_home else ""
+    if defaults and os.path.exists(defaults):
+        with open(defaults) as f:
+            masters = [ln.split()[1:2] for ln in f if ln.strip().startswith("spark.master")]
+        if any(m and not m[0].startswith("local") for m in masters):
+            return False
+    return True
 
 
 def task_slots(session: Any) -> int:

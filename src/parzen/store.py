@@ -128,6 +128,7 @@ class TrialStore:
     """One SQLite file holding one experiment's trials."""
 
     def __init__(self, path: str | os.PathLike[str], readonly: bool = False):
+        self.given = os.fspath(path)
         self.path = Path(path).absolute()  # an objective's os.chdir must not move the store
         self.readonly = readonly
         self.holds_lease = False
@@ -142,6 +143,10 @@ class TrialStore:
             self._check_format()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use {self.path} as a parzen trial store: {exc}") from exc
+
+    def is_for(self, path: str | os.PathLike[str]) -> bool:
+        """True if `path` names this store: the same string as given, or the same file."""
+        return os.fspath(path) == self.given or Path(path).absolute() == self.path
 
     def _check_path(self) -> None:
         folder = self.path.parent
@@ -352,7 +357,7 @@ def attach_store(trials: Trials | None, path: str | os.PathLike[str], space: Com
     """
     description = space.describe()
     trials = trials if trials is not None else Trials()
-    if trials.store is not None and trials.store.path == Path(path).absolute():
+    if trials.store is not None and trials.store.is_for(path):
         trials.store.check_space(description)
         trials.store.acquire()
         return trials

@@ -109,6 +109,8 @@ def as_generator(rstate: Any) -> np.random.Generator:
     if isinstance(rstate, np.random.RandomState):
         return np.random.default_rng(rstate.randint(2**31 - 1))
     if isinstance(rstate, (int, np.integer)) and not isinstance(rstate, bool):
+        if rstate < 0:
+            raise InvalidArgument(f"rstate must be a non-negative int seed (or a numpy Generator), got {rstate!r}")
         return np.random.default_rng(int(rstate))
     raise InvalidArgument(
         f"rstate must be a numpy Generator (np.random.default_rng(seed)), an int seed or None, got {rstate!r}"
@@ -147,8 +149,16 @@ class Tuner:
 
     def _new_points(self, points: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Checked `points_to_evaluate`, minus those these trials already hold."""
-        if isinstance(points, Mapping) or not isinstance(points, Iterable):
-            raise InvalidArgument("points_to_evaluate must be a list of {label: value} dicts")
+        if isinstance(points, (Mapping, str, bytes)) or not isinstance(points, Iterable):
+            raise InvalidArgument(
+                f"points_to_evaluate must be a list of {{label: value}} dicts, got {type(points).__name__}"
+            )
+        points = list(points)
+        for i, point in enumerate(points):
+            if not isinstance(point, Mapping):
+                raise InvalidArgument(
+                    f"points_to_evaluate[{i}] must be a {{label: value}} dict, got {type(point).__name__} {point!r}"
+                )
         checked = [self.space.check_point(p) for p in points]
         known = {_key(t.params) for t in self.trials.records}
         return [p for p in checked if _key(p) not in known]

@@ -24,9 +24,13 @@ pyspark.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # objective
 
 
 def objective(x):
-    """x < 0 raises, x >= 100 sleeps x seconds, anything else is its own loss."""
+    """x < 0 raises, x >= 100 sleeps x seconds, 42 returns its trial's context, else its own loss."""
     if x < 0:
         raise ValueError(f"objective failure at {x}")
+    if x == 42:
+        from parzen.executors import _task  # the installed module: it must see what the shipped copy set
+
+        return {"loss": 0.0, "status": "ok", "context": dict(_task.current_trial() or {})}
     if x >= 100:
         time.sleep(x)
     return {"loss": float(x), "status": "ok"}
@@ -145,3 +149,12 @@ def test_capacity_follows_submissions_and_results(make):
         assert executor.capacity == 2
         executor.submit(2, 2.0)  # slots are reused
         assert sorted(collect(executor)) == [2]
+
+
+def test_the_trial_context_is_current_while_the_objective_runs(make):
+    with make(2) as executor:
+        executor.submit(0, 42.0, {"tid": 0, "note": "hello"})
+        executor.submit(1, 42.0, None)
+        outcomes = collect(executor)
+    assert outcomes[0]["result"]["context"] == {"tid": 0, "note": "hello"}
+    assert outcomes[1]["result"]["context"] == {}

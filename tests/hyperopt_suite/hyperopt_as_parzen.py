@@ -56,7 +56,6 @@ ERRORS_VISIBLE = (
     "_dynamic_trials is private"
 )
 BOUNDS = "deliberate difference: a point outside its hyperparameter's range is refused (x=-100 for uniform(-5, 5))"
-PLOTTING = "pending: parzen.plotting lands with the plots branch"
 
 INTERNAL_MODULES: dict[str, str] = {
     "hyperopt.atpe": ATPE,
@@ -67,7 +66,6 @@ INTERNAL_MODULES: dict[str, str] = {
     "hyperopt.criteria": UTILS,
     "hyperopt.utils": UTILS,
     "hyperopt.ipy": IPY,
-    "hyperopt.plotting": PLOTTING,
 }
 
 INTERNAL_NAMES: dict[str, dict[str, str]] = {
@@ -118,7 +116,6 @@ EXCLUDED: dict[str, str] = {
     "unit/test_rand.py::TestRand::test_seeding": SUGGEST_API,
     "test_base.py::TestTrials::test_valid": BASE_TRIALS,
     "test_base.py::TestTrials::test_insert_sync": BASE_TRIALS,
-    "unit/test_plotting.py": PLOTTING,
     # SparkTrials' private attributes and hyperopt-spark's log lines
     "integration/test_spark.py::FMinTestCase::test_parallelism_arg": SPARK_INTERNALS,
     "integration/test_spark.py::FMinTestCase::test_pin_thread_on": SPARK_INTERNALS,

@@ -75,3 +75,75 @@ def test_spark_connect_session(tmp_path):
     assert report["errors"] and all("ValueError: connect failure" in e for e in report["errors"])
     assert report["timeout_finished"] == 6 and report["timed_out"] >= 1
     assert report["big_failed"] == 0
+
+
+# ---- on a real Connect server (its own JVM), as Databricks serverless and shared clusters run ----
+
+
+def _loaded_slowly():
+    __import__("time").sleep(2.5)  # a model that takes a while to download and unpickle on the executor
+    return __import__("numpy").random.default_rng(0).normal(size=2_000_000)  # 16 MB: an artifact
+
+
+class SlowToLoad:
+    """Captured by the objective: loading it on a worker takes 2.5 s, longer than trial_timeout."""
+
+    def __reduce__(self):
+        return (_loaded_slowly, ())
+
+
+MODEL = SlowToLoad()
+
+
+def quick_with_big_capture(p):
+    """Returns at once (raises for x < -3): none of these may count as timed out."""
+    if p["x"] < -3:
+        raise ValueError("fails at once")
+    return float(abs(MODEL[:10].mean() - p["x"]))
+
+
+def test_trial_timeout_counts_the_objective_not_the_upload_and_worker_start(connect_spark):
+    from parzen import SparkTrials, fmin, hp, rand
+
+    pytest.importorskip("pyspark").cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    trials = SparkTrials(parallelism=2, spark_session=connect_spark, trial_timeout=1)
+    fmin(
+        quick_with_big_capture,
+        {"x": hp.uniform("x", -5, 5)},
+        algo=rand.suggest,
+        max_evals=4,
+        trials=trials,
+        rstate=__import__("numpy").random.default_rng(7),
+        show_progressbar=False,
+    )
+    timed_out = [r.error for r in trials.records if "trial_timeout" in (r.error or "")]
+    assert timed_out == [] and trials.n_finished == 4
+
+
+def test_an_executor_without_pyarrow_names_the_module(tmp_path):
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    from conftest import connect_server, python_without  # the helpers behind the shared fixtures
+    from parzen import SparkTrials, fmin, hp, rand
+    from parzen.exceptions import AllTrialsFailed
+
+    python = python_without(tmp_path, "pyarrow")
+    with connect_server(tmp_path / "server.log", python=str(python), cores=1) as url:
+        session = ConnectSession.builder.remote(url).create()  # not the shared test session
+        try:
+            trials = SparkTrials(parallelism=1, spark_session=session)
+            with pytest.raises(AllTrialsFailed):
+                fmin(
+                    lambda p: p["x"],
+                    {"x": hp.uniform("x", 0, 1)},
+                    algo=rand.suggest,
+                    max_evals=2,
+                    trials=trials,
+                    show_progressbar=False,
+                )
+        finally:
+            session.stop()
+    for record in trials.records:
+        assert record.result["error"].startswith("ModuleNotFoundError: No module named 'pyarrow'"), record.result
+        assert "SQLSTATE" not in record.result["error"]
+        assert "cannot be imported by the Python that runs trials on the executors" in record.error

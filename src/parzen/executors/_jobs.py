@@ -27,7 +27,7 @@ from typing import Any
 
 from parzen.exceptions import ExecutorLost
 from parzen.executors import _pickling, _task
-from parzen.executors._task import Outcome
+from parzen.executors._task import Outcome, TrialContext
 from parzen.executors.base import Executor
 
 logger = logging.getLogger("parzen")
@@ -59,6 +59,25 @@ def spark_failure_reason(exc: BaseException) -> str:
     if "Python worker exited unexpectedly" in text:
         text = "the Python worker running it died (os._exit, a segfault, or killed for memory). " + text
     return text[:_REASON_CHARS]
+
+
+def python_error_line(reason: str) -> str | None:
+    """The last ``SomeError: message`` line of a Python traceback inside Spark's reason.
+
+    Spark Connect ends its messages with a line such as `` SQLSTATE: 38000``, which says
+    nothing; the Python worker's own error line is what a user needs to see.
+    """
+    lines = re.findall(r"^\s*((?:[A-Za-z_][\w.]*)?(?:Error|Exception|Exit|Interrupt)\b:?.*)$", reason, re.M)
+    return lines[-1].strip() if lines else None
+
+
+def executor_module_hint(module: str) -> str:
+    """What to do when the executors' Python cannot import `module`."""
+    return (
+        f"\nmodule {module!r} cannot be imported by the Python that runs trials on the executors; this is "
+        "the cluster's environment, not the objective: install it there (cluster libraries, or the "
+        "environment that spark.pyspark.python / PYSPARK_PYTHON points at)."
+    )
 
 
 class JobPerTrialExecutor(Executor):
@@ -100,11 +119,11 @@ class JobPerTrialExecutor(Executor):
     def running(self) -> set[int]:
         return set(self.jobs)
 
-    def submit(self, tid: int, args: Any) -> None:
+    def submit(self, tid: int, args: Any, context: TrialContext | None = None) -> None:
         if self.lost is not None:
             raise self.lost
         try:
-            payload = self._payload(tid, args)
+            payload = self._payload(tid, args, context)
         except Exception as exc:
             message = f"the point for trial {tid} cannot be pickled: {type(exc).__name__}: {exc}"
             self.ready.append((tid, _task.failure_outcome("UnpicklableArgs", message, None)))
@@ -153,9 +172,15 @@ class JobPerTrialExecutor(Executor):
         """The objective as executors load it (`ObjectiveNotSerializable` names what fails)."""
         return _pickling.dumps_objective(fn)
 
-    def _payload(self, tid: int, args: Any) -> dict[str, Any]:
-        """What one job needs: the point pickled, and which objective and timeout apply."""
-        return {"tid": tid, "token": self.token, "args": _pickling.dumps(args), "timeout": self.trial_timeout}
+    def _payload(self, tid: int, args: Any, context: TrialContext | None) -> dict[str, Any]:
+        """What one job needs: the point pickled, which objective, its timeout and context."""
+        return {
+            "tid": tid,
+            "token": self.token,
+            "args": _pickling.dumps(args),
+            "timeout": self.trial_timeout,
+            "context": context,
+        }
 
     # ---- pool threads -------------------------------------------------------------------
 
@@ -245,8 +270,14 @@ class JobPerTrialExecutor(Executor):
     @staticmethod
     def _outcome(data: bytes | None, exc: BaseException | None) -> Outcome:
         if exc is not None:
-            message = f"the Spark job of this trial failed: {spark_failure_reason(exc)}"
-            return _task.failure_outcome("SparkJobFailed", message, None) | {"crashed": True}
+            reason = spark_failure_reason(exc)
+            summary = python_error_line(reason)
+            message = f"the Spark job of this trial failed: {reason}"
+            missing = re.search(r"No module named '([\w.]+)'", reason)
+            if missing:
+                message += executor_module_hint(missing.group(1))
+                summary = f"{summary} (on the executors: see the hint in the error)"
+            return _task.failure_outcome("SparkJobFailed", message, None, summary) | {"crashed": True}
         try:
             return pickle.loads(data or b"")
         except Exception as err:  # e.g. a result holding a class the driver cannot import

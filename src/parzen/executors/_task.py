@@ -11,14 +11,17 @@ An `Outcome` is the one record that crosses from wherever a trial ran to the dri
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import pickle
 import socket
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any, Required, TypedDict
 
 STATUS_OK = "ok"
@@ -47,6 +50,42 @@ class Outcome(TypedDict, total=False):
     attempts: int  # runs of the trial (> 1 when a crashed trial was retried)
     crashed: bool  # its worker or job died, not the objective: the trial may be retried
     exception: BaseException  # in-process only: re-raised by fmin after recording
+
+
+# What a running trial knows about itself: {"tid": ...} plus what the driver's observers
+# and features add (a report channel, a tracking run). Plain data on Spark (it travels in
+# the job's payload); in process it may also hold callables.
+TrialContext = dict[str, Any]
+
+
+def _current() -> threading.local:
+    """The per-thread slot of the running trial's context, one per process.
+
+    It lives in a module registered in ``sys.modules`` rather than in this module's
+    globals: on executors this module arrives by value, possibly in several copies
+    (with the task, with the objective), and all of them must see the same slot.
+    """
+    state = _shared_state()
+    if not hasattr(state, "current"):
+        state.current = threading.local()
+    return state.current
+
+
+def current_trial() -> TrialContext | None:
+    """The context of the trial running in this thread, or None outside a trial."""
+    return getattr(_current(), "context", None)
+
+
+@contextlib.contextmanager
+def in_trial(context: TrialContext | None) -> Iterator[None]:
+    """Make `context` the current trial's for the objective's call (per thread)."""
+    slot = _current()
+    previous = getattr(slot, "context", None)
+    slot.context = context
+    try:
+        yield
+    finally:
+        slot.context = previous
 
 
 class InvalidResult(Exception):
@@ -153,11 +192,16 @@ def _missing_module_hint(exc):
     )
 
 
-def failure_outcome(kind: str, message: str, start: float | None) -> Outcome:
-    """The outcome of a trial that failed with `message` (`kind`: what failed)."""
+def failure_outcome(kind: str, message: str, start: float | None, summary: str | None = None) -> Outcome:
+    """The outcome of a trial that failed with `message` (`kind`: what failed).
+
+    `summary` is the one line shown in logs and tables (default: the message's last line).
+    """
+    if summary is None:
+        summary = message.strip().splitlines()[-1] if message.strip() else kind
     return {
         "errored": True,
-        "result": {"status": STATUS_FAIL, "error": message.strip().splitlines()[-1] if message.strip() else kind},
+        "result": {"status": STATUS_FAIL, "error": summary, "error_type": kind},
         "error": message,
         "error_type": kind,
         "start_time": start,
@@ -183,15 +227,16 @@ def outcome_of_exception(exc: BaseException, start: float | None = None, text: s
     return failure_outcome(type(exc).__name__, text, start)
 
 
-def run_objective(fn: Any, args: Any, reraise: bool = False) -> Outcome:
-    """Call ``fn(args)`` and turn whatever happens into an outcome.
+def run_objective(fn: Any, args: Any, reraise: bool = False, context: TrialContext | None = None) -> Outcome:
+    """Call ``fn(args)`` (inside the trial's `context`) and turn whatever happens into an outcome.
 
     With `reraise`, an exception from the objective is attached to the outcome as
     ``exception`` so an in-process caller can raise it after recording the trial.
     """
     start = time.time()
     try:
-        value = fn(args)
+        with in_trial(context):
+            value = fn(args)
     except Exception as exc:  # the objective's own failure, reported, never retried
         outcome = outcome_of_exception(exc, start, traceback.format_exc())
         if reraise:
@@ -223,7 +268,7 @@ def _alarm_possible() -> bool:
     )
 
 
-def run_with_timeout(fn: Any, args: Any, timeout: float | None) -> Outcome:
+def run_with_timeout(fn: Any, args: Any, timeout: float | None, context: TrialContext | None = None) -> Outcome:
     """`run_objective`, stopped after `timeout` seconds of the objective's own run.
 
     The clock starts when the objective starts, so Spark's scheduling, the Python
@@ -231,14 +276,14 @@ def run_with_timeout(fn: Any, args: Any, timeout: float | None) -> Outcome:
     interruptible waits are stopped on time; code stuck in C is cancelled by the driver.
     """
     if timeout is None or not _alarm_possible():
-        return run_objective(fn, args)
+        return run_objective(fn, args, context=context)
     import signal
 
     start = time.time()
     signal.signal(signal.SIGALRM, _raise_timeout)
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout)
-        return run_objective(fn, args)
+        return run_objective(fn, args, context=context)
     except TrialTimeout:
         message = f"cancelled: the trial ran longer than trial_timeout={timeout} s"
         return failure_outcome("TrialTimeout", message, start)
@@ -248,13 +293,13 @@ def run_with_timeout(fn: Any, args: Any, timeout: float | None) -> Outcome:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
-def run_captured(fn: Any, args: Any, timeout: float | None = None) -> Outcome:
+def run_captured(fn: Any, args: Any, timeout: float | None = None, context: TrialContext | None = None) -> Outcome:
     """`run_with_timeout` with the trial's stdout/stderr tails captured and host recorded."""
     out, err = _Tail(), _Tail()
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
-        outcome = run_with_timeout(fn, args, timeout)
+        outcome = run_with_timeout(fn, args, timeout, context)
     finally:
         sys.stdout, sys.stderr = saved
     outcome["stdout"] = out.getvalue()
@@ -289,14 +334,19 @@ def _picklable(value: Any) -> bool:
         return False
 
 
-def _cache() -> dict[str, Any]:
-    """A per-Python-worker dict that survives across tasks (workers are reused)."""
+def _shared_state() -> Any:
+    """A module in ``sys.modules`` holding what every copy of this module shares in a process."""
     module = sys.modules.get(_CACHE_MODULE)
     if module is None:
         module = type(sys)(_CACHE_MODULE)
         module.objectives = {}  # type: ignore[attr-defined]
         sys.modules[_CACHE_MODULE] = module
-    return module.objectives
+    return module
+
+
+def _cache() -> dict[str, Any]:
+    """A per-Python-worker dict of loaded objectives that survives across tasks (workers are reused)."""
+    return _shared_state().objectives
 
 
 def _read_source(source: Any) -> bytes:
@@ -337,7 +387,7 @@ def run_payload(payload: dict[str, Any], blob: Any, attempt_number: int) -> byte
         args = pickle.loads(payload["args"])
     except Exception as exc:
         return dumps_outcome(outcome_of_exception(exc, start, traceback.format_exc()))
-    return dumps_outcome(run_captured(fn, args, payload.get("timeout")))
+    return dumps_outcome(run_captured(fn, args, payload.get("timeout"), payload.get("context")))
 
 
 def spark_task(blob: Any) -> Any:

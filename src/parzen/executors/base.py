@@ -6,7 +6,7 @@ import abc
 from collections.abc import Iterator
 from typing import Any
 
-from parzen.executors._task import Outcome
+from parzen.executors._task import Outcome, TrialContext
 
 
 class Executor(abc.ABC):
@@ -23,8 +23,12 @@ class Executor(abc.ABC):
         """How many more trials can be submitted now without waiting."""
 
     @abc.abstractmethod
-    def submit(self, tid: int, args: Any) -> None:
-        """Start evaluating the objective on `args` for trial `tid`."""
+    def submit(self, tid: int, args: Any, context: TrialContext | None = None) -> None:
+        """Start evaluating the objective on `args` for trial `tid`.
+
+        `context` is made current while the objective runs (``_task.current_trial()``);
+        on Spark it travels with the job, so it must be plain, picklable data.
+        """
 
     @abc.abstractmethod
     def completed(self, timeout: float | None = None) -> Iterator[tuple[int, Outcome]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from parzen.executors import _task
 from parzen.executors._jobs import Job, JobPerTrialExecutor
+from parzen.executors._task import TrialContext
 
 
 class ThreadExecutor(JobPerTrialExecutor):
@@ -43,11 +44,11 @@ class ThreadExecutor(JobPerTrialExecutor):
         name = f"parzen-{self.run_id}-trial-{job.tid}"
         threading.Thread(target=self._run_job, args=(job.tid, job.tag, job.payload), name=name, daemon=True).start()
 
-    def _payload(self, tid: int, args: Any) -> dict[str, Any]:
-        return {"tid": tid, "args": args}
+    def _payload(self, tid: int, args: Any, context: TrialContext | None) -> dict[str, Any]:
+        return {"tid": tid, "args": args, "context": context}
 
     def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
-        outcome = _task.run_objective(self.fn, payload["args"])
+        outcome = _task.run_objective(self.fn, payload["args"], context=payload["context"])
         outcome["host"] = socket.gethostname()
         outcome["pid"] = os.getpid()
         return _task.dumps_outcome(outcome)
