@@ -49,7 +49,7 @@ test-fast: $(STAMP) chromium
 # to install on top of it), so its tests skip in `make test`; this target installs it and runs them.
 test-ray: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[ray]'
-	$(PY) -m pytest -q -p no:cacheprovider tests/integration/test_ray_search.py $(PYTEST_ARGS)
+	PARZEN_TEST_RAY=1 $(PY) -m pytest -q -p no:cacheprovider tests/integration/test_ray_search.py $(PYTEST_ARGS)
 
 bench: check-java $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
