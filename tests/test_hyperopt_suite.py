@@ -40,8 +40,8 @@ def test_hyperopt_suite_passes_on_parzen():
     report = done.stdout[-6000:] + done.stderr[-3000:]
     assert done.returncode == 0, report
     assert counts["failed"] == counts["errors"] == 0, report
-    # hyperopt 0.3.0's suite: 347 tests; fewer passing means tests stopped being collected
-    assert counts["passed"] >= 180, report
+    # hyperopt 0.3.0's suite: 349 tests, 192 passing on parzen; fewer means tests stopped being collected
+    assert counts["passed"] >= 185, report
     assert counts["excluded"] <= 140, report
 
 
