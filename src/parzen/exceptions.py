@@ -35,8 +35,28 @@ class InvalidArgument(ParzenError, ValueError):
     """An argument of `fmin`, `Trials` or `SparkTrials` is out of its valid range."""
 
 
+class InvalidAnnotatedParameter(InvalidArgument):
+    """``space="annotated"`` with an argument of the objective not annotated by an ``hp.*`` expression."""
+
+
 class InvalidAlgorithm(ParzenError, TypeError):
     """The `algo` passed to `fmin` is not a parzen suggest function."""
+
+
+class InvalidTrial(ParzenError, ValueError):
+    """A hyperopt trial document that cannot become a parzen trial (missing key, bad tid, bad state...).
+
+    Raised by `trials_from_docs`, `Trials.insert_trial_docs` and `from_hyperopt`; the
+    message names the document's tid and the key at fault. `obj` is the document.
+    """
+
+    def __init__(self, msg: str, obj: object = None):
+        super().__init__(msg)
+        self.obj = obj
+
+
+class NotProvided(ParzenError, ImportError):
+    """A hyperopt module or name parzen deliberately does not provide; the message says what to use instead."""
 
 
 class InvalidResult(ParzenError, ValueError):

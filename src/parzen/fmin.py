@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from parzen.exceptions import ExecutorLost, InvalidArgument, StoreError
+from parzen.exceptions import ExecutorLost, InvalidAnnotatedParameter, InvalidArgument, StoreError
 from parzen.executors._task import Outcome
 from parzen.executors.base import Executor
+from parzen.migrate import generate_trials_to_calculate
 from parzen.observers import Observer, Observers, RunInfo
 from parzen.progress import ProgressObserver
 from parzen.space import CompiledSpace, Node, compile_space, space_eval
@@ -30,7 +31,7 @@ from parzen.tuner import Tuner
 
 logger = logging.getLogger("parzen")
 
-__all__ = ["fmin", "space_eval", "partial"]
+__all__ = ["fmin", "space_eval", "partial", "generate_trials_to_calculate"]
 
 partial = functools.partial  # hyperopt exported its own `partial`; scripts import it from here
 
@@ -59,7 +60,7 @@ def _annotated_space(fn: Callable[..., Any]) -> tuple[Callable[..., Any], dict[s
     space.pop("return", None)
     bad = [k for k, v in space.items() if not isinstance(v, Node)]
     if bad or not space:
-        raise InvalidArgument(
+        raise InvalidAnnotatedParameter(
             f'space="annotated" needs every argument of {fn.__name__} annotated with an hp.* '
             f"expression; these are not: {bad or 'no annotations found'}"
         )
@@ -296,11 +297,17 @@ def _end_store_run(trials: Trials, failing: bool) -> None:
 
 
 def _answer(trials: Trials, return_argmin: bool) -> Any:
-    if return_argmin:
-        return trials.argmin
-    if trials.best_loss is None:
-        return None
-    return trials.best_params
+    """hyperopt's answer: the best flat point, or with ``return_argmin=False`` the best point of the space.
+
+    Without an ok trial, ``return_argmin=False`` still raises `AllTrialsFailed` when some
+    objective call returned (status fail), and returns None when none did (every trial
+    raised or was cancelled), as hyperopt did.
+    """
+    if return_argmin or trials.best_loss is not None:
+        return trials.argmin if return_argmin else trials.best_params
+    if trials.count(TrialState.DONE):
+        return trials.argmin  # raises AllTrialsFailed, quoting the first failure
+    return None
 
 
 def _log_summary(trials: Trials) -> None:
