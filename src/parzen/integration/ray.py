@@ -49,6 +49,9 @@ class ParzenSearch(Searcher):
     `random_state_seed`: the seed of the suggestions.
     """
 
+    _metric: str | None  # set by Ray's Searcher (declared so the type check holds without ray installed)
+    _mode: str | None
+
     def __init__(
         self,
         space: Any = None,
