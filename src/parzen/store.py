@@ -119,7 +119,7 @@ class TrialStore:
         try:  # os.access says yes to root even on read-only mounts: really try
             with open(self.path, "ab"):
                 pass
-            probe = folder / f".{self.path.name}.parzen-probe-{os.getpid()}"
+            probe = folder / f".{self.path.name}.parzen-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             probe.touch()
             probe.unlink()
         except OSError as exc:

@@ -104,11 +104,11 @@ def test_a_second_run_in_another_thread_of_the_process_is_refused(tmp_path):
 def test_threads_racing_for_one_store_leave_exactly_one_holder(tmp_path):
     db = tmp_path / "race.db"
     TrialStore(db).close()
-    start = threading.Barrier(8)
+    start = threading.Barrier(8, timeout=60)
     won, refused = [], []
 
     def take():
-        store = TrialStore(db)
+        store = TrialStore(db)  # eight stores open one file at once: none may fail to open
         start.wait()
         try:
             store.acquire()
@@ -116,7 +116,7 @@ def test_threads_racing_for_one_store_leave_exactly_one_holder(tmp_path):
         except StoreError:
             refused.append(store)
 
-    threads = [threading.Thread(target=take) for _ in range(8)]
+    threads = [threading.Thread(target=take, daemon=True) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
