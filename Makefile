@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-min bench lint check-python check-java chromium clean
+.PHONY: demo test test-fast test-min test-ray bench lint check-python check-java chromium clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -44,6 +44,12 @@ test: check-java $(STAMP) chromium
 
 test-fast: $(STAMP) chromium
 	$(PY) -m pytest -q -m "not spark and not slow" $(PYTEST_ARGS)
+
+# ParzenSearch against a real Ray Tune. Ray is not in the test extra (about 280 MB and 30-60 s
+# to install on top of it), so its tests skip in `make test`; this target installs it and runs them.
+test-ray: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[ray]'
+	PARZEN_TEST_RAY=1 $(PY) -m pytest -q -p no:cacheprovider tests/integration/test_ray_search.py $(PYTEST_ARGS)
 
 bench: check-java $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -236,8 +236,20 @@ def test_algo_not_callable():
 
 def test_hyperopt_algo_is_refused_with_the_parzen_name():
     hyperopt = pytest.importorskip("hyperopt")
-    with pytest.raises(InvalidAlgorithm, match="hyperopt algorithm.*parzen.tpe.suggest"):
+    with pytest.raises(
+        InvalidAlgorithm, match="hyperopt.tpe.suggest from the hyperopt package.*use parzen.tpe.suggest"
+    ):
         run(algo=hyperopt.tpe.suggest)
+    with pytest.raises(InvalidAlgorithm, match=r"use functools.partial\(parzen.anneal.suggest, avg_best_idx=3\)"):
+        run(algo=functools.partial(hyperopt.anneal.suggest, avg_best_idx=3))
+
+
+def test_custom_hyperopt_style_algo_is_refused_with_how_to_port_it():
+    def my_suggest(new_ids, domain, trials, seed):
+        return []
+
+    with pytest.raises(InvalidAlgorithm, match=r"'my_suggest' has hyperopt's signature.*Port it to suggest\(space"):
+        run(algo=my_suggest)
 
 
 def test_algo_with_wrong_signature():

@@ -4,10 +4,14 @@ from parzen import hp, fmin, tpe, rand, Trials, SparkTrials, STATUS_OK, space_ev
 from parzen.pyll import scope
 """
 
-from parzen import early_stop, exceptions, hp, pruners, pyll
+import sys as _sys
+
+from parzen import base, early_stop, exceptions, hp, pruners, pyll
 from parzen.algorithms import anneal, grid, mix, rand, tpe
+from parzen.base import Domain
 from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
 from parzen.fmin import fmin, partial
+from parzen.migrate import from_hyperopt, generate_trials_to_calculate, trials_from_docs
 from parzen.reporting import TrialPruned, report
 from parzen.space import space_eval
 from parzen.spark import SparkTrials
@@ -33,6 +37,13 @@ from parzen.tuner import Suggestion, Tuner
 
 __version__ = "0.1.0"
 
+# hyperopt's module paths: `import parzen.tpe` / `from parzen.tpe import suggest` give the
+# very module `parzen.tpe` names (parzen.algorithms.tpe). `parzen.fmin` stays the function
+# as an attribute (as in hyperopt); `from parzen.fmin import fmin` reads the module.
+for _name, _module in {"tpe": tpe, "rand": rand, "anneal": anneal, "mix": mix, "grid": grid}.items():
+    _sys.modules.setdefault(f"{__name__}.{_name}", _module)
+del _name, _module
+
 __all__ = [
     "AllTrialsFailed",
     "DuplicateLabel",
@@ -54,12 +65,16 @@ __all__ = [
     "Trial",
     "TrialPruned",
     "TrialState",
+    "Domain",
     "Trials",
     "Tuner",
     "anneal",
+    "base",
     "early_stop",
     "exceptions",
     "fmin",
+    "from_hyperopt",
+    "generate_trials_to_calculate",
     "grid",
     "hp",
     "load_trials",
@@ -71,4 +86,5 @@ __all__ = [
     "report",
     "space_eval",
     "tpe",
+    "trials_from_docs",
 ]

@@ -5,6 +5,8 @@ parzen raises specific types (still subclasses of the builtin a hyperopt user wo
 have caught) whose messages name the label or value at fault and what would be valid.
 """
 
+from typing import Any
+
 
 class ParzenError(Exception):
     """Base class of every error parzen raises on purpose."""
@@ -33,8 +35,28 @@ class InvalidArgument(ParzenError, ValueError):
     """An argument of `fmin`, `Trials` or `SparkTrials` is out of its valid range."""
 
 
+class InvalidAnnotatedParameter(InvalidArgument):
+    """``space="annotated"`` with an argument of the objective not annotated by an ``hp.*`` expression."""
+
+
 class InvalidAlgorithm(ParzenError, TypeError):
     """The `algo` passed to `fmin` is not a parzen suggest function."""
+
+
+class InvalidTrial(ParzenError, ValueError):
+    """A hyperopt trial document that cannot become a parzen trial (missing key, bad tid, bad state...).
+
+    Raised by `trials_from_docs`, `Trials.insert_trial_docs` and `from_hyperopt`; the
+    message names the document's tid and the key at fault. `obj` is the document.
+    """
+
+    def __init__(self, msg: str, obj: object = None):
+        super().__init__(msg)
+        self.obj = obj
+
+
+class NotProvided(ParzenError, ImportError):
+    """A hyperopt module or name parzen deliberately does not provide; the message says what to use instead."""
 
 
 class InvalidResult(ParzenError, ValueError):
@@ -62,7 +84,18 @@ class ObjectiveNotSerializable(ParzenError, TypeError):
 
 
 class StoreError(ParzenError, OSError):
-    """The trial store cannot be opened, written, or does not match this experiment."""
+    """The trial store cannot be opened, written, or does not match this experiment.
+
+    When `fmin` raises it with trials that could not be written (a full disk), ``trials``
+    is the `Trials` object that still holds them.
+    """
+
+    trials: Any = None
+
+
+class StoreWarning(UserWarning):
+    """The store did something the user should know of: damaged rows skipped, trials held in
+    memory while the disk is full, an old store's objects matched by name only."""
 
 
 class SpaceMismatch(StoreError, ValueError):

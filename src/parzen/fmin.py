@@ -19,9 +19,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from parzen.exceptions import ExecutorLost, InvalidArgument
+from parzen.exceptions import ExecutorLost, InvalidAnnotatedParameter, InvalidArgument, StoreError
 from parzen.executors._task import Outcome
 from parzen.executors.base import Executor
+from parzen.migrate import generate_trials_to_calculate
 from parzen.observers import Observer, Observers, RunInfo
 from parzen.progress import ProgressObserver
 from parzen.pruners import NopPruner, Pruner
@@ -32,7 +33,7 @@ from parzen.tuner import Tuner
 
 logger = logging.getLogger("parzen")
 
-__all__ = ["fmin", "space_eval", "partial"]
+__all__ = ["fmin", "space_eval", "partial", "generate_trials_to_calculate"]
 
 partial = functools.partial  # hyperopt exported its own `partial`; scripts import it from here
 
@@ -61,7 +62,7 @@ def _annotated_space(fn: Callable[..., Any]) -> tuple[Callable[..., Any], dict[s
     space.pop("return", None)
     bad = [k for k, v in space.items() if not isinstance(v, Node)]
     if bad or not space:
-        raise InvalidArgument(
+        raise InvalidAnnotatedParameter(
             f'space="annotated" needs every argument of {fn.__name__} annotated with an hp.* '
             f"expression; these are not: {bad or 'no annotations found'}"
         )
@@ -272,9 +273,10 @@ def fmin(
             pruning = Pruning(pruner or NopPruner(), trials, executor, check_reach=pruner is not None)
             everyone = Observers([progress, pruning, *observers])
             _Run(tuner, executor, run, early_stop_fn, everyone, pruning).loop()
-    finally:
-        if trials.store is not None:
-            trials.store.release()
+    except BaseException:
+        _end_store_run(trials, failing=True)
+        raise
+    _end_store_run(trials, failing=False)
     if verbose:
         _log_summary(trials)
     return _answer(trials, return_argmin)
@@ -295,12 +297,35 @@ def _resolve_trials(trials: Trials | None, trials_save_file: str | os.PathLike[s
     return trials if trials is not None else Trials()
 
 
+def _end_store_run(trials: Trials, failing: bool) -> None:
+    """Write what a full disk held back and release the store's lease.
+
+    Trials still only in memory raise `StoreError` (naming them; ``.trials`` holds them),
+    unless fmin is already failing: then they are logged, so the user sees the first error.
+    """
+    if trials.store is None:
+        return
+    try:
+        trials.store.end_run()
+    except StoreError as exc:
+        exc.trials = trials
+        if not failing:
+            raise
+        logger.error("%s", exc)
+
+
 def _answer(trials: Trials, return_argmin: bool) -> Any:
-    if return_argmin:
-        return trials.argmin
-    if trials.best_loss is None:
-        return None
-    return trials.best_params
+    """hyperopt's answer: the best flat point, or with ``return_argmin=False`` the best point of the space.
+
+    Without an ok trial, ``return_argmin=False`` still raises `AllTrialsFailed` when some
+    objective call returned (status fail), and returns None when none did (every trial
+    raised or was cancelled), as hyperopt did.
+    """
+    if return_argmin or trials.best_loss is not None:
+        return trials.argmin if return_argmin else trials.best_params
+    if trials.count(TrialState.DONE):
+        return trials.argmin  # raises AllTrialsFailed, quoting the first failure
+    return None
 
 
 def _log_summary(trials: Trials) -> None:

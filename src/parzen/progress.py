@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import sys
+from collections.abc import Iterator
 from typing import Any
 
 from parzen.observers import Observer, RunInfo
@@ -58,3 +62,63 @@ class ProgressObserver(Observer):
         elif self.display is not None:
             self.display.close()
         self.display = self.context = None
+
+
+@contextlib.contextmanager
+def tqdm_progress_callback(initial: int, total: int | None) -> Iterator[Any]:
+    """hyperopt's progress bar (``fmin(show_progressbar=tqdm_progress_callback)``).
+
+    While it is shown, what the objective prints goes through ``tqdm.write``, above the
+    bar instead of through it.
+    """
+    from tqdm.auto import tqdm
+
+    with _print_above_bar(), tqdm(total=total, initial=initial, unit="trial", dynamic_ncols=True) as bar:
+        bar.postfix = "best loss: ?"
+        yield bar
+
+
+@contextlib.contextmanager
+def no_progress_callback(initial: int, total: int | None) -> Iterator[Any]:
+    """No progress display (hyperopt's ``no_progress_callback``)."""
+
+    class _Silent:
+        postfix = ""
+
+        def update(self, n: int) -> None:
+            """Nothing to show."""
+
+    yield _Silent()
+
+
+default_callback = tqdm_progress_callback
+
+
+class _TqdmWriter(io.TextIOBase):
+    """A text stream that writes through ``tqdm.write`` (so a progress bar is not broken)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        from tqdm import tqdm
+
+        if text.rstrip():
+            tqdm.write(text.rstrip("\n"), file=self.stream)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def _print_above_bar() -> Iterator[None]:
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TqdmWriter(stdout), _TqdmWriter(stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr

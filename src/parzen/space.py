@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from parzen._identity import describe_object
 from parzen.exceptions import DuplicateLabel, InvalidParameterValue, InvalidSpace, MissingParameter
 
 __all__ = [
@@ -400,8 +401,16 @@ class CompiledSpace:
         return self.walk(lambda p: p.check_value(_lookup(p, point)))
 
     def describe(self) -> Any:
-        """A JSON-able description of the whole tree (for detecting a changed space)."""
-        return _describe(self.root)
+        """A JSON-able description of the whole tree (for detecting a changed space).
+
+        Functions and objects in it are described by stable identities (`parzen._identity`),
+        so the same script describes its space the same way in every process.
+        """
+        return _describe(self.root, describe_object)
+
+    def describe_format1(self) -> Any:
+        """The description store format 1 recorded (objects by ``repr``), to recognise old stores."""
+        return _describe(self.root, lambda obj: {"const": repr(obj)})
 
     def eval(self, point: Mapping[str, Any]) -> Any:
         """The value the objective receives for flat `point` (see `space_eval`)."""
@@ -448,21 +457,21 @@ def _evaluate(obj: Any, point: Mapping[str, Any], memo: dict) -> Any:
     return obj
 
 
-def _describe(obj: Any) -> Any:
+def _describe(obj: Any, constant: Callable[[Any], Any]) -> Any:
     if isinstance(obj, Categorical):
-        return {"hp": obj.describe(), "options": [_describe(o) for o in obj.options]}
+        return {"hp": obj.describe(), "options": [_describe(o, constant) for o in obj.options]}
     if isinstance(obj, Numeric):
         return {"hp": obj.describe()}
     if isinstance(obj, Call):
         fn = f"{getattr(obj.fn, '__module__', '')}.{getattr(obj.fn, '__qualname__', obj.name)}"
-        return {"call": fn, "args": [_describe(a) for a in obj.children()]}
+        return {"call": fn, "args": [_describe(a, constant) for a in obj.children()]}
     if isinstance(obj, dict):
-        return {"dict": {str(k): _describe(v) for k, v in obj.items()}}
+        return {"dict": {str(k): _describe(v, constant) for k, v in obj.items()}}
     if isinstance(obj, (list, tuple)):
-        return {type(obj).__name__: [_describe(v) for v in obj]}
+        return {type(obj).__name__: [_describe(v, constant) for v in obj]}
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
-    return {"const": repr(obj)}
+    return constant(obj)
 
 
 # ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 
 from parzen.exceptions import InvalidArgument
 from parzen.executors.base import Executor
-from parzen.trials import Trials
+from parzen.trials import Trials, TrialState
 
 logger = logging.getLogger("parzen")
 
@@ -113,8 +113,32 @@ def task_slots(session: Any) -> int:
     return max(1, sc.defaultParallelism // max(1, cpus_per_task))
 
 
+def _requested_parallelism(parallelism: Any) -> int | None:
+    """hyperopt's rule: None, 0 or a negative number mean the cluster's task slots (the latter with a warning).
+
+    There is no upper cap (hyperopt capped at 128): parzen keeps exactly `parallelism`
+    jobs in flight and warns when that is more than the cluster's task slots.
+    """
+    if parallelism is not None and (not isinstance(parallelism, numbers.Integral) or isinstance(parallelism, bool)):
+        raise InvalidArgument(
+            f"SparkTrials: parallelism must be an integer (or None for the cluster's task slots), got {parallelism!r}"
+        )
+    if parallelism is not None and parallelism <= 0:
+        warnings.warn(
+            f"SparkTrials: parallelism={parallelism} is not positive; using the cluster's task slots instead "
+            "(as hyperopt did). Set a positive parallelism to choose it.",
+            stacklevel=3,
+        )
+        return None
+    return None if parallelism is None else int(parallelism)
+
+
 class SparkTrials(Trials):
-    """Trials evaluated on Spark, `parallelism` at a time."""
+    """Trials evaluated on Spark, `parallelism` at a time.
+
+    ``count_successful_trials()`` and friends count trials by state, as hyperopt's did
+    (Databricks' MLflow logging reads them).
+    """
 
     asynchronous = True
 
@@ -128,11 +152,7 @@ class SparkTrials(Trials):
         max_retries: int = 0,
     ):
         super().__init__()
-        if parallelism is not None and (not isinstance(parallelism, numbers.Integral) or parallelism < 1):
-            raise InvalidArgument(
-                f"SparkTrials: parallelism must be an integer >= 1 (or None for the cluster's task slots), "
-                f"got {parallelism!r}"
-            )
+        parallelism = _requested_parallelism(parallelism)
         self.timeout = _positive("timeout", timeout)
         self.trial_timeout = _positive("trial_timeout", trial_timeout)
         if loss_threshold is not None and (not isinstance(loss_threshold, numbers.Real) or math.isnan(loss_threshold)):
@@ -154,6 +174,22 @@ class SparkTrials(Trials):
     @property
     def spark(self) -> Any:
         return self._spark
+
+    def count_successful_trials(self) -> int:
+        """Trials whose objective returned (status ok or fail), hyperopt's ``JOB_STATE_DONE``."""
+        return self.count(TrialState.DONE)
+
+    def count_failed_trials(self) -> int:
+        """Trials whose objective raised, returned garbage, timed out or whose worker died."""
+        return self.count(TrialState.ERROR)
+
+    def count_cancelled_trials(self) -> int:
+        """Trials stopped before they finished (timeouts, stop rules, a lost session, a pruner)."""
+        return self.count(TrialState.CANCELLED, TrialState.INTERRUPTED, TrialState.PRUNED)
+
+    def count_total_trials(self) -> int:
+        """Successful, failed and cancelled trials together (running ones are not counted)."""
+        return self.count_successful_trials() + self.count_failed_trials() + self.count_cancelled_trials()
 
     def make_executor(
         self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: int | None = None

@@ -1,4 +1,4 @@
-"""A durable trial store: SQLite (standard library, WAL mode), JSON inside, no pickle.
+"""A durable trial store: SQLite (standard library, WAL mode), strict JSON inside, no pickle.
 
 ``fmin(..., trials_save_file="tuning.db")`` commits every trial's creation and
 completion before the loop moves on, so a driver that dies (``kill -9``, a lost
@@ -6,143 +6,103 @@ notebook) loses nothing that finished. Running the same script again resumes: fi
 trials are loaded (and seen by the algorithm), trials that were running when the driver
 died become ``INTERRUPTED`` and their budget is run again.
 
-One driver writes a store at a time: a lease row names it, and a second driver is
-refused while the first is alive. Readers (``parzen.load_trials``) may look at any
-time. Nothing on disk is a pickle: parameters and results are JSON (a value JSON
-cannot hold is stored as its ``repr``, with a warning naming the key), bytes
-attachments are BLOBs, so opening a store never runs code. Format: docs/store.md.
+Nothing that finished is lost or misfiled, whatever the user or the machine does:
+
+* one driver writes a store at a time (a lease with a heartbeat thread; a second run is
+  refused, in another process or another thread of this one), a trial is created by an
+  INSERT that fails on an existing tid, and a finished trial is never overwritten by
+  another writer;
+* a file that is not exactly a parzen store (an application's database, a view, a
+  trigger) is refused before anything is read or written;
+* a damaged store is read around its damage (the good trials, a warning listing the bad
+  rows) and never resumed onto;
+* a full disk holds trials back in memory and writes them when space returns;
+* readers open the file read-only, even in a folder they cannot write.
+
+Parameters and results are strict JSON (non-finite numbers noted under ``_nonfinite``),
+bytes attachments are BLOBs read only when asked for; opening a store never runs code.
+Format: docs/store.md.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import shutil
 import socket
 import sqlite3
+import tempfile
 import time
+import uuid
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from parzen.exceptions import SpaceMismatch, StoreError
+from parzen import _store_json as sjson
+from parzen._store_lease import Heartbeat, alive, process_start
+from parzen._store_read import TRIAL_COLUMNS, Reader, StoredAttachments, attachment_row, attachment_value
+from parzen._store_schema import FORMAT_VERSION, MIGRATE_1_TO_2, create, inspect, uri
+from parzen._store_space import as_read_back, compare, describe_changes
+from parzen.exceptions import StoreError, StoreWarning
 from parzen.history import TrialState
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
 
-FORMAT_VERSION = 1
-STALE_LEASE_SECONDS = 600.0  # a driver on another host silent this long is presumed dead
+__all__ = ["FORMAT_VERSION", "TrialStore", "attach_store", "load_trials", "describe_changes"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS trials (
-    tid INTEGER PRIMARY KEY,
-    state TEXT NOT NULL,
-    status TEXT,
-    loss REAL,
-    params TEXT NOT NULL,
-    result TEXT NOT NULL,
-    error TEXT,
-    book_time REAL,
-    refresh_time REAL,
-    start_time REAL,
-    end_time REAL,
-    host TEXT,
-    stdout TEXT,
-    stderr TEXT,
-    attempts INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS trials_loss ON trials (loss);
-CREATE TABLE IF NOT EXISTS attachments (
-    tid INTEGER NOT NULL REFERENCES trials (tid),
-    name TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('json', 'text', 'bytes')),
-    value BLOB,
-    PRIMARY KEY (tid, name)
-);
-CREATE TABLE IF NOT EXISTS lease (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    host TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    process_start TEXT,
-    acquired REAL NOT NULL,
-    heartbeat REAL NOT NULL
-);
-"""
+logger = logging.getLogger("parzen")
 
+STALE_LEASE_SECONDS = 600.0  # a driver on another host whose heartbeat is older than this is presumed dead
+HEARTBEAT_SECONDS = 30.0  # how often a driver refreshes its lease, trial or no trial
+HEARTBEAT_BUSY_TIMEOUT = 1.0  # the heartbeat waits this long for the file, then skips a beat
+FLUSH_BACKOFF = (0.25, 0.5, 1.0, 2.0)  # when fmin ends: pauses between the last tries to write held-back trials
+_UPDATE = (
+    "UPDATE trials SET state = ?, status = ?, loss = ?, params = ?, result = ?, error = ?, book_time = ?, "
+    "refresh_time = ?, start_time = ?, end_time = ?, host = ?, stdout = ?, stderr = ?, attempts = ?, worker = ? "
+    "WHERE tid = ? AND (state IN ('RUNNING', 'NEW') OR (? AND state = ? AND refresh_time IS ?))"
+)
+_INSERT = f"INSERT INTO trials ({TRIAL_COLUMNS}) VALUES ({', '.join('?' * 16)})"
+_TRANSIENT = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 
-# ---- JSON that never fails ----------------------------------------------------------
-
-
-def _jsonable(value: Any, key: str, where: str) -> Any:
-    """`value` as plain JSON data; what JSON cannot hold becomes its repr (with a warning)."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _jsonable(v, f"{key}.{k}", where) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v, f"{key}[{i}]", where) for i, v in enumerate(value)]
-    warnings.warn(
-        f"result key {key!r} is a {type(value).__name__}, which JSON cannot hold; the store keeps its repr "
-        f"(first seen in {where})",
-        stacklevel=4,
-    )
-    return repr(value)
-
-
-def to_json(mapping: dict[str, Any], where: str) -> str:
-    return json.dumps({k: _jsonable(v, k, where) for k, v in mapping.items()})
-
-
-# ---- who holds the store --------------------------------------------------------------
-
-
-def _process_start(pid: int) -> str | None:
-    """The kernel's start time of `pid` (Linux), to tell a live driver from a reused pid."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _alive(host: str, pid: int, process_start: str | None, heartbeat: float) -> bool:
-    if host != socket.gethostname():
-        return time.time() - heartbeat < STALE_LEASE_SECONDS
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return process_start is None or _process_start(pid) == process_start
+# The stores holding a lease in this process, by file: a second run on the same file is refused
+# even from another thread, where pid and host are the same.
+_holders: weakref.WeakValueDictionary[tuple[int, int], TrialStore] = weakref.WeakValueDictionary()
 
 
 class TrialStore:
-    """One SQLite file holding one experiment's trials."""
+    """One SQLite file holding one experiment's trials.
+
+    ``readonly=True`` opens it for analysis: nothing is written, not even in a folder the
+    reader cannot write. Otherwise the file is created (if missing or empty) or checked to
+    be exactly a parzen store before anything is written.
+    """
 
     def __init__(self, path: str | os.PathLike[str], readonly: bool = False):
         self.given = os.fspath(path)
         self.path = Path(path).absolute()  # an objective's os.chdir must not move the store
         self.readonly = readonly
         self.holds_lease = False
+        self.token = uuid.uuid4().hex  # names this object in the lease row
+        self.damage: list[tuple[int | None, str]] = []  # (tid, what is wrong) of rows `load` skipped
+        self._written: dict[int, tuple[str, float | None]] = {}  # tid -> (state, refresh_time) this object wrote
+        self._held: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # writes a full disk held back, in order
+        self._held_error: sqlite3.Error | None = None
+        self._heartbeat: Heartbeat | None = None
+        self._copy: tempfile.TemporaryDirectory[str] | None = None
+        self._salvaged: str | None = None  # why a damaged file is read in salvage mode
+        self._lost: str | None = None  # why this run may not write any more (its lease was taken over)
         self._check_path()
+        stat = os.stat(self.path)
+        self._file_id = (stat.st_dev, stat.st_ino)  # one file, however its path is spelled
         try:
-            uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
-            self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
-            if not readonly:
-                self.db.execute("PRAGMA journal_mode=WAL")
-                self.db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
-                self.db.executescript(SCHEMA)
-            self._check_format()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot use {self.path} as a parzen trial store: {exc}") from exc
+            self.db, self.version = self._open_readonly() if readonly else self._open_for_writing()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "open") from exc
+
+    # ---- opening --------------------------------------------------------------------------
 
     def is_for(self, path: str | os.PathLike[str]) -> bool:
         """True if `path` names this store: the same string as given, or the same file."""
@@ -159,7 +119,7 @@ class TrialStore:
         try:  # os.access says yes to root even on read-only mounts: really try
             with open(self.path, "ab"):
                 pass
-            probe = folder / f".{self.path.name}.parzen-probe-{os.getpid()}"
+            probe = folder / f".{self.path.name}.parzen-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
             probe.touch()
             probe.unlink()
         except OSError as exc:
@@ -168,70 +128,340 @@ class TrialStore:
                 "choose a path in a folder you can write to"
             ) from exc
 
-    def _check_format(self) -> None:
-        rows = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
-        version = rows.get("format_version")
-        if version is None and not self.readonly:
-            self.db.execute("INSERT INTO meta VALUES ('format_version', ?)", (str(FORMAT_VERSION),))
-        elif version is not None and int(version) > FORMAT_VERSION:
-            raise StoreError(f"{self.path} was written by a newer parzen (store format {version}); upgrade parzen")
+    def _connect(self, target: str, timeout: float = 30.0) -> sqlite3.Connection:
+        return sqlite3.connect(target, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
 
-    # ---- the experiment's space --------------------------------------------------------
+    def _open_readonly(self) -> tuple[sqlite3.Connection, int]:
+        """A read-only connection, then the schema checked before any row is read.
 
-    def check_space(self, description: Any) -> None:
-        """Record the space on first use; later, refuse a different one, listing changes."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'space'").fetchone()
-        if row is None:
-            if not self.readonly:
-                self.db.execute("INSERT INTO meta VALUES ('space', ?)", (json.dumps(description),))
-            return
-        stored = json.loads(row[0])
-        if stored != json.loads(json.dumps(description)):
-            changes = describe_changes(stored, description)
-            raise SpaceMismatch(
-                f"{self.path} holds trials of a different search space; resuming would mix them. "
-                f"Changes: {'; '.join(changes)}. Use a new trials_save_file for the new space."
+        A WAL reader needs the ``-shm`` file beside the store. In a folder the reader
+        cannot write and without one: with no ``-wal`` file (or an empty one) the file
+        alone is the store and is opened ``immutable``; with one, its commits are read
+        from a private copy of both files (with a warning).
+        """
+        db = self._connect(uri(self.path, mode="ro"))
+        try:
+            return db, self._inspect_damaged(db)
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if not _errorname(exc).startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")):
+                raise
+        except BaseException:
+            db.close()
+            raise
+        wal = Path(f"{self.path}-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            db = self._connect(uri(self.path, mode="ro", immutable="1"))
+            return db, self._inspect_damaged(db)
+        self._copy = tempfile.TemporaryDirectory(prefix="parzen-store-")
+        copy = Path(self._copy.name) / "store.db"
+        shutil.copyfile(self.path, copy)
+        shutil.copyfile(wal, f"{copy}-wal")
+        warnings.warn(
+            f"{self.path} has a -wal file but no -shm file, and its folder cannot be written: read from a copy of "
+            "both files (the trials committed up to now)",
+            StoreWarning,
+            stacklevel=4,
+        )
+        db = self._connect(uri(copy))
+        return db, self._inspect_damaged(db)
+
+    def _inspect_damaged(self, db: sqlite3.Connection) -> int:
+        """`inspect` for a reader, which may salvage a damaged file.
+
+        SQLite refuses a whole file that is shorter than its header says (truncated);
+        ``writable_schema`` lets a read-only connection open it, to read what is left.
+        """
+        try:
+            return inspect(db, self.path) or 0
+        except sqlite3.DatabaseError as exc:
+            if not _errorname(exc).startswith("SQLITE_CORRUPT"):
+                raise
+            db.execute("PRAGMA writable_schema=ON")  # harmless on a read-only connection: nothing is written
+            self._salvaged = f"the file is damaged ({exc}); what is left of it was read"
+            return inspect(db, self.path) or 0
+
+    def _open_for_writing(self) -> tuple[sqlite3.Connection, int]:
+        """A read-write connection, after a read-only look that refuses anything but a parzen store."""
+        version = None
+        if self.path.stat().st_size > 0:
+            probe = self._connect(uri(self.path, mode="ro"))
+            try:
+                version = inspect(probe, self.path)
+            finally:
+                probe.close()
+        db = self._connect(uri(self.path, mode="rw"))
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
+        if version is None:
+            create(db)
+            version = inspect(db, self.path) or FORMAT_VERSION
+        return db, version
+
+    # ---- errors -----------------------------------------------------------------------------
+
+    def _error(self, exc: sqlite3.Error, doing: str) -> StoreError:
+        """The StoreError for a SQLite error while `doing` something: disk full, damage, or the error itself."""
+        name = _errorname(exc)
+        if name.startswith("SQLITE_FULL"):
+            return StoreError(f"disk full at {self.path}: cannot {doing} ({exc})")
+        if name.startswith("SQLITE_NOTADB"):
+            return StoreError(f"cannot use {self.path} as a parzen trial store: {exc}")
+        if name.startswith("SQLITE_CORRUPT") or "malformed" in str(exc):
+            return StoreError(f"{self.path} is damaged: cannot {doing} ({exc}); {self.integrity()}")
+        return StoreError(f"cannot {doing} {self.path} as a parzen trial store: {exc}")
+
+    def integrity(self, quick: bool = False) -> str:
+        """SQLite's own check of the file, as one line: ``integrity check: ok`` or what it found."""
+        pragma = "quick_check" if quick else "integrity_check"
+        if not hasattr(self, "db"):
+            return "integrity check could not run (the file could not be opened)"
+        try:
+            found = [row[0] for row in self.db.execute(f"PRAGMA {pragma}(10)")]
+        except sqlite3.Error as exc:
+            return f"integrity check could not run ({exc})"
+        return "integrity check: " + "; ".join(str(f).replace("\n", "; ") for f in found)
+
+    def _transaction(self) -> _Transaction:
+        """BEGIN IMMEDIATE ... COMMIT; a ROLLBACK that fails never hides the error that caused it."""
+        return _Transaction(self.db, self.path)
+
+    # ---- the experiment's space -------------------------------------------------------------
+
+    def check_space(self, space: CompiledSpace | Any) -> None:
+        """Refuse a space different from the one the store was created with, listing the changes.
+
+        `space` is a compiled space (or its description). A format-1 store described
+        objects by ``repr``, a memory address included: such a description matches when
+        it equals this space's format-1 description with the addresses blanked (with a
+        warning, as only type and name are compared). Nothing is written here; `acquire`
+        records the space.
+        """
+        self._space_status(space, warn=True)
+
+    def _space_status(self, space: CompiledSpace | Any, warn: bool) -> str:
+        """'absent', 'same' or 'format1' (see `parzen._store_space.compare`); SpaceMismatch otherwise."""
+        if self.version == 0:  # an empty file, read-only: nothing recorded yet
+            return "absent"
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'space'").fetchone()
+            stored = None if row is None else json.loads(row[0])
+        except (sqlite3.Error, ValueError) as exc:
+            raise StoreError(f"{self.path}: the recorded search space cannot be read ({exc})") from exc
+        return compare(stored, space, self.path, warn)
+
+    def _record_space(self, space: CompiledSpace) -> None:
+        """Record `space` (first run) or bring a format-1 description to format 2, inside a transaction."""
+        if self._space_status(space, warn=False) != "same":
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('space', ?)", (json.dumps(as_read_back(space.describe())),)
             )
 
-    # ---- the lease --------------------------------------------------------------------------
+    # ---- the lease ----------------------------------------------------------------------------
 
-    def acquire(self) -> None:
-        """Become the one driver writing this store, or raise naming the one that is."""
-        me = (socket.gethostname(), os.getpid(), _process_start(os.getpid()))
-        self.db.execute("BEGIN IMMEDIATE")
+    def acquire(self, space: CompiledSpace | None = None) -> None:
+        """Become the one driver writing this store, or raise naming the one that is.
+
+        In the same transaction a format-1 store is migrated to format 2 and `space` (if
+        given) is recorded. A heartbeat thread keeps the lease fresh until `release`.
+        """
+        self._check_writable()
+        me = (socket.gethostname(), os.getpid(), process_start(os.getpid()))
+        migrate = self.version < FORMAT_VERSION
         try:
-            row = self.db.execute("SELECT host, pid, process_start, acquired, heartbeat FROM lease").fetchone()
-            if row is not None and tuple(row[:3]) != me and _alive(row[0], row[1], row[2], row[4]):
-                raise StoreError(
-                    f"{self.path} is in use by another driver (pid {row[1]} on {row[0]}, since "
-                    f"{time.ctime(row[3])}); wait for it to finish or use another trials_save_file. "
-                    "parzen.load_trials() can read it meanwhile."
+            with self._transaction():
+                self._refuse_if_held(self._lease_row())
+                if migrate:
+                    self._migrate()
+                now = time.time()
+                self.db.execute(
+                    "INSERT OR REPLACE INTO lease VALUES (1, ?, ?, ?, ?, ?, ?)", (*me, now, now, self.token)
                 )
-            now = time.time()
-            self.db.execute("INSERT OR REPLACE INTO lease VALUES (1, ?, ?, ?, ?, ?)", (*me, now, now))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
+                if space is not None:
+                    self._record_space(space)
+                _holders[self._file_id] = self  # before COMMIT: a thread waiting to take the lease sees it
+        except BaseException as exc:
+            if _holders.get(self._file_id) is self and not self.holds_lease:
+                del _holders[self._file_id]
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc, "take the lease of") from exc
             raise
+        if migrate:
+            self.version = FORMAT_VERSION
         self.holds_lease = True
+        self._lost = None
+        self._start_heartbeat()
+
+    def _lease_row(self) -> tuple[Any, ...] | None:
+        token = "token" if self.version >= 2 else "NULL"
+        return self.db.execute(f"SELECT host, pid, process_start, acquired, heartbeat, {token} FROM lease").fetchone()
+
+    def _refuse_if_held(self, row: tuple[Any, ...] | None) -> None:
+        holder = _holders.get(self._file_id)
+        if holder is not None and holder is not self:
+            raise StoreError(
+                f"{self.path} is in use by another run in this process (another thread's fmin, or a TrialStore "
+                "still holding its lease); wait for it to finish or use another trials_save_file. "
+                "parzen.load_trials() can read it meanwhile."
+            )
+        if row is None or row[5] == self.token:
+            return
+        host, pid, started, acquired, heartbeat, _ = row
+        if (host, pid) == (socket.gethostname(), os.getpid()):
+            return  # left by a store of this process that is gone (no live holder above)
+        if alive(host, pid, started, heartbeat, STALE_LEASE_SECONDS):
+            raise StoreError(
+                f"{self.path} is in use by another driver (pid {pid} on {host}, since {time.ctime(acquired)}, last "
+                f"heartbeat {time.time() - heartbeat:.0f} s ago); wait for it to finish or use another "
+                "trials_save_file. parzen.load_trials() can read it meanwhile."
+            )
+
+    def _migrate(self) -> None:
+        """Format 1 -> 2 (inside the caller's transaction): worker column, lease token, intermediate table."""
+        for statement in MIGRATE_1_TO_2:
+            self.db.execute(statement)
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is not None and self._heartbeat.running:
+            return
+        target = uri(self.path, mode="rw")
+        self._heartbeat = Heartbeat(target, self.token, HEARTBEAT_SECONDS, HEARTBEAT_BUSY_TIMEOUT)
+        weakref.finalize(self, self._heartbeat.stop, 0.0)  # a store dropped without release stops beating
+
+    def _stop_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop(wait=HEARTBEAT_BUSY_TIMEOUT + 1.0)
+            self._heartbeat = None
 
     def release(self) -> None:
-        if self.holds_lease:
-            self.db.execute("DELETE FROM lease WHERE pid = ? AND host = ?", (os.getpid(), socket.gethostname()))
-            self.holds_lease = False
+        """Give the store up (fmin does it when it returns); a lease that cannot be removed expires with the process."""
+        if not self.holds_lease:
+            return
+        self.holds_lease = False
+        if _holders.get(self._file_id) is self:
+            del _holders[self._file_id]
+        self._stop_heartbeat()
+        try:
+            self.db.execute("DELETE FROM lease WHERE token = ?", (self.token,))
+        except sqlite3.Error as exc:
+            warnings.warn(
+                f"the lease of {self.path} could not be removed ({exc}); other drivers can take the store once "
+                "this process ends",
+                StoreWarning,
+                stacklevel=2,
+            )
 
-    # ---- trials -------------------------------------------------------------------------------
+    def _check_lease(self) -> None:
+        """Inside a write transaction: refresh the heartbeat, and refuse to write if the lease was taken over."""
+        if self.db.execute("UPDATE lease SET heartbeat = ? WHERE token = ?", (time.time(), self.token)).rowcount:
+            return
+        row = self.db.execute("SELECT host, pid, acquired FROM lease").fetchone()
+        self.holds_lease = False
+        if _holders.get(self._file_id) is self:
+            del _holders[self._file_id]
+        if self._heartbeat is not None:
+            self._heartbeat.stop(wait=0.0)
+        holder = "nobody holds it now" if row is None else f"pid {row[1]} on {row[0]} took it at {time.ctime(row[2])}"
+        self._lost = (
+            f"{self.path}: this run lost its lease ({holder}); to keep that driver's trials intact nothing more is "
+            "written by this run. Its trials stay in memory, in the Trials object."
+        )
+        raise StoreError(self._lost)
+
+    def _check_writable(self, writing: bool = False) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path} was opened read-only (for analysis); it cannot be written")
+        if writing and self._lost is not None:
+            raise StoreError(self._lost)
+
+    # ---- writing trials ------------------------------------------------------------------------
 
     def save(self, trial: Trial, new: bool = False) -> None:
-        """Write `trial` (and its attachments) in one committed transaction."""
+        """Write `trial` (and its attachments) in one committed transaction.
+
+        `new`: the trial is being created; an existing row with its tid is never replaced.
+        An update moves a trial out of RUNNING, or rewrites a trial this object wrote;
+        a finished trial written by another run is never overwritten. When the disk is
+        full the trial is held back (it is in memory) and written with a later save or
+        by `flush`; a warning says so.
+        """
+        self._check_writable(writing=True)
+        self._hold_or_write(("trial", trial.tid), (trial, new))
+
+    def save_intermediate(self, tid: int, step: int, value: float) -> None:
+        """Record the value trial `tid` reported at `step` (committed at once, one small row)."""
+        self._check_writable(writing=True)
+        self._hold_or_write(("step", int(tid), int(step)), (float(value), time.time()))
+
+    def _hold_or_write(self, key: tuple[Any, ...], payload: tuple[Any, ...]) -> None:
+        if self._held:
+            self._retry_held()
+        if self._held:  # the disk is still full: keep the order, try again with the next save
+            previous = self._held.get(key)
+            if previous is not None and key[0] == "trial":
+                payload = (payload[0], payload[1] or previous[1])  # a held creation stays a creation
+            self._held[key] = payload
+            return
+        try:
+            self._write(key, payload)
+        except sqlite3.Error as exc:
+            if not _errorname(exc).startswith(_TRANSIENT):
+                raise self._write_error(exc, key) from exc
+            self._held[key] = payload
+            self._held_error = exc
+            warnings.warn(
+                f"{self._outage()} ({exc}): trial {key[1]} is kept in memory and written when the store can be "
+                "written again (parzen retries with every later save and when fmin ends)",
+                StoreWarning,
+                stacklevel=4,
+            )
+
+    def _write(self, key: tuple[Any, ...], payload: tuple[Any, ...]) -> None:
+        if self._lost is not None:
+            raise StoreError(self._lost)
+        if key[0] == "trial":
+            self._write_trial(*payload)
+            return
+        if self.version < FORMAT_VERSION:
+            with self._transaction():
+                self._migrate()
+            self.version = FORMAT_VERSION
+        self._check_heartbeat()
+        self.db.execute("INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)", (key[1], key[2], *payload))
+
+    def _check_heartbeat(self) -> None:
+        if self.holds_lease and self._heartbeat is not None and self._heartbeat.lost:
+            with self._transaction():
+                self._check_lease()
+
+    def _write_trial(self, trial: Trial, new: bool) -> None:
+        row = self._row(trial)
+        migrate = self.version < FORMAT_VERSION
+        with self._transaction():
+            if migrate:
+                self._migrate()
+            if self.holds_lease:
+                self._check_lease()
+            inserted = self._put_trial(trial.tid, row, new)
+            if trial.attachments:
+                self._put_attachments(trial)
+            if inserted and trial.intermediate:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)",
+                    [(trial.tid, step, value, None) for step, value in trial.intermediate.items()],
+                )
+        if migrate:
+            self.version = FORMAT_VERSION
+        self._written[trial.tid] = (trial.state.name, trial.refresh_time)
+
+    def _row(self, trial: Trial) -> tuple[Any, ...]:
         where = f"trial {trial.tid}"
-        row = (
-            trial.tid,
+        return (
             trial.state.name,
             trial.result.get("status"),
             _finite_or_none(trial.loss),
-            to_json(trial.params, where),
-            to_json(trial.result, where),
+            sjson.encode(trial.params, where),
+            sjson.encode(trial.result, where),
             trial.error,
             trial.book_time,
             trial.refresh_time,
@@ -241,109 +471,245 @@ class TrialStore:
             trial.stdout,
             trial.stderr,
             trial.attempts,
+            trial.worker,
         )
-        self.db.execute("BEGIN IMMEDIATE")
+
+    def _put_trial(self, tid: int, row: tuple[Any, ...], new: bool) -> bool:
+        """Insert or update the row of `tid` under the rules of `save`; True if it was inserted."""
+        mine = self._written.get(tid)
+        if not new and self.db.execute(_UPDATE, (*row, tid, mine is not None, *(mine or (None, None)))).rowcount:
+            return False
         try:
-            self.db.execute("INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
-            for name, value in trial.attachments.items():
-                self.db.execute(
-                    "INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?)",
-                    (trial.tid, name, *_attachment(value, name, where)),
-                )
-            if self.holds_lease:
-                self.db.execute("UPDATE lease SET heartbeat = ?", (time.time(),))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+            self.db.execute(_INSERT, (tid, *row))
+            return True
+        except sqlite3.IntegrityError:
+            pass
+        if new:
+            raise StoreError(
+                f"trial {tid} already exists in {self.path}: another run created it, and parzen never replaces a "
+                "stored trial (two runs on one store?)"
+            )
+        state = self.db.execute("SELECT state FROM trials WHERE tid = ?", (tid,)).fetchone()[0]
+        raise StoreError(
+            f"trial {tid} in {self.path} is already {str(state).lower()}, written by another run; parzen never "
+            "overwrites a finished trial"
+        )
+
+    def _put_attachments(self, trial: Trial) -> None:
+        attachments = trial.attachments
+        if isinstance(attachments, StoredAttachments) and attachments.source == self.path:
+            items = list(attachments.unsaved.items())  # the rest is in this file already
+        else:
+            items = list(attachments.items())
+        for name, value in items:
+            self.db.execute(
+                "INSERT OR REPLACE INTO attachments VALUES (?, ?, ?, ?)",
+                (trial.tid, name, *attachment_row(value, name, f"trial {trial.tid}")),
+            )
+
+    def _write_error(self, exc: sqlite3.Error, key: tuple[Any, ...]) -> StoreError:
+        what = f"write trial {key[1]}" if key[0] == "trial" else f"write step {key[2]} of trial {key[1]} to"
+        return self._error(exc, what)
+
+    # ---- writes held back by a full disk --------------------------------------------------------
+
+    @property
+    def unsaved(self) -> list[int]:
+        """Tids of trials (or their intermediate values) that are in memory only, held back by a full disk."""
+        return sorted({key[1] for key in self._held})
+
+    def _outage(self) -> str:
+        if self._held_error is not None and not _errorname(self._held_error).startswith("SQLITE_FULL"):
+            return f"cannot write {self.path}"
+        return f"disk full at {self.path}"
+
+    def _retry_held(self) -> None:
+        """Write held-back entries in order; stop at the first that still fails for a passing reason."""
+        for key in list(self._held):
+            try:
+                self._write(key, self._held[key])
+            except sqlite3.Error as exc:
+                if _errorname(exc).startswith(_TRANSIENT):
+                    self._held_error = exc
+                    return
+                del self._held[key]
+                raise self._write_error(exc, key) from exc
+            del self._held[key]
+        logger.info("the store %s can be written again: held-back trials are written", self.path)
+
+    def flush(self) -> None:
+        """Write the trials a full disk held back; StoreError naming those still only in memory."""
+        if not self._held:
+            return
+        took = not self.holds_lease
+        if took:
+            self.acquire()
+        try:
+            self._retry_held()
+        finally:
+            if took:
+                self.release()
+        if self._held:
+            raise self._unsaved_error()
+
+    def end_run(self) -> None:
+        """fmin is done: last tries (with a short back-off) for held-back trials, release the lease, then raise
+        StoreError if some trials are still only in memory."""
+        try:
+            for pause in FLUSH_BACKOFF:
+                if not self._held:
+                    break
+                self._retry_held()
+                if self._held:
+                    time.sleep(pause)
+            if self._held:
+                self._retry_held()
+        finally:
+            self.release()
+        if self._held:
+            raise self._unsaved_error()
+
+    def _unsaved_error(self) -> StoreError:
+        tids = self.unsaved
+        return StoreError(
+            f"{self._outage()} ({self._held_error}): {len(tids)} trials are only in memory (tids {_ranges(tids)}). "
+            "The Trials object still holds them (this error's .trials, or the trials you passed to fmin): free "
+            "space, then call trials.store.flush() to write them, or run fmin again with the same Trials."
+        )
+
+    # ---- reading -------------------------------------------------------------------------------
 
     def load(self) -> list[Trial]:
-        """Every stored trial, in tid order, attachments included."""
-        attachments: dict[int, dict[str, Any]] = {}
-        for tid, name, kind, value in self.db.execute("SELECT tid, name, kind, value FROM attachments"):
-            attachments.setdefault(tid, {})[name] = _attachment_value(kind, value)
-        columns = "tid, state, params, result, error, book_time, refresh_time, start_time, end_time, host, "
-        columns += "stdout, stderr, attempts"
-        trials = []
-        for row in self.db.execute(f"SELECT {columns} FROM trials ORDER BY tid"):
-            tid, state, params, result, error, book, refresh, start, end, host, out, err, attempts = row
-            trials.append(
-                Trial(
-                    tid=tid,
-                    params=json.loads(params),
-                    state=TrialState[state],
-                    result=json.loads(result),
-                    book_time=book,
-                    refresh_time=refresh,
-                    start_time=start,
-                    end_time=end,
-                    error=error,
-                    host=host,
-                    stdout=out or "",
-                    stderr=err or "",
-                    attempts=attempts,
-                    attachments=attachments.get(tid, {}),
-                )
+        """Every readable stored trial, in tid order; rows that cannot be read are listed in `damage`.
+
+        Attachments are not read here: each trial's ``attachments`` knows their names and
+        reads a value from the file when it is asked for.
+        """
+        self.damage = [] if self._salvaged is None else [(None, self._salvaged)]
+        if self.version == 0:  # an empty file (read-only): no store written there yet
+            return []
+        reader = Reader(self.db, self.version, self.integrity)
+        lazy = _AttachmentReader(self.path)
+        try:
+            trials = reader.trials(lambda tid, names: StoredAttachments(lazy.read, self.path, tid, names))
+        except sqlite3.Error as exc:
+            raise self._error(exc, "read") from exc
+        self.damage += reader.damage
+        return trials
+
+    def attachment(self, tid: int, name: str) -> Any:
+        """One attachment's value, read from the file now."""
+        try:
+            row = self.db.execute(
+                "SELECT kind, value FROM attachments WHERE tid = ? AND name = ?", (tid, name)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"read attachment {name!r} of trial {tid} from") from exc
+        if row is None:
+            raise StoreError(f"attachment {name!r} of trial {tid} is no longer in {self.path}")
+        try:
+            return attachment_value(*row)
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f"attachment {name!r} of trial {tid} in {self.path} is damaged: {exc}") from exc
+
+    def damage_report(self) -> str:
+        """The rows `load` skipped, as one message naming the file and each tid."""
+        rows = [d for d in self.damage if d[0] is not None]
+        notes = "; ".join(why if tid is None else f"tid {tid}: {why}" for tid, why in self.damage)
+        return f"{self.path} is damaged: {len(rows)} damaged rows were skipped ({notes})"
+
+    def load_for_resume(self) -> list[Trial]:
+        """The stored trials, refusing a damaged store: a run must not build on one (listing what is wrong)."""
+        check = self.integrity(quick=True)
+        if check != "integrity check: ok":
+            raise StoreError(
+                f"{self.path} is damaged ({check}); parzen refuses to resume onto it. parzen.load_trials() reads "
+                "the trials that are intact; use a new trials_save_file for the next run."
+            )
+        trials = self.load()
+        if self.damage:
+            raise StoreError(
+                f"{self.damage_report()}. parzen refuses to resume onto a damaged store: parzen.load_trials() reads "
+                "the intact trials; use a new trials_save_file for the next run."
             )
         return trials
 
     def close(self) -> None:
+        """Release the lease (if held) and close the file; held-back trials stay in `unsaved`."""
         self.release()
+        self._stop_heartbeat()
         self.db.close()
+        if self._copy is not None:
+            self._copy.cleanup()
+            self._copy = None
+
+
+# ---- attachments, read when asked for ---------------------------------------------------------
+
+
+class _Transaction:
+    """``with store._transaction():`` -- a class, not a generator: it runs twice per trial written."""
+
+    __slots__ = ("db", "path")
+
+    def __init__(self, db: sqlite3.Connection, path: Path):
+        self.db = db
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> None:
+        if kind is not None:
+            self._rollback()
+            return
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:  # a failed COMMIT (disk full) may have rolled back already
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error as rollback:  # never in place of the error that made us roll back
+                logger.debug("ROLLBACK after a failed write of %s also failed: %s", self.path, rollback)
+
+
+class _AttachmentReader:
+    """Reads attachment values of one store file, through one read-only connection opened when first needed."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._store: TrialStore | None = None
+
+    def read(self, tid: int, name: str) -> Any:
+        if self._store is None:
+            self._store = TrialStore(self.path, readonly=True)
+        return self._store.attachment(tid, name)
+
+
+# ---- rows <-> trials --------------------------------------------------------------------------------
 
 
 def _finite_or_none(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
-def _attachment(value: Any, name: str, where: str) -> tuple[str, Any]:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return "bytes", bytes(value)
-    if isinstance(value, str):
-        return "text", value
-    return "json", json.dumps(_jsonable(value, f"attachments.{name}", where))
+def _errorname(exc: BaseException) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")
 
 
-def _attachment_value(kind: str, value: Any) -> Any:
-    if kind == "bytes":
-        return bytes(value)
-    if kind == "text":
-        return value
-    return json.loads(value)
-
-
-def _params_of(description: Any, path: str = "", out: dict | None = None) -> dict[str, Any]:
-    """label -> that hyperparameter's description, from a space description."""
-    out = {} if out is None else out
-    if isinstance(description, dict):
-        if "hp" in description:
-            out[description["hp"]["label"]] = description["hp"]
-        for value in description.values():
-            _params_of(value, path, out)
-    elif isinstance(description, list):
-        for value in description:
-            _params_of(value, path, out)
-    return out
-
-
-def describe_changes(old: Any, new: Any) -> list[str]:
-    """Human-readable differences between two space descriptions."""
-    new = json.loads(json.dumps(new))
-    before, after = _params_of(old), _params_of(new)
-    changes = []
-    if set(after) - set(before):
-        changes.append(f"new hyperparameters {sorted(set(after) - set(before))}")
-    if set(before) - set(after):
-        changes.append(f"removed hyperparameters {sorted(set(before) - set(after))}")
-    for label in sorted(set(before) & set(after)):
-        if before[label] != after[label]:
-            changes.append(f"{label!r} was {_short(before[label])}, now {_short(after[label])}")
-    return changes or ["the structure around the hyperparameters (constants, nesting or choice options) changed"]
-
-
-def _short(d: dict) -> str:
-    args = ", ".join(f"{k}={v}" for k, v in d.items() if k not in ("label", "kind") and v is not None)
-    return f"{d['kind']}({args})"
+def _ranges(tids: list[int]) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7'."""
+    parts: list[str] = []
+    for tid in tids:
+        if parts and tid == int(parts[-1].split("-")[-1]) + 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{tid}"
+        else:
+            parts.append(str(tid))
+    return ", ".join(parts)
 
 
 # ---- attaching a store to Trials ------------------------------------------------------------
@@ -353,59 +719,62 @@ def attach_store(trials: Trials | None, path: str | os.PathLike[str], space: Com
     """The Trials of a run with `path` as its store, resumed from it if it holds trials.
 
     Takes the store's lease (released by `fmin` when the run ends). Trials that were
-    running when a previous driver died are marked `INTERRUPTED`.
+    running when a previous driver died are marked `INTERRUPTED`. A damaged store is
+    refused, listing what is wrong.
     """
-    description = space.describe()
     trials = trials if trials is not None else Trials()
     if trials.store is not None and trials.store.is_for(path):
-        trials.store.check_space(description)
-        trials.store.acquire()
+        trials.store.check_space(space)
+        trials.store.acquire(space)
         return trials
     store = TrialStore(path)
     try:
-        store.check_space(description)
-        store.acquire()
-        stored = _interrupted_marked(store)
+        store.check_space(space)  # a different space is refused before anything is written
+        store.acquire(space)
+        stored = store.load_for_resume()
         if stored and len(trials):
             raise StoreError(
                 f"{store.path} already holds {len(stored)} trials and the Trials passed to fmin holds "
                 f"{len(trials)}; pass trials=None (or a new Trials) to resume from the file"
             )
+        _mark_interrupted(store, stored)
         trials.detach_store()
-        trials.load_records(stored)
-        trials.attach_store(store)
+        trials.attach_store(store)  # writes the trials held in memory (none when the file holds some)
+        trials.load_records(stored)  # in memory only: they are in the file already
     except BaseException:
         store.close()
         raise
     return trials
 
 
-def _interrupted_marked(store: TrialStore) -> list[Trial]:
-    """The stored trials, those left running by a dead driver now `INTERRUPTED` (and saved so)."""
-    stored = store.load()
+def _mark_interrupted(store: TrialStore, stored: list[Trial]) -> None:
+    """Trials left running by a dead driver become `INTERRUPTED` (and are saved so)."""
     for trial in stored:
         if trial.state in (TrialState.RUNNING, TrialState.NEW):
             trial.state = TrialState.INTERRUPTED
             trial.error = "interrupted: the driver stopped while this trial was running; its budget is run again"
             trial.result = {"status": "fail", "error": trial.error}
             store.save(trial)
-    return stored
 
 
 def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
-    """Open a store for analysis (read-only; works while a driver is writing it).
+    """Open a store for analysis (read-only; works while a driver is writing it, and in a folder
+    the reader cannot write).
 
-    Pass the `space` to get ``best_params`` and choice values in ``to_dataframe()``.
+    Pass the `space` to get ``best_params`` and choice values in ``to_dataframe()``. Rows
+    of a damaged store that cannot be read are skipped with a `StoreWarning` listing them.
     """
     store = TrialStore(path, readonly=True)
     try:
         if space is not None:
             from parzen.space import compile_space
 
-            store.check_space(compile_space(space).describe())
+            store.check_space(compile_space(space))
         records = store.load()
     finally:
-        store.db.close()
+        store.close()
+    if store.damage:
+        warnings.warn(store.damage_report(), StoreWarning, stacklevel=2)
     trials = Trials()
     trials.load_records(records)
     if space is not None:

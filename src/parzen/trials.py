@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,7 @@ class Trial:
     stdout: str = ""
     stderr: str = ""
     attempts: int = 1
-    attachments: dict[str, Any] = field(default_factory=dict)
+    attachments: MutableMapping[str, Any] = field(default_factory=dict)  # a stored trial's are read lazily
     intermediate: dict[int, float] = field(default_factory=dict)  # step -> value the objective reported
 
     @property
@@ -197,6 +197,68 @@ class Trials:
                 raise StoreError(f"trial {trial.tid} is loaded twice; a tid is unique within an experiment")
             self._add(trial)
 
+    @classmethod
+    def from_points(cls, points: Iterable[Any], space: Any) -> Trials:
+        """Trials holding known results, recorded without running anything (warm start).
+
+        `points` is ``[(params, loss_or_result), ...]``: `params` flat ``{label: value}``
+        (a choice as its index, as ``fmin`` returns it), the second item a loss or a
+        result dict (``{"loss": ..., "status": "ok"}``, or ``{"status": "fail"}``).
+        ``fmin(..., trials=Trials.from_points(known, space))`` continues from them: TPE
+        learns from them and ``max_evals`` counts them.
+        """
+        from parzen.migrate import records_from_points
+
+        trials = cls()
+        trials.load_records(records_from_points(points, trials.attach_space(space)))
+        return trials
+
+    # ---- hyperopt's trial documents in (see parzen.migrate) ------------------------------
+
+    def insert_trial_docs(self, docs: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Add hyperopt trial documents, validated (`InvalidTrial`) and visible at once (no refresh needed)."""
+        from parzen.migrate import records_from_docs
+
+        records = records_from_docs(docs)
+        clash = [r.tid for r in records if r.tid in self._records]
+        if clash:
+            raise StoreError(f"trials {clash} already exist; a tid is unique within an experiment")
+        for trial in records:
+            if self.store is not None:
+                self.store.save(trial, new=True)
+            self._add(trial)
+        return [r.tid for r in records]
+
+    def insert_trial_doc(self, doc: Mapping[str, Any]) -> int:
+        """Add one hyperopt trial document (see `insert_trial_docs`)."""
+        return self.insert_trial_docs([doc])[0]
+
+    def new_trial_ids(self, n: int) -> list[int]:
+        """Reserve `n` fresh tids (hyperopt's API, for code that builds trial documents)."""
+        start = self._next_tid
+        self._next_tid += n
+        return list(range(start, start + n))
+
+    def new_trial_docs(self, tids: list, specs: list, results: list, miscs: list) -> list[dict[str, Any]]:
+        """NEW trial documents as hyperopt built them, for `insert_trial_docs`."""
+        if not len(tids) == len(specs) == len(results) == len(miscs):
+            raise InvalidArgument("new_trial_docs needs tids, specs, results and miscs of the same length")
+        return [
+            {
+                "state": int(TrialState.NEW),
+                "tid": tid,
+                "spec": spec,
+                "result": result,
+                "misc": misc,
+                "exp_key": self.exp_key,
+                "owner": None,
+                "version": 0,
+                "book_time": None,
+                "refresh_time": None,
+            }
+            for tid, spec, result, misc in zip(tids, specs, results, miscs)
+        ]
+
     # ---- recording (driver thread only) -----------------------------------------
 
     def new(self, params: Mapping[str, Any], state: TrialState = TrialState.RUNNING) -> Trial:
@@ -218,6 +280,16 @@ class Trials:
             self._columns.update(row, trial.loss, trial.state)
         self._next_tid = max(self._next_tid, trial.tid + 1)
         self._changed(trial.tid)
+
+    def start(self, tid: int) -> Trial:
+        """A NEW trial (a point queued by `generate_trials_to_calculate`) starts running."""
+        trial = self.record(tid)
+        if trial.state != TrialState.NEW:
+            raise UnknownTrial(f"trial {tid} is {trial.state.name.lower()}; only a new trial can start")
+        trial.state = TrialState.RUNNING
+        trial.result = {"status": STATUS_RUNNING}
+        self._settle(trial)
+        return trial
 
     def finish(self, tid: int, outcome: Outcome) -> Trial:
         """Record what the executor reported for running trial `tid`."""
@@ -398,6 +470,11 @@ class Trials:
                 out.setdefault(k, []).append(t.tid)
         return out
 
+    @property
+    def idxs_vals(self) -> tuple[dict[str, list[int]], dict[str, list]]:
+        """``(idxs, vals)`` together, as hyperopt's property."""
+        return self.idxs, self.vals
+
     def _best_record(self) -> Trial:
         losses = self._columns.losses()
         if np.isnan(losses).all():
@@ -434,14 +511,15 @@ class Trials:
             raise InvalidArgument("best_params needs the search space: run fmin with these trials first")
         return self.space.eval(self.argmin)
 
-    def average_best_error(self) -> float:
-        """Loss of the best ok trial (hyperopt's helper, without true_loss averaging)."""
+    def average_best_error(self, bandit: Any = None) -> float:
+        """Loss of the best ok trial (hyperopt's helper, without its true_loss averaging; `bandit` is ignored)."""
         loss = self._best_record().loss
         assert loss is not None  # the best record is an ok trial
         return loss
 
-    def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> dict[str, Any]:
-        """Attachments returned by a trial's objective (``result['attachments']``)."""
+    def trial_attachments(self, trial: Mapping[str, Any] | Trial) -> MutableMapping[str, Any]:
+        """Attachments returned by a trial's objective (``result['attachments']``); a stored trial's
+        are read from the store when asked for."""
         tid = trial.tid if isinstance(trial, Trial) else trial["tid"]
         return self.record(tid).attachments
 

@@ -12,6 +12,7 @@ row do not pile onto one point.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import time
@@ -22,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from parzen.exceptions import InvalidAlgorithm, InvalidArgument
+from parzen.exceptions import InvalidAlgorithm, InvalidArgument, InvalidParameterValue, MissingParameter
 from parzen.executors import _task
 from parzen.executors._task import Outcome
+from parzen.history import TrialState
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
 
@@ -59,11 +61,8 @@ def check_algorithm(algo: Any) -> Callable:
     except (TypeError, ValueError):
         return algo  # a builtin or C callable: trust it
     names = tuple(signature.parameters)
-    if names[:4] == _HYPEROPT_ALGO_PARAMS:
-        raise InvalidAlgorithm(
-            f"{algo!r} is a hyperopt algorithm (new_ids, domain, trials, seed); use parzen's "
-            "equivalent, e.g. parzen.tpe.suggest, parzen.rand.suggest or parzen.anneal.suggest"
-        )
+    if names[:4] == _HYPEROPT_ALGO_PARAMS or "domain" in names[:4]:
+        raise InvalidAlgorithm(_hyperopt_algorithm_message(algo))
     try:
         signature.bind(None, None, None)
     except TypeError:
@@ -72,6 +71,32 @@ def check_algorithm(algo: Any) -> Callable:
             "Configure options with functools.partial(tpe.suggest, n_startup_jobs=...)"
         ) from None
     return algo
+
+
+def _hyperopt_algorithm_message(algo: Any) -> str:
+    """Why a hyperopt-style algorithm is refused, and what to write instead.
+
+    hyperopt's algorithms read its pyll graph (``domain.s_idxs_vals``, ``rec_eval``) and
+    write trial documents; parzen has neither, so they cannot be run, only ported.
+    """
+    fn = algo.func if isinstance(algo, functools.partial) else algo
+    module = getattr(fn, "__module__", "") or ""
+    name = getattr(fn, "__name__", repr(fn))
+    if module.split(".")[0] == "hyperopt":
+        short = module.split(".")[-1]
+        options = ", ".join(f"{k}={v!r}" for k, v in getattr(algo, "keywords", {}).items())
+        fix = f"parzen.{short}.{name}" if not options else f"functools.partial(parzen.{short}.{name}, {options})"
+        return (
+            f"algo is {module}.{name} from the hyperopt package; parzen needs its own algorithm: use {fix} "
+            f"(change `from hyperopt import {short}` to `from parzen import {short}`)"
+        )
+    return (
+        f"algo {name!r} has hyperopt's signature (new_ids, domain, trials, seed); parzen cannot run it "
+        "(hyperopt algorithms read its pyll graph and write trial documents). Port it to "
+        "suggest(space, history, rng) -> {label: value}: sample with space.sample(rng), read past "
+        "trials from history.values(label) / history.loss; see 'Custom algorithms' in "
+        "docs/migrating-from-hyperopt.md"
+    )
 
 
 def as_generator(rstate: Any) -> np.random.Generator:
@@ -108,7 +133,19 @@ class Tuner:
         self.algo = check_algorithm(algo)
         self.rng = as_generator(rstate)
         self.queued: deque[dict[str, Any]] = deque(self._new_points(points_to_evaluate or []))
+        self._check_new_trials()
         self.exhausted = False
+
+    def _check_new_trials(self) -> None:
+        """NEW trials (from generate_trials_to_calculate or insert_trial_docs) must fit the space."""
+        if not self.trials.count(TrialState.NEW):
+            return
+        for trial in self.trials.records:
+            if trial.state == TrialState.NEW:
+                try:
+                    self.space.check_point(trial.params)
+                except (InvalidParameterValue, MissingParameter) as exc:
+                    raise type(exc)(f"trial {trial.tid}, queued to be evaluated first: {exc}") from None
 
     def _new_points(self, points: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Checked `points_to_evaluate`, minus those these trials already hold."""
@@ -128,11 +165,23 @@ class Tuner:
 
     def ask(self) -> Suggestion | None:
         """The next trial to evaluate (now counted as running), or None if the algorithm is exhausted."""
+        queued = self._start_new_trial()
+        if queued is not None:
+            return queued
         params = self.queued.popleft() if self.queued else self._suggest()
         if params is None:
             self.exhausted = True
             return None
         trial = self.trials.new(params)
+        return Suggestion(trial.tid, self.space.eval(params), params)
+
+    def _start_new_trial(self) -> Suggestion | None:
+        """The first NEW trial the trials hold, started (they run before any suggestion)."""
+        if not self.trials.count(TrialState.NEW):
+            return None
+        trial = next(t for t in self.trials.records if t.state == TrialState.NEW)
+        params = self.space.check_point(trial.params)
+        self.trials.start(trial.tid)
         return Suggestion(trial.tid, self.space.eval(params), params)
 
     def _suggest(self) -> dict[str, Any] | None:

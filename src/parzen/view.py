@@ -19,9 +19,7 @@ import math
 import os
 import sqlite3
 import time
-import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from parzen.exceptions import StoreError
@@ -254,14 +252,9 @@ def _row(params: dict[str, ParamInfo], **fields: Any) -> Row:
     return Row(**fields)
 
 
-def from_trials(trials: Any) -> RunView:
-    """The view of an in-memory `Trials` (or `SparkTrials`); reads, never changes it."""
-    records = trials.records
-    space = getattr(trials, "space", None)
-    params = params_from_description(space.describe()) if space is not None else {}
-    if not params:
-        params = _inferred_params([r.params for r in records])
-    rows = [
+def _rows_of(params: dict[str, ParamInfo], records: list[Any]) -> list[Row]:
+    """`Row`s of `Trial` records (in memory, or loaded from a store)."""
+    return [
         _row(
             params,
             tid=r.tid,
@@ -279,6 +272,16 @@ def from_trials(trials: Any) -> RunView:
         )
         for r in records
     ]
+
+
+def from_trials(trials: Any) -> RunView:
+    """The view of an in-memory `Trials` (or `SparkTrials`); reads, never changes it."""
+    records = trials.records
+    space = getattr(trials, "space", None)
+    params = params_from_description(space.describe()) if space is not None else {}
+    if not params:
+        params = _inferred_params([r.params for r in records])
+    rows = _rows_of(params, records)
     settings = {"trials": type(trials).__name__}
     for name in ("parallelism", "timeout", "loss_threshold", "trial_timeout", "max_retries"):
         value = getattr(trials, name, None)
@@ -291,13 +294,19 @@ def from_trials(trials: Any) -> RunView:
 
 
 def from_store(path: str | os.PathLike) -> RunView:
-    """The view of a store file, read through one short-lived read-only connection."""
+    """The view of a store file, read through the store's read-only path (`TrialStore`).
+
+    That path checks the file is exactly a parzen store before reading (a view or a
+    trigger planted in a foreign file is refused, never run), reads around damaged rows
+    (with a `StoreWarning` listing them), restores non-finite values, and never loads
+    attachments.
+    """
     meta, records, lease = read_store(path)
     description = json.loads(meta["space"]) if "space" in meta else None
     params = params_from_description(description) if description is not None else {}
     if not params:
-        params = _inferred_params([r["raw"] for r in records])
-    rows = [_row(params, **r) for r in records]
+        params = _inferred_params([r.params for r in records])
+    rows = _rows_of(params, records)
     settings: dict[str, Any] = {"store": str(path), "store format": meta.get("format_version")}
     if lease is not None:
         settings["driver"] = f"pid {lease[1]} on {lease[0]}, last write {time.ctime(lease[2])}"
@@ -344,65 +353,29 @@ def max_concurrency(rows: list[Row]) -> int:
 
 # ---- reading a store without ever writing it -------------------------------------------------
 
-_COLUMNS = ("tid", "state", "params", "result", "error", "book_time", "start_time", "end_time", "host", "attempts")
 
+def read_store(path: str | os.PathLike) -> tuple[dict[str, str], list[Any], tuple | None]:
+    """(meta, the `Trial` records, the lease row or None), read-only, then closed."""
+    import warnings
 
-def connect_readonly(path: str | os.PathLike, timeout: float = 2.0) -> sqlite3.Connection:
-    """A read-only connection; the path is URI-quoted so names with ``?``, ``#`` or ``%`` work."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"no trial store at {str(path)!r}")
-    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
+    from parzen.exceptions import StoreWarning
+    from parzen.store import TrialStore
+
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return {}, [], None  # a store fmin created a moment ago
+    store = TrialStore(path, readonly=True)
     try:
-        return sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open {str(path)!r} as a parzen trial store: {exc}") from exc
-
-
-def read_store(path: str | os.PathLike) -> tuple[dict[str, str], list[dict[str, Any]], tuple | None]:
-    """(meta, trial records as `Row` fields, lease) in one read transaction, then closed.
-
-    Optional columns a newer store may have (``worker``; intermediate values as a JSON
-    column or a table) are read when present.
-    """
-    db = connect_readonly(path)
-    try:
-        db.execute("BEGIN")  # one consistent snapshot for every table
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "trials" not in tables:
-            if tables or os.path.getsize(path) == 0:
-                return {}, [], None  # a store fmin created a moment ago
-            raise StoreError(f"{str(path)!r} is not a parzen trial store (it has no trials table)")
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
-        lease = db.execute("SELECT host, pid, heartbeat FROM lease").fetchone() if "lease" in tables else None
-        records = _read_trials(db, tables)
-        db.execute("COMMIT")
+        tables = {name for (name,) in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        meta = dict(store.db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+        lease = store.db.execute("SELECT host, pid, heartbeat FROM lease").fetchone() if "lease" in tables else None
+        records = store.load()
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot read {str(path)!r} as a parzen trial store: {exc}") from exc
     finally:
-        db.close()
+        store.close()
+    if store.damage:
+        warnings.warn(store.damage_report(), StoreWarning, stacklevel=3)
     return meta, records, lease
-
-
-def _read_trials(db: sqlite3.Connection, tables: set[str]) -> list[dict[str, Any]]:
-    present = {row[1] for row in db.execute("PRAGMA table_info(trials)")}
-    optional = [c for c in ("worker", "intermediate") if c in present]
-    records = []
-    for values in db.execute(f"SELECT {', '.join(_COLUMNS + tuple(optional))} FROM trials ORDER BY tid"):
-        r = dict(zip(_COLUMNS + tuple(optional), values))
-        r["state"] = r["state"].lower()
-        r["raw"] = json.loads(r.pop("params"))
-        r["result"] = json.loads(r["result"])
-        r["attempts"] = r["attempts"] or 1
-        r["intermediate"] = json.loads(r["intermediate"]) if r.get("intermediate") else {}
-        records.append(r)
-    columns = {c[1] for c in db.execute("PRAGMA table_info(intermediate)")} if "intermediate" in tables else set()
-    if {"tid", "step", "value"} <= columns:
-        by_tid = {r["tid"]: r for r in records}
-        for tid, step, value in db.execute("SELECT tid, step, value FROM intermediate"):
-            if tid in by_tid:
-                by_tid[tid]["intermediate"][step] = value
-    return records
 
 
 def store_signature(path: str | os.PathLike) -> tuple:

@@ -306,11 +306,42 @@ def test_parallelism_warnings(spark):
         run(trials, max_evals=3)
 
 
+@pytest.mark.parametrize("requested", [0, -1])
+def test_non_positive_parallelism_falls_back_to_the_task_slots(spark, requested):
+    with pytest.warns(UserWarning, match=f"parallelism={requested} is not positive; using the cluster's task slots"):
+        trials = SparkTrials(parallelism=requested, spark_session=spark)
+    assert trials.parallelism == 4
+
+
+def test_count_methods_follow_hyperopt_states(spark):
+    def objective(x):
+        if x < 0.3:
+            raise ValueError("low")
+        return {"loss": x, "status": "ok" if x < 0.8 else "fail"}
+
+    trials = SparkTrials(parallelism=2, spark_session=spark)
+    fmin(
+        objective,
+        hp.uniform("x", 0, 1),
+        algo=rand.suggest,
+        max_evals=12,
+        trials=trials,
+        rstate=np.random.default_rng(3),
+        show_progressbar=False,
+        return_argmin=False,
+    )
+    states = [d["state"] for d in trials.trials]
+    assert trials.count_successful_trials() == states.count(2) > 0  # status ok and status fail both count
+    assert trials.count_failed_trials() == states.count(3) > 0
+    assert trials.count_cancelled_trials() == 0
+    assert trials.count_total_trials() == 12
+
+
 @pytest.mark.parametrize(
     "kw, words",
     [
-        ({"parallelism": 0}, "parallelism must be an integer >= 1"),
-        ({"parallelism": -2}, "parallelism must be an integer >= 1"),
+        ({"parallelism": 2.5}, "parallelism must be an integer"),
+        ({"parallelism": True}, "parallelism must be an integer"),
         ({"timeout": -1}, "timeout must be a positive number"),
         ({"trial_timeout": 0}, "trial_timeout must be a positive number"),
         ({"max_retries": -1}, "max_retries must be an integer >= 0"),

@@ -108,6 +108,14 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
 
 DEFAULTS = {f.name: f.default for f in fields(TPEOptions)}  # hyperopt-style view of the defaults
 
+# hyperopt's module-level names of the defaults, for code that reads them (assigning them
+# changes nothing: set options with functools.partial(tpe.suggest, gamma=...)).
+_default_n_startup_jobs = DEFAULTS["n_startup_jobs"]
+_default_n_EI_candidates = DEFAULTS["n_EI_candidates"]
+_default_gamma = DEFAULTS["gamma"]
+_default_prior_weight = DEFAULTS["prior_weight"]
+_default_linear_forgetting = DEFAULTS["linear_forgetting"]
+
 
 class _SpaceModel:
     """What TPE precomputes once per space: dimensions and groups of parameters."""

@@ -1,0 +1,135 @@
+"""Strict JSON for the trial store: what SQLite's ``json_*`` functions accept, nothing that runs code.
+
+NaN and infinities are not JSON (Python writes them as the bare tokens ``NaN`` and
+``Infinity``, which SQLite rejects). The store writes them as ``null`` and lists where
+they were under the reserved key ``_nonfinite`` of the same document: a JSON pointer
+(RFC 6901) to ``"nan"``, ``"inf"`` or ``"-inf"``. Reading puts them back, so a result
+reads back as it was written. A value JSON cannot hold at all (an object, a set) is
+stored as its ``repr``, with a warning naming its key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from parzen.exceptions import StoreWarning
+
+NONFINITE = "_nonfinite"  # reserved key: where the non-finite numbers of a document were
+
+Path = tuple[str | int, ...]
+_STRICT = json.JSONEncoder(allow_nan=False)  # one encoder: json.dumps(allow_nan=False) would build one per call
+_SIMPLE = (str, int, bool, type(None))
+
+
+def encode(mapping: Mapping[str, Any], where: str) -> str:
+    """`mapping` (params or a result) as strict JSON text, non-finite numbers noted under ``_nonfinite``."""
+    if _flat_and_finite(mapping):  # the usual result ({"loss": 0.25, "status": "ok"}): no walk needed
+        return _STRICT.encode(mapping)
+    nonfinite: dict[str, str] = {}
+    data = {k: _plain(v, (k,), where, nonfinite) for k, v in mapping.items()}
+    if nonfinite:
+        if NONFINITE in data:
+            warnings.warn(f"result key {NONFINITE!r} is reserved by the store; its value is replaced", StoreWarning, 3)
+        data[NONFINITE] = nonfinite
+    return _STRICT.encode(data)
+
+
+def _flat_and_finite(mapping: Mapping[str, Any]) -> bool:
+    for key, value in mapping.items():
+        kind = type(value)
+        if type(key) is not str or not (kind in _SIMPLE or (kind is float and math.isfinite(value))):
+            return False
+    return True
+
+
+def encode_value(value: Any, key: str, where: str) -> str:
+    """One JSON attachment as strict JSON; non-finite numbers become null (with a warning)."""
+    nonfinite: dict[str, str] = {}
+    text = _STRICT.encode(_plain(value, (key,), where, nonfinite))
+    if nonfinite:
+        warnings.warn(
+            f"attachment {key!r} of {where} holds non-finite numbers at {sorted(nonfinite)}; JSON cannot, so the "
+            "store keeps null there (store bytes or text to keep them)",
+            StoreWarning,
+            3,
+        )
+    return text
+
+
+def decode(text: Any) -> dict[str, Any]:
+    """A stored params/result document; raises ValueError (naming what is wrong) if it is not one."""
+    if not isinstance(text, str):
+        raise ValueError(f"holds a {type(text).__name__}, not JSON text")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"holds a JSON {type(data).__name__}, not an object")
+    notes = data.pop(NONFINITE, None)
+    if isinstance(notes, dict):
+        for pointer, name in notes.items():
+            _restore(data, pointer, name)
+    return data
+
+
+def _plain(value: Any, path: Path, where: str, nonfinite: dict[str, str]) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if math.isfinite(number):
+            return number
+        nonfinite[_pointer(path)] = "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")
+        return None
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, (*path, k), where, nonfinite) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, (*path, i), where, nonfinite) for i, v in enumerate(value)]
+    warnings.warn(
+        f"result key {_dotted(path)!r} is a {type(value).__name__}, which JSON cannot hold; the store keeps its repr "
+        f"(first seen in {where})",
+        StoreWarning,
+        stacklevel=5,
+    )
+    return repr(value)
+
+
+def _dotted(path: Path) -> str:
+    text = str(path[0])
+    for part in path[1:]:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _pointer(path: Path) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def _restore(data: dict[str, Any], pointer: Any, name: Any) -> None:
+    """Put the non-finite number `name` back at `pointer` (a note that does not fit is ignored)."""
+    value = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}.get(name)
+    if value is None or not isinstance(pointer, str) or not pointer.startswith("/"):
+        return
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/")]
+    container: Any = data
+    try:
+        for part in parts[:-1]:
+            container = container[int(part)] if isinstance(container, list) else container[part]
+        last = parts[-1]
+        if isinstance(container, list):
+            container[int(last)] = value
+        elif isinstance(container, dict):
+            container[last] = value
+    except (KeyError, IndexError, ValueError, TypeError):
+        return
