@@ -353,6 +353,7 @@ def max_concurrency(rows: list[Row]) -> int:
 
 # ---- reading a store without ever writing it -------------------------------------------------
 
+
 def read_store(path: str | os.PathLike) -> tuple[dict[str, str], list[Any], tuple | None]:
     """(meta, the `Trial` records, the lease row or None), read-only, then closed."""
     import warnings
