@@ -12,6 +12,8 @@ executors may have numpy but not scipy, so only what a name needs is imported.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -88,15 +90,34 @@ __all__ = [
 ]
 
 
+_MODULES = {"early_stop", "exceptions", "hp", "pyll", "anneal", "grid", "mix", "rand", "tpe"}
+
+
 def __getattr__(name: str) -> Any:
     """Import what `name` needs on first use and keep it as a module attribute."""
     where = _LAZY.get(name)
     if where is None:
         raise AttributeError(f"module 'parzen' has no attribute {name!r}")
     module = importlib.import_module(where)
-    value = module if where.rsplit(".", 1)[-1] == name else getattr(module, name)
+    value = module if name in _MODULES else getattr(module, name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """The parzen package: ``parzen.fmin`` stays the function when the submodule of that name loads.
+
+    The import system binds every submodule on its package (``parzen.fmin = <module>``);
+    the eager ``from parzen.fmin import fmin`` used to overwrite that, a lazy one cannot.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _LAZY and name not in _MODULES:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 assert sorted(__all__) == sorted(_LAZY), "keep __all__ (read by linters) in step with _LAZY"

@@ -179,9 +179,8 @@ class SparkTrials(Trials):
         self.parallelism: int = parallelism if parallelism is not None else self.slots
         if self.parallelism > self.slots and self.run_trials_on == "executors":
             warnings.warn(
-                f"SparkTrials: parallelism={self.parallelism} is more than the {self.slots} trials this cluster "
-                f"can run at once{self._under_profile()}; trials beyond {self.slots} wait in Spark's queue and do "
-                "not finish sooner",
+                f"SparkTrials: parallelism={self.parallelism} is more than the {self._capacity_text()}; trials "
+                f"beyond {self.slots} wait in Spark's queue and do not finish sooner",
                 stacklevel=2,
             )
 
@@ -226,9 +225,11 @@ class SparkTrials(Trials):
         )
         return fallback
 
-    def _under_profile(self) -> str:
+    def _capacity_text(self) -> str:
         tp = self.trial_profile
-        return "" if tp is None or tp.unsupported else f" ({profiles.describe(tp.requests)} per trial)"
+        if tp is None:
+            return f"{self.slots} task slots of this cluster"
+        return f"{self.slots} trials this cluster can run at once ({profiles.describe(tp.requests)} per trial)"
 
     @property
     def spark(self) -> Any:

@@ -1,4 +1,4 @@
-"""A Spark standalone cluster on 127.0.0.1 built from pip's pyspark (master + workers),
+"""Helpers for tests that need a Spark standalone cluster on 127.0.0.1 built from pip's pyspark (master + workers),
 optionally with fake GPUs: a worker's discovery script prints addresses, which is all
 Spark needs to schedule tasks by GPU."""
 
@@ -13,8 +13,6 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 
 def _free_port() -> int:
@@ -62,7 +60,10 @@ def standalone_cluster(
         env["SPARK_WORKER_OPTS"] = (
             f"-Dspark.worker.resource.gpu.amount={gpus} -Dspark.worker.resource.gpu.discoveryScript={script}"
         )
-        conf |= {"spark.executor.resource.gpu.amount": str(gpus), "spark.executor.resource.gpu.discoveryScript": str(script)}
+        conf |= {
+            "spark.executor.resource.gpu.amount": str(gpus),
+            "spark.executor.resource.gpu.discoveryScript": str(script),
+        }
     log = open(folder / "cluster.log", "wb")  # noqa: SIM115 (closed below)
     master = ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port)]
     procs = [_spark_process(spark_class, master + ["--webui-port", str(_free_port())], env, log)]
@@ -102,9 +103,3 @@ def run_driver(script: str, folder: Path, conf: dict[str, str], executor_python:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
     line = next(ln for ln in result.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT ") :]) | {"stdout": result.stdout, "stderr": result.stderr}
-
-
-@pytest.fixture
-def spark_home_java():
-    """Skip cleanly where Spark cannot start."""
-    pytest.importorskip("pyspark")
