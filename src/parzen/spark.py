@@ -179,9 +179,7 @@ class SparkTrials(Trials):
         self.parallelism: int = parallelism if parallelism is not None else self.slots
         if self.parallelism > self.slots and self.run_trials_on == "executors":
             warnings.warn(
-                f"SparkTrials: parallelism={self.parallelism} is more than the {self._capacity_text()}; trials "
-                f"beyond {self.slots} wait in Spark's queue and do not finish sooner",
-                stacklevel=2,
+                f"SparkTrials: parallelism={self.parallelism} is more than {self._capacity_text()}", stacklevel=2
             )
 
     def _concurrent_trials(self) -> int:
@@ -199,21 +197,23 @@ class SparkTrials(Trials):
         connect = is_connect_session(self._spark)
         spark = self._spark if connect else self._spark.sparkContext
         reason = profiles.connect_unsupported(spark) if connect else profiles.classic_unsupported(spark)
-        if reason is None:
-            found = (
-                profiles.connect_slots(spark, slots, tp.requests)
-                if connect
-                else profiles.classic_slots(spark, tp.requests)
-            )
-            if found:
-                return found
-            warnings.warn(
-                f"SparkTrials: no executor registered within {profiles.EXECUTOR_WAIT_SECONDS:g} s, so the trials "
-                f"that fit under the profile are unknown; parallelism defaults to the task slots ÷ {tp.cpus} CPUs "
-                "per trial (pass parallelism=... to choose)",
-                stacklevel=3,
-            )
-            return max(1, slots // tp.cpus)
+        if reason is not None:
+            return self._without_profile(tp, slots, reason)
+        found = (
+            profiles.connect_slots(spark, slots, tp.requests) if connect else profiles.classic_slots(spark, tp.requests)
+        )
+        if found:
+            return found
+        warnings.warn(
+            f"SparkTrials: no executor registered within {profiles.EXECUTOR_WAIT_SECONDS:g} s, so the trials "
+            f"that fit under the profile are unknown; parallelism defaults to the task slots ÷ {tp.cpus} CPUs "
+            "per trial (pass parallelism=... to choose)",
+            stacklevel=3,
+        )
+        return max(1, slots // tp.cpus)
+
+    def _without_profile(self, tp: TrialProfile, slots: int, reason: str) -> int:
+        """Spark cannot honour the profile: say why once; trials run as plain tasks, `cpus` apart."""
         self.trial_profile = replace(tp, unsupported=reason)
         fallback = max(1, slots // tp.cpus)
         gpus = "; GPUs are not assigned (no CUDA_VISIBLE_DEVICES)" if len(tp.requests) > 1 else ""
@@ -221,15 +221,22 @@ class SparkTrials(Trials):
             f"SparkTrials: the per-trial resources ({profiles.describe(tp.requests)}) cannot be given to trials: "
             f"{reason}. Instead each trial runs as one plain task and parallelism defaults to {fallback} "
             f"({slots} task slots ÷ {tp.cpus} CPUs per trial){gpus}",
-            stacklevel=3,
+            stacklevel=4,
         )
         return fallback
 
     def _capacity_text(self) -> str:
-        tp = self.trial_profile
+        """What `parallelism` exceeds, and what happens to the trials beyond it."""
+        tp, queue = self.trial_profile, f"trials beyond {self.slots} wait in Spark's queue and do not finish sooner"
         if tp is None:
-            return f"{self.slots} task slots of this cluster"
-        return f"{self.slots} trials this cluster can run at once ({profiles.describe(tp.requests)} per trial)"
+            return f"the {self.slots} task slots of this cluster; {queue}"
+        if tp.unsupported:
+            return (
+                f"the {self.slots} trials of {tp.cpus} CPUs that fit in the task slots; Spark cannot hold CPUs "
+                "for trials here (see the warning above), so trials beyond that share cores"
+            )
+        per_trial = profiles.describe(tp.requests)
+        return f"the {self.slots} trials this cluster can run at once ({per_trial} per trial); {queue}"
 
     @property
     def spark(self) -> Any:

@@ -41,7 +41,10 @@ PRELUDE = textwrap.dedent(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             trials = SparkTrials(spark_session=spark, **options)
-            fmin(objective, space, algo=rand.suggest, trials=trials, max_evals=max_evals, show_progressbar=False)
+            try:
+                fmin(objective, space, algo=rand.suggest, trials=trials, max_evals=max_evals, show_progressbar=False)
+            except parzen.AllTrialsFailed:
+                pass
         return {"parallelism": trials.parallelism, "results": [r.result for r in trials.records],
                 "errors": [r.error for r in trials.records if r.error], "warnings": [str(w.message) for w in caught]}
     """
@@ -215,6 +218,8 @@ def test_a_trial_failing_on_an_executor_with_other_versions_names_both(gpu_clust
     for error in report["errors"]:
         assert f"numpy {numpy.__version__} on the driver, {old_numpy} here" in error, error
         assert f"cloudpickle {cloudpickle.__version__} on the driver, 2.2.1 here" in error, error
+        if int(numpy.__version__.split(".")[0]) >= 2:  # numpy 1.x cannot load what numpy 2 pickled
+            assert f"numpy {old_numpy} is installed here but has no module 'numpy._core" in error, error
 
 
 def test_local_mode_warns_once_and_runs_plain_tasks_cpus_apart(spark):

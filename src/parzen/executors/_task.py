@@ -185,6 +185,12 @@ class _Tail(io.TextIOBase):
 
 def _missing_module_hint(exc):
     name = getattr(exc, "name", None) or str(exc)
+    top = name.split(".")[0]
+    if top != name and _installed_version(top):  # the package is here, one of its modules is not: another version
+        return (
+            f"\n{top} {_installed_version(top)} is installed here but has no module {name!r}: the objective "
+            f"or its data was pickled by another version of {top} (see the versions below)."
+        )
     return (
         f"\nmodule {name!r} cannot be imported by the Python running this trial ({sys.executable}). "
         "Install it where trials run (cluster libraries), or point PYSPARK_PYTHON at an "
@@ -479,6 +485,15 @@ def using_resources(granted: dict[str, Any] | None) -> Iterator[None]:
 # ---- versions: a trial that fails where driver and executor differ says so ---------------
 
 VERSIONED_PACKAGES = ("pyspark", "numpy", "cloudpickle", "pandas", "pyarrow", "scipy", "scikit-learn")
+
+
+def _installed_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
 
 
 def package_versions() -> dict[str, str]:
