@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from parzen import SparkTrials, fmin, hp, tpe
+from parzen.exceptions import AllTrialsFailed
 from parzen.executors.threads import SparkThreadExecutor
 
 pytestmark = [pytest.mark.spark]
@@ -74,8 +75,9 @@ def test_a_cancelled_trials_spark_jobs_are_gone_within_a_second(spark):
 def test_trial_timeout_cancels_the_trials_spark_jobs(spark):
     sc = spark.sparkContext
     trials = SparkTrials(spark_session=spark, run_trials_on="driver", parallelism=2, trial_timeout=2)
-    fmin(long_spark_job(spark), {"x": hp.uniform("x", 0, 1)}, algo=tpe.suggest, trials=trials, max_evals=2,
-         show_progressbar=False)  # fmt: skip
+    with pytest.raises(AllTrialsFailed, match="trial_timeout=2"):
+        fmin(long_spark_job(spark), {"x": hp.uniform("x", 0, 1)}, algo=tpe.suggest, trials=trials, max_evals=2,
+             show_progressbar=False)  # fmt: skip
     assert trials.n_failed == 2 and all("trial_timeout=2" in r.error for r in trials.records)
     assert sc.getLocalProperty("spark.jobGroup.id") is None, "the driver thread keeps no trial's job group"
     deadline = time.monotonic() + 1.0
