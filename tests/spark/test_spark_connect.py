@@ -60,12 +60,17 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_spark_connect_session(tmp_path):
-    pytest.importorskip("grpc", reason="Spark Connect needs pyspark[connect]")
+def skip_without_connect_server():
+    """pip's pyspark ships a Connect server from 4.0 on (3.5's ``remote("local")`` fetches it from Maven)."""
     import pyspark
 
-    if int(pyspark.__version__.split(".")[0]) < 4:  # remote("local") would fetch the server from Maven
+    if int(pyspark.__version__.split(".")[0]) < 4:
         pytest.skip(f"pip's pyspark {pyspark.__version__} has no Spark Connect server (it ships from 4.0)")
+
+
+def test_spark_connect_session(tmp_path):
+    pytest.importorskip("grpc", reason="Spark Connect needs pyspark[connect]")
+    skip_without_connect_server()
     script = tmp_path / "connect_driver.py"
     script.write_text(SCRIPT)
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
@@ -125,6 +130,7 @@ def test_trial_timeout_counts_the_objective_not_the_upload_and_worker_start(conn
 
 
 def test_an_executor_without_pyarrow_names_the_module(tmp_path):
+    skip_without_connect_server()
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     from conftest import connect_server, python_without  # the helpers behind the shared fixtures
@@ -159,6 +165,7 @@ def test_connect_executors_without_parzen_get_the_drivers_and_profiles_degrade(t
     server is refused with a warning that says why and what runs instead."""
     import warnings
 
+    skip_without_connect_server()
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     from conftest import connect_server, python_without
