@@ -8,6 +8,12 @@ the algorithm are the same as for in-process `Trials`. Keyword arguments are
 hyperopt's (``parallelism``, ``timeout``, ``loss_threshold``, ``spark_session``) plus
 ``trial_timeout`` (seconds per trial) and ``max_retries`` (re-runs of a trial whose
 executor or Python worker died).
+
+Resources per trial (``cpus_per_trial``, ``gpus_per_trial``, or a pyspark
+``resource_profile``) go on each trial's job through Spark's stage-level scheduling;
+the default ``parallelism`` is then what the cluster can run at once under them.
+``run_trials_on="driver"`` runs trials in threads of the driver instead, for
+objectives that are themselves Spark programs (they use the `SparkSession`).
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ import numbers
 import os
 import sys
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from parzen.exceptions import InvalidArgument
+from parzen.executors import profiles
 from parzen.executors.base import Executor
+from parzen.executors.profiles import TrialProfile
 from parzen.trials import Trials, TrialState
 
 logger = logging.getLogger("parzen")
@@ -103,6 +112,9 @@ def _starts_a_local_jvm() -> bool:
     return True
 
 
+RUN_TRIALS_ON = ("executors", "driver")
+
+
 def task_slots(session: Any) -> int:
     """Concurrent task slots of the cluster, from public APIs of pyspark 3.5 and 4.x."""
     if is_connect_session(session):
@@ -133,6 +145,15 @@ def _requested_parallelism(parallelism: Any) -> int | None:
     return None if parallelism is None else int(parallelism)
 
 
+def _where(run_trials_on: Any) -> str:
+    if run_trials_on not in RUN_TRIALS_ON:
+        raise InvalidArgument(
+            f'SparkTrials: run_trials_on must be one of {list(RUN_TRIALS_ON)} ("driver": trials that use the '
+            f"SparkSession run in driver threads), got {run_trials_on!r}"
+        )
+    return str(run_trials_on)
+
+
 class SparkTrials(Trials):
     """Trials evaluated on Spark, `parallelism` at a time.
 
@@ -150,6 +171,11 @@ class SparkTrials(Trials):
         spark_session: Any = None,
         trial_timeout: float | None = None,
         max_retries: int = 0,
+        *,
+        cpus_per_trial: int | None = None,
+        gpus_per_trial: float | None = None,
+        resource_profile: Any = None,
+        run_trials_on: str = "executors",
     ):
         super().__init__()
         parallelism = _requested_parallelism(parallelism)
@@ -161,15 +187,76 @@ class SparkTrials(Trials):
         if not isinstance(max_retries, numbers.Integral) or isinstance(max_retries, bool) or max_retries < 0:
             raise InvalidArgument(f"SparkTrials: max_retries must be an integer >= 0, got {max_retries!r}")
         self.max_retries: int = int(max_retries)
-        self._spark: Any = get_or_create_session(spark_session)
-        self.slots: int = task_slots(self._spark)
-        self.parallelism: int = parallelism if parallelism is not None else self.slots
-        if self.parallelism > self.slots:
-            warnings.warn(
-                f"SparkTrials: parallelism={self.parallelism} is more than the {self.slots} task slots of this "
-                f"cluster; trials beyond {self.slots} wait in Spark's queue and do not finish sooner",
-                stacklevel=2,
+        self.run_trials_on: str = _where(run_trials_on)
+        self.trial_profile: TrialProfile | None = profiles.build(cpus_per_trial, gpus_per_trial, resource_profile)
+        if self.trial_profile is not None and self.run_trials_on == "driver":
+            raise InvalidArgument(
+                "SparkTrials: cpus_per_trial, gpus_per_trial and resource_profile apply to trials run on executors; "
+                'with run_trials_on="driver" a trial\'s own Spark jobs ask the cluster for resources'
             )
+        self._spark: Any = get_or_create_session(spark_session)
+        self.slots: int = self._concurrent_trials()
+        self.parallelism: int = parallelism if parallelism is not None else self.slots
+        if self.parallelism > self.slots and self.run_trials_on == "executors":
+            warnings.warn(
+                f"SparkTrials: parallelism={self.parallelism} is more than {self._capacity_text()}", stacklevel=2
+            )
+
+    def _concurrent_trials(self) -> int:
+        """How many trials the cluster runs at once: task slots, or what fits under the profile.
+
+        Where Spark cannot honour the profile, say so once and run plain tasks, still
+        `cpus_per_trial` apart so trials do not share cores.
+        """
+        slots = task_slots(self._spark)
+        if self.run_trials_on == "driver":
+            return max(1, min(slots, os.cpu_count() or 1))  # each trial's own Python runs in the driver
+        tp = self.trial_profile
+        if tp is None:
+            return slots
+        connect = is_connect_session(self._spark)
+        spark = self._spark if connect else self._spark.sparkContext
+        reason = profiles.connect_unsupported(spark) if connect else profiles.classic_unsupported(spark)
+        if reason is not None:
+            return self._without_profile(tp, slots, reason)
+        found = (
+            profiles.connect_slots(spark, slots, tp.requests) if connect else profiles.classic_slots(spark, tp.requests)
+        )
+        if found:
+            return found
+        warnings.warn(
+            f"SparkTrials: no executor registered within {profiles.EXECUTOR_WAIT_SECONDS:g} s, so the trials "
+            f"that fit under the profile are unknown; parallelism defaults to the task slots ÷ {tp.cpus} CPUs "
+            "per trial (pass parallelism=... to choose)",
+            stacklevel=3,
+        )
+        return max(1, slots // tp.cpus)
+
+    def _without_profile(self, tp: TrialProfile, slots: int, reason: str) -> int:
+        """Spark cannot honour the profile: say why once; trials run as plain tasks, `cpus` apart."""
+        self.trial_profile = replace(tp, unsupported=reason)
+        fallback = max(1, slots // tp.cpus)
+        gpus = "; GPUs are not assigned (no CUDA_VISIBLE_DEVICES)" if len(tp.requests) > 1 else ""
+        warnings.warn(
+            f"SparkTrials: the per-trial resources ({profiles.describe(tp.requests)}) cannot be given to trials: "
+            f"{reason}. Instead each trial runs as one plain task and parallelism defaults to {fallback} "
+            f"({slots} task slots ÷ {tp.cpus} CPUs per trial){gpus}",
+            stacklevel=4,
+        )
+        return fallback
+
+    def _capacity_text(self) -> str:
+        """What `parallelism` exceeds, and what happens to the trials beyond it."""
+        tp, queue = self.trial_profile, f"trials beyond {self.slots} wait in Spark's queue and do not finish sooner"
+        if tp is None:
+            return f"the {self.slots} task slots of this cluster; {queue}"
+        if tp.unsupported:
+            return (
+                f"the {self.slots} trials of {tp.cpus} CPUs that fit in the task slots; Spark cannot hold CPUs "
+                "for trials here (see the warning above), so trials beyond that share cores"
+            )
+        per_trial = profiles.describe(tp.requests)
+        return f"the {self.slots} trials this cluster can run at once ({per_trial} per trial); {queue}"
 
     @property
     def spark(self) -> Any:
@@ -202,13 +289,24 @@ class SparkTrials(Trials):
                 f"at most {max_evals} trials can run at once",
                 stacklevel=3,
             )
+        if self.run_trials_on == "driver":
+            from parzen.executors.threads import SparkThreadExecutor
+
+            return SparkThreadExecutor(self._spark, fn, parallelism, self.trial_timeout, self.max_retries)
+        tp = self.trial_profile
+        profile = None if tp is None or tp.unsupported else tp.profile
+        cpus = None if tp is None else tp.cpus
         if is_connect_session(self._spark):
             from parzen.executors.spark_connect import SparkConnectExecutor
 
-            return SparkConnectExecutor(self._spark, fn, parallelism, self.trial_timeout, self.max_retries)
+            return SparkConnectExecutor(
+                self._spark, fn, parallelism, self.trial_timeout, self.max_retries, profile=profile, cpus=cpus
+            )
         from parzen.executors.spark import SparkExecutor
 
-        return SparkExecutor(self._spark, fn, parallelism, self.trial_timeout, self.max_retries)
+        return SparkExecutor(
+            self._spark, fn, parallelism, self.trial_timeout, self.max_retries, profile=profile, cpus=cpus
+        )
 
     def __getstate__(self):
         raise TypeError("SparkTrials holds a Spark session and cannot be pickled; use trials_save_file to keep trials")

@@ -1,5 +1,6 @@
 """The contract every executor keeps, run against each one: in process, driver threads,
-classic Spark (local mode) and Spark Connect (a real Connect server).
+classic Spark (local mode), Spark Connect (a real Connect server), and driver threads
+whose trials run Spark jobs under their own job group / tag (classic and Connect).
 
 ``submit`` / ``completed`` / ``cancel`` / ``cancel_all`` / ``close`` mean the same thing
 everywhere, so `fmin` has one loop: each submitted trial is reported exactly once
@@ -56,11 +57,25 @@ def make_connect(request, parallelism):
     return SparkConnectExecutor(request.getfixturevalue("connect_spark"), objective, parallelism, None, 0)
 
 
+def make_spark_threads(request, parallelism):
+    from parzen.executors.threads import SparkThreadExecutor
+
+    return SparkThreadExecutor(request.getfixturevalue("spark"), objective, parallelism)
+
+
+def make_connect_threads(request, parallelism):
+    from parzen.executors.threads import SparkThreadExecutor
+
+    return SparkThreadExecutor(request.getfixturevalue("connect_spark"), objective, parallelism)
+
+
 EXECUTORS = {
     "serial": make_serial,
     "threads": make_threads,
     "spark": pytest.param(make_spark, marks=pytest.mark.spark),
     "connect": pytest.param(make_connect, marks=[pytest.mark.spark, pytest.mark.slow]),
+    "spark-driver-threads": pytest.param(make_spark_threads, marks=pytest.mark.spark),
+    "connect-driver-threads": pytest.param(make_connect_threads, marks=[pytest.mark.spark, pytest.mark.slow]),
 }
 
 

@@ -60,8 +60,17 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def skip_without_connect_server():
+    """pip's pyspark ships a Connect server from 4.0 on (3.5's ``remote("local")`` fetches it from Maven)."""
+    import pyspark
+
+    if int(pyspark.__version__.split(".")[0]) < 4:
+        pytest.skip(f"pip's pyspark {pyspark.__version__} has no Spark Connect server (it ships from 4.0)")
+
+
 def test_spark_connect_session(tmp_path):
     pytest.importorskip("grpc", reason="Spark Connect needs pyspark[connect]")
+    skip_without_connect_server()
     script = tmp_path / "connect_driver.py"
     script.write_text(SCRIPT)
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
@@ -121,6 +130,7 @@ def test_trial_timeout_counts_the_objective_not_the_upload_and_worker_start(conn
 
 
 def test_an_executor_without_pyarrow_names_the_module(tmp_path):
+    skip_without_connect_server()
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     from conftest import connect_server, python_without  # the helpers behind the shared fixtures
@@ -147,3 +157,45 @@ def test_an_executor_without_pyarrow_names_the_module(tmp_path):
         assert record.result["error"].startswith("ModuleNotFoundError: No module named 'pyarrow'"), record.result
         assert "SQLSTATE" not in record.result["error"]
         assert "cannot be imported by the Python that runs trials on the executors" in record.error
+
+
+def test_connect_executors_without_parzen_get_the_drivers_and_profiles_degrade(tmp_path):
+    """A Connect server whose Python has neither parzen nor scipy: an objective using
+    ``parzen.STATUS_OK`` runs on the shipped copy; a resource profile on this local-mode
+    server is refused with a warning that says why and what runs instead."""
+    import warnings
+
+    skip_without_connect_server()
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    from conftest import connect_server, python_without
+    from parzen import SparkTrials, fmin, hp, rand
+
+    python = python_without(tmp_path, "scipy")
+    with connect_server(tmp_path / "server.log", python=str(python), cores=2) as url:
+        session = ConnectSession.builder.remote(url).create()
+        try:
+            with pytest.warns(UserWarning, match="cannot be given to trials") as caught:
+                trials = SparkTrials(spark_session=session, cpus_per_trial=2)
+            reason = str(next(w.message for w in caught if "cannot be given" in str(w.message)))
+            assert "local mode" in reason or "mapInArrow(profile=)" in reason, reason
+
+            def objective(p):
+                import parzen
+
+                return {"loss": p["x"], "status": parzen.STATUS_OK, "file": parzen.__file__,
+                        "granted": parzen.trial_resources()}  # fmt: skip
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fmin(objective, {"x": hp.uniform("x", 0, 1)}, algo=rand.suggest, trials=trials, max_evals=3,
+                     show_progressbar=False)  # fmt: skip
+            second = SparkTrials(spark_session=session, parallelism=1)
+            fmin(objective, {"x": hp.uniform("x", 0, 1)}, algo=rand.suggest, trials=second, max_evals=1,
+                 show_progressbar=False)  # fmt: skip
+        finally:
+            session.stop()
+    assert trials.n_failed == 0, [r.error for r in trials.records]
+    assert all(".zip" in r.result["file"] for r in trials.records)
+    assert {r.result["granted"]["cpus"] for r in trials.records} == {2}
+    assert second.n_failed == 0, "the second run in the same session reuses what was shipped"

@@ -108,6 +108,8 @@ class JobPerTrialExecutor(Executor):
         self.unreported: set[str] = set()  # tags whose pool thread has not reported back
         self.lost: ExecutorLost | None = None
         self.lock = threading.Lock()
+        self.versions = _task.package_versions()  # a failed trial names what differs on its executor
+        self.requested_resources: dict[str, Any] | None = None  # what each trial asked for (cpus), if anything
 
     # ---- Executor interface -------------------------------------------------------
 
@@ -183,6 +185,8 @@ class JobPerTrialExecutor(Executor):
             "args": _pickling.dumps(args),
             "timeout": self.trial_timeout,
             "context": context,
+            "versions": self.versions,
+            "resources": self.requested_resources,
         }
 
     # ---- pool threads -------------------------------------------------------------------

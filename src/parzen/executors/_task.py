@@ -186,6 +186,12 @@ class _Tail(io.TextIOBase):
 
 def _missing_module_hint(exc):
     name = getattr(exc, "name", None) or str(exc)
+    top = name.split(".")[0]
+    if top != name and _installed_version(top):  # the package is here, one of its modules is not: another version
+        return (
+            f"\n{top} {_installed_version(top)} is installed here but has no module {name!r}: the objective "
+            f"or its data was pickled by another version of {top} (see the versions below)."
+        )
     return (
         f"\nmodule {name!r} cannot be imported by the Python running this trial ({sys.executable}). "
         "Install it where trials run (cluster libraries), or point PYSPARK_PYTHON at an "
@@ -406,8 +412,11 @@ def run_payload(payload: dict[str, Any], blob: Any, attempt_number: int) -> byte
         fn = load_objective(payload["token"], blob)
         args = pickle.loads(payload["args"])
     except Exception as exc:
-        return dumps_outcome(outcome_of_exception(exc, start, traceback.format_exc()))
-    return dumps_outcome(run_captured(fn, args, payload.get("timeout"), payload.get("context")))
+        outcome = outcome_of_exception(exc, start, traceback.format_exc())
+    else:
+        with using_resources(granted_resources(payload.get("resources"))):
+            outcome = run_captured(fn, args, payload.get("timeout"), payload.get("context"))
+    return dumps_outcome(with_version_note(outcome, payload.get("versions")))
 
 
 def spark_task(blob: Any) -> Any:
@@ -458,3 +467,102 @@ def arrow_task(source: Any, payload: dict[str, Any]) -> Any:
         yield pa.RecordBatch.from_pydict({"outcome": [outcome]}, schema=pa.schema([("outcome", pa.binary())]))
 
     return run_batches
+
+
+# ---- resources a trial was given (stage-level scheduling) ---------------------------------
+
+
+def trial_resources() -> dict[str, Any]:
+    """What the running trial may use: ``{"cpus": 2, "gpu": ["1"]}``.
+
+    On Spark, ``cpus`` is what the trial asked for (``cpus_per_trial``, else
+    ``spark.task.cpus``), to pass to ``n_jobs``; every custom resource Spark assigned to
+    the task (``gpu``, ...) maps to its addresses, which are also in
+    ``pyspark.TaskContext.get().resources()``. ``CUDA_VISIBLE_DEVICES`` is set to the
+    GPU addresses while the objective runs. Outside a Spark task (``Trials``, driver
+    threads) it is ``{"cpus": os.cpu_count()}``.
+    """
+    granted = getattr(_current(), "resources", None)
+    return dict(granted) if granted is not None else {"cpus": os.cpu_count() or 1}
+
+
+def granted_resources(requested: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What Spark gave this task: CPUs (as asked, else the task's) and resource addresses."""
+    try:
+        from pyspark import TaskContext
+    except ImportError:
+        return None
+    context = TaskContext.get()
+    if context is None:
+        return None
+    cpus = (requested or {}).get("cpus") or (context.cpus() if hasattr(context, "cpus") else 1)
+    granted: dict[str, Any] = {"cpus": int(cpus)}
+    for name, info in (context.resources() or {}).items():
+        granted[name] = list(info.addresses)
+    return granted
+
+
+@contextlib.contextmanager
+def using_resources(granted: dict[str, Any] | None) -> Iterator[None]:
+    """Make `granted` what `trial_resources()` returns, and expose its GPUs via CUDA_VISIBLE_DEVICES."""
+    slot = _current()
+    previous, saved_cuda = getattr(slot, "resources", None), os.environ.get("CUDA_VISIBLE_DEVICES")
+    slot.resources = granted
+    if granted is not None and "gpu" in granted:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(granted["gpu"])
+    try:
+        yield
+    finally:
+        slot.resources = previous
+        if saved_cuda is None:
+            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+        else:
+            os.environ["CUDA_VISIBLE_DEVICES"] = saved_cuda
+
+
+# ---- versions: a trial that fails where driver and executor differ says so ---------------
+
+VERSIONED_PACKAGES = ("pyspark", "numpy", "cloudpickle", "pandas", "pyarrow", "scipy", "scikit-learn")
+
+
+def _installed_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except Exception:
+        return None
+
+
+def package_versions() -> dict[str, str]:
+    """Python's version and those of the packages that decide whether pickles load."""
+    from importlib import metadata
+
+    versions = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in VERSIONED_PACKAGES:
+        with contextlib.suppress(Exception):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+def with_version_note(outcome: Outcome, driver: dict[str, str] | None) -> Outcome:
+    """Append to a failed trial's error which versions differ between the driver and here.
+
+    Packages missing here are left out: a missing module has its own hint.
+    """
+    if not outcome.get("errored") or not driver:
+        return outcome
+    here = package_versions()
+    differ = [
+        f"{name} {driver[name]} on the driver, {here[name]} here"
+        for name in driver
+        if here.get(name, driver[name]) != driver[name]
+    ]
+    if differ:
+        note = (
+            f"\nversions differ between the driver and this executor ({sys.executable}): "
+            + "; ".join(differ)
+            + ". Objects pickled by one version may not load in another: align them (cluster libraries)."
+        )
+        outcome["error"] = (outcome.get("error") or "") + note
+    return outcome

@@ -3,7 +3,10 @@
 A trial is cancelled alone with ``cancelJobGroup`` (``interruptOnCancel``). A large
 objective (a captured dataset) goes out once as a broadcast variable instead of with
 every job. The code that runs on executors is ``parzen.executors._task``, shipped by
-value, so executors need pyspark but not parzen.
+value, so executors need pyspark but not parzen; the objective may still refer to
+parzen (``parzen.STATUS_OK``): the driver's copy is shipped once per session. A
+resource profile (``cpus_per_trial``, ``gpus_per_trial``) goes on each trial's RDD
+with ``withResources``.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from parzen.executors import _task
+from parzen.executors import _task, shipping
 from parzen.executors._jobs import BROADCAST_THRESHOLD, JobPerTrialExecutor
 
 # What a classic driver says when its SparkContext (or the JVM behind it) is gone.
@@ -57,16 +60,31 @@ class SparkExecutor(JobPerTrialExecutor):
     startup_grace = STARTUP_GRACE_SECONDS
     remote = True
 
-    def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+    def __init__(
+        self,
+        session: Any,
+        fn: Any,
+        parallelism: int,
+        trial_timeout: float | None,
+        max_retries: int,
+        profile: Any = None,
+        cpus: int | None = None,
+    ):
         ship_task_module()
         super().__init__(fn, parallelism, trial_timeout, max_retries)
         self.sc = session.sparkContext
+        shipping.ship_to_classic(self.sc)
+        self.profile = profile  # a pyspark ResourceProfile on each trial's job (stage-level scheduling)
+        self.requested_resources = None if cpus is None else {"cpus": cpus}
         self.broadcast = self.sc.broadcast(self.blob) if len(self.blob) > BROADCAST_THRESHOLD else None
         self.task = _task.spark_task(self.broadcast if self.broadcast is not None else self.blob)
 
     def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
         self.sc.setJobGroup(tag, f"parzen trial {tid}", interruptOnCancel=True)
-        return self.sc.parallelize([payload], 1).mapPartitions(self.task).collect()[0]
+        rdd = self.sc.parallelize([payload], 1)
+        if self.profile is not None:
+            rdd = rdd.withResources(self.profile)
+        return rdd.mapPartitions(self.task).collect()[0]
 
     def _cancel_tag(self, tag: str) -> None:
         if self.sc._jsc is not None:  # a stopped context has nothing left to cancel

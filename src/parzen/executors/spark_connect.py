@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from parzen.executors import _task
+from parzen.executors import _task, shipping
 from parzen.executors._jobs import BROADCAST_THRESHOLD, JobPerTrialExecutor
 from parzen.executors.spark import STARTUP_GRACE_SECONDS, session_gone_reason, ship_task_module
 
@@ -36,10 +36,22 @@ class SparkConnectExecutor(JobPerTrialExecutor):
     startup_grace = STARTUP_GRACE_SECONDS
     remote = True
 
-    def __init__(self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None, max_retries: int):
+    def __init__(
+        self,
+        session: Any,
+        fn: Any,
+        parallelism: int,
+        trial_timeout: float | None,
+        max_retries: int,
+        profile: Any = None,
+        cpus: int | None = None,
+    ):
         ship_task_module()
         super().__init__(fn, parallelism, trial_timeout, max_retries)
         self.spark = session
+        shipping.ship_to_connect(session)
+        self.profile = profile  # a pyspark ResourceProfile for mapInArrow(profile=) (Spark 4.0+)
+        self.requested_resources = None if cpus is None else {"cpus": cpus}
         self.source: Any = self.blob
         if len(self.blob) > BROADCAST_THRESHOLD:
             self.source = {"artifact": self._upload(self.blob)}
@@ -55,7 +67,9 @@ class SparkConnectExecutor(JobPerTrialExecutor):
     def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
         self.spark.addTag(tag)
         try:
-            frame = self.spark.range(0, 1, 1, 1).mapInArrow(_task.arrow_task(self.source, payload), "outcome binary")
+            task = _task.arrow_task(self.source, payload)
+            options = {} if self.profile is None else {"profile": self.profile}
+            frame = self.spark.range(0, 1, 1, 1).mapInArrow(task, "outcome binary", **options)
             return frame.collect()[0][0]
         finally:
             self.spark.removeTag(tag)
