@@ -25,6 +25,7 @@ from parzen.executors.base import Executor
 from parzen.observers import Observer, Observers, RunInfo
 from parzen.progress import ProgressObserver
 from parzen.space import CompiledSpace, Node, compile_space, space_eval
+from parzen.tracking import tracking_observers
 from parzen.trials import Trials, TrialState
 from parzen.tuner import Tuner
 
@@ -216,6 +217,7 @@ def fmin(
     early_stop_fn: Callable[..., Any] | None = None,
     trials_save_file: str | os.PathLike[str] = "",
     observers: Sequence[Observer] = (),
+    mlflow_tracking: bool | None = None,
 ) -> Any:
     """Minimise `fn` over `space`, as hyperopt's ``fmin`` does.
 
@@ -223,7 +225,9 @@ def fmin(
     `return_argmin`, else the best point of the space (``space_eval``) or None.
     Calling again with the same `trials` continues up to `max_evals` finished trials
     in total. Raises `AllTrialsFailed` when no trial succeeded. `observers` (parzen
-    only) follow the run's events (see `parzen.observers`).
+    only) follow the run's events (see `parzen.observers`). `mlflow_tracking`: None
+    logs to MLflow when a destination is configured, False never, True always (see
+    `parzen.tracking`).
     """
     budget = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
     if not callable(fn):
@@ -235,6 +239,7 @@ def fmin(
     if isinstance(space, str) and space == "annotated":
         fn, space = _annotated_space(fn)
     compiled = compile_space(space)
+    tracking = tracking_observers(mlflow_tracking, trials)
     trials = _resolve_trials(trials, trials_save_file, compiled)
     try:
         tuner = Tuner(compiled, algo, trials, rstate, points_to_evaluate)
@@ -253,7 +258,7 @@ def fmin(
         )
         progress = ProgressObserver(show_progressbar if verbose else False, budget)
         with executor:
-            _Run(tuner, executor, run, early_stop_fn, Observers([progress, *observers])).loop()
+            _Run(tuner, executor, run, early_stop_fn, Observers([progress, *tracking, *observers])).loop()
     finally:
         if trials.store is not None:
             trials.store.release()

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from parzen.exceptions import SpaceMismatch, StoreError
+from parzen.filesystems import journal_mode
 from parzen.history import TrialState
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
@@ -137,12 +138,32 @@ class TrialStore:
             uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
             self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False)
             if not readonly:
-                self.db.execute("PRAGMA journal_mode=WAL")
+                self._set_journal()
                 self.db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
                 self.db.executescript(SCHEMA)
             self._check_format()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot use {self.path} as a parzen trial store: {exc}") from exc
+
+    def _set_journal(self) -> None:
+        """WAL where it works; the rollback journal on network/FUSE filesystems (see parzen.filesystems)."""
+        mode, reason = journal_mode(self.path)
+        if mode != "WAL":
+            warnings.warn(
+                f"trial store {str(self.path)!r}: {reason}; SQLite's WAL needs shared memory and locks that do not "
+                "work there, so the store uses a rollback journal (slower writes; readers wait for writers)",
+                stacklevel=4,
+            )
+        self.db.execute(f"PRAGMA journal_mode={mode}")
+
+    def meta(self, key: str) -> str | None:
+        """A value of the ``meta`` table (None when absent)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write one ``meta`` value (committed at once); keys are listed in docs/store.md."""
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def is_for(self, path: str | os.PathLike[str]) -> bool:
         """True if `path` names this store: the same string as given, or the same file."""
