@@ -176,3 +176,28 @@ def test_the_switch(mlflow_experiment, monkeypatch):
     assert tracking_wanted(None) is False  # nowhere configured: no ./mlruns litter
     with pytest.raises(InvalidArgument, match="mlflow_tracking must be True, False or None"):
         tracking_wanted("yes")
+
+
+def test_a_trial_without_a_ready_run_gets_its_run_afterwards(mlflow_experiment, capsys):
+    """No child run ready (server slow or down): the trial runs at once, its run is made
+    afterwards, and mlflow calls inside it go where MLflow puts them without parzen."""
+    client, experiment_id = mlflow_experiment
+    observer = MlflowObserver()
+    observer.runs_ahead = 0  # nothing made ahead of need, as when the server cannot keep up
+
+    def objective(p):
+        mlflow.log_metric("inside", 1.0)
+        return p["x"] ** 2
+
+    trials = Trials()
+    fmin(objective, SPACE, algo=rand.suggest, max_evals=3, trials=trials, observers=[observer],
+         mlflow_tracking=False, show_progressbar=False)
+    assert "no MLflow run was ready for trial 0" in capsys.readouterr().err
+    parent, children = parent_and_children(client, experiment_id)
+    assert sorted(children) == [0, 1, 2]
+    for tid, child in children.items():
+        assert child.data.metrics["loss"] == pytest.approx(trials.record(tid).loss)
+        assert "inside" not in child.data.metrics
+    elsewhere = runs_of(client, experiment_id, "metrics.inside = 1")
+    assert len(elsewhere) == 1 and "mlflow.parentRunId" not in elsewhere[0].data.tags  # MLflow's own default run
+    mlflow.end_run()

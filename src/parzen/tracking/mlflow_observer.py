@@ -117,6 +117,7 @@ class MlflowObserver(Observer):
     flush_seconds = 30.0  # run_ended waits this long at most for queued writes
     startup_seconds = 5.0  # run_started waits this long at most for the parent run and the first child runs
     retry_seconds = (0.5, 15.0)  # back-off after a failed write: first, longest
+    runs_ahead: int | None = None  # child runs kept ready (default: twice the trials in flight; 0: none)
 
     def __init__(self, tracking_uri: str | None = None):
         self.uri = tracking_uri or mlflow.get_tracking_uri()
@@ -154,8 +155,8 @@ class MlflowObserver(Observer):
         resume = run.trials.store.meta(PARENT_META_KEY) if run.trials.store is not None else None
         loaded = [_snapshot(t) for t in run.trials.records if t.state != TrialState.RUNNING]
         self.fmin_uuid = run.fmin_uuid
-        self.first_fill = max(1, run.actual_parallelism)
-        self.pool_size = 2 * self.first_fill
+        self.pool_size = 2 * max(1, run.actual_parallelism) if self.runs_ahead is None else self.runs_ahead
+        self.first_fill = min(self.pool_size, max(1, run.actual_parallelism))
         self.budget = None if run.max_evals is None else max(0, run.max_evals - run.trials.n_finished)
         parent_of = (active.info.run_id, active.info.experiment_id) if active is not None else None
         self.events.put(("start", run, parent_of, resume, loaded))
