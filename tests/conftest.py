@@ -141,7 +141,7 @@ def python_without(folder: Path, *modules: str) -> Path:
 
 
 class MlflowServer:
-    """A real ``mlflow server`` on 127.0.0.1 (sqlite backend, artifacts in a folder) that a test can kill and restart."""
+    """A real ``mlflow server`` on 127.0.0.1 (sqlite backend, artifacts in a folder); a test may kill and restart it."""
 
     def __init__(self, folder: Path):
         self.folder = folder

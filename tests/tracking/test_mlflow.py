@@ -105,7 +105,11 @@ def test_every_key_of_the_schema_nested_in_the_active_run(mlflow_experiment):
         index = trial.params["criterion"]
         assert params["criterion"] == ["gini", "entropy"][index] and params["criterion.index"] == str(index)
         assert float(params["x"]) == pytest.approx(trial.params["x"])
-        expected = {"DONE": ("FINISHED", "success"), "ERROR": ("FAILED", "failure"), "CANCELLED": ("KILLED", "cancelled")}
+        expected = {
+            "DONE": ("FINISHED", "success"),
+            "ERROR": ("FAILED", "failure"),
+            "CANCELLED": ("KILLED", "cancelled"),
+        }
         assert (child.info.status, tags["trial_status"]) == expected[trial.state.name]
         if trial.state.name == "DONE":
             assert metrics["loss"] == pytest.approx(trial.loss)
@@ -113,15 +117,23 @@ def test_every_key_of_the_schema_nested_in_the_active_run(mlflow_experiment):
             assert "loss" not in metrics
         if trial.state.name != "CANCELLED":  # it ran: what the objective logged is in its own run
             assert "inside" in metrics and tags["criterion_seen"] == params["criterion"]
-    assert "a failed trial" in children[[t.tid for t in trials.records if t.state.name == "ERROR"][0]].data.tags["error"]
+    assert (
+        "a failed trial" in children[[t.tid for t in trials.records if t.state.name == "ERROR"][0]].data.tags["error"]
+    )
 
 
 def test_resume_continues_the_same_parent_run(mlflow_experiment, tmp_path):
     client, experiment_id = mlflow_experiment
     path = tmp_path / "tuning.db"
     for max_evals in (4, 7):
-        fmin(lambda p: p["x"] ** 2, SPACE, algo=rand.suggest, max_evals=max_evals, trials_save_file=path,
-             show_progressbar=False)
+        fmin(
+            lambda p: p["x"] ** 2,
+            SPACE,
+            algo=rand.suggest,
+            max_evals=max_evals,
+            trials_save_file=path,
+            show_progressbar=False,
+        )
     parent, children = parent_and_children(client, experiment_id)
     store = TrialStore(path, readonly=True)
     assert store.meta(PARENT_META_KEY) == parent.info.run_id
@@ -147,8 +159,16 @@ def test_killed_server_tuning_finishes_and_nothing_is_lost(mlflow_server, mlflow
 
     trials = Trials()
     with caplog.at_level(logging.WARNING, logger="parzen"):
-        fmin(objective, SPACE, algo=rand.suggest, max_evals=25, trials=trials, observers=[observer],
-             mlflow_tracking=False, show_progressbar=False)
+        fmin(
+            objective,
+            SPACE,
+            algo=rand.suggest,
+            max_evals=25,
+            trials=trials,
+            observers=[observer],
+            mlflow_tracking=False,
+            show_progressbar=False,
+        )
     assert trials.n_finished == 25  # tuning went on
     assert "MLflow tracking at" in caplog.text and "not yet written" in caplog.text
     restart = threading.Thread(target=mlflow_server.start)
@@ -190,8 +210,16 @@ def test_a_trial_without_a_ready_run_gets_its_run_afterwards(mlflow_experiment, 
         return p["x"] ** 2
 
     trials = Trials()
-    fmin(objective, SPACE, algo=rand.suggest, max_evals=3, trials=trials, observers=[observer],
-         mlflow_tracking=False, show_progressbar=False)
+    fmin(
+        objective,
+        SPACE,
+        algo=rand.suggest,
+        max_evals=3,
+        trials=trials,
+        observers=[observer],
+        mlflow_tracking=False,
+        show_progressbar=False,
+    )
     assert "no MLflow run was ready for trial 0" in capsys.readouterr().err
     parent, children = parent_and_children(client, experiment_id)
     assert sorted(children) == [0, 1, 2]

@@ -174,7 +174,7 @@ def _mlflow_stack() -> list[Any] | None:
         from mlflow.tracking import fluent
     except ImportError:
         return None
-    stack = getattr(fluent, "_active_run_stack", None)
+    stack: Any = getattr(fluent, "_active_run_stack", None)
     if hasattr(stack, "get"):  # mlflow >= 2.10: a ThreadLocalVariable
         stack = stack.get()
     return stack if isinstance(stack, list) else None
@@ -187,7 +187,7 @@ def _local_run(info: dict[str, Any]) -> Any:
         from mlflow.tracking.fluent import ActiveRun
     except ImportError:
         return None
-    fields = {
+    fields: dict[str, Any] = {
         "experiment_id": str(info.get("experiment_id") or "0"),
         "user_id": "",
         "status": "RUNNING",

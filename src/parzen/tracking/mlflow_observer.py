@@ -344,7 +344,9 @@ class MlflowObserver(Observer):
         except Exception as exc:
             if "RESOURCE_DOES_NOT_EXIST" not in f"{getattr(exc, 'error_code', '')} {exc}":
                 raise
-            logger.warning("MLflow: the stored parent run %s does not exist at %s; starting a new one", parent_id, self.uri)
+            logger.warning(
+                "MLflow: the stored parent run %s does not exist at %s; starting a new one", parent_id, self.uri
+            )
             return False
         if parent.info.lifecycle_stage != "active":
             return False
@@ -366,6 +368,7 @@ class MlflowObserver(Observer):
 
     def _children_of(self, parent_id: str) -> dict[int, tuple[str, str]]:
         """tid -> (run id, status) of the parent's child runs."""
+        assert self.experiment_id is not None
         found: dict[int, tuple[str, str]] = {}
         token = None
         while True:
