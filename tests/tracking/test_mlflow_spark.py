@@ -7,7 +7,9 @@ import sys
 import pytest
 
 from parzen import SparkTrials, fmin, hp, rand
+from parzen.exceptions import InvalidArgument
 from parzen.executors import _task
+from parzen.tracking import DATABRICKS_CONF, tracking_wanted
 
 mlflow = pytest.importorskip("mlflow")
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -63,3 +65,17 @@ def test_an_executor_without_mlflow_runs_the_trial_and_says_why(monkeypatch):
     assert not first["errored"] and first["result"]["loss"] == 0.5 and second["result"]["loss"] == 0.25
     assert "mlflow is not installed for the Python running this trial" in first["stderr"]
     assert second["stderr"] == ""  # said once per worker
+
+
+def test_databricks_switch_is_honoured(spark, mlflow_experiment):
+    trials = SparkTrials(parallelism=2, spark_session=spark)
+    assert tracking_wanted(None, trials) is True
+    spark.conf.set(DATABRICKS_CONF, "false")
+    try:
+        assert tracking_wanted(None, trials) is False
+        assert tracking_wanted(True, trials) is True  # the argument wins
+        spark.conf.set(DATABRICKS_CONF, "sometimes")
+        with pytest.raises(InvalidArgument, match="spark.databricks.mlflow.trackHyperopt.enabled is 'sometimes'"):
+            tracking_wanted(None, trials)
+    finally:
+        spark.conf.unset(DATABRICKS_CONF)

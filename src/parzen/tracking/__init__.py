@@ -79,8 +79,6 @@ def tracking_wanted(mlflow_tracking: bool | None, trials: Any = None) -> bool:
     wanted = mlflow_tracking
     if wanted is None and os.environ.get(SWITCH_ENV, "").strip():
         wanted = _parse_switch(os.environ[SWITCH_ENV], f"the environment variable {SWITCH_ENV}")
-    if wanted is None:
-        wanted = _databricks_switch(trials)
     if wanted is False:
         return False
     installed = importlib.util.find_spec("mlflow") is not None
@@ -89,7 +87,11 @@ def tracking_wanted(mlflow_tracking: bool | None, trials: Any = None) -> bool:
             "MLflow tracking was asked for (mlflow_tracking=True or PARZEN_MLFLOW_TRACKING=true) but mlflow "
             "is not installed: pip install 'parzen[mlflow]'"
         )
-    return installed and (wanted is True or _destination_configured())
+    if wanted is True:
+        return True
+    if not installed or not _destination_configured():
+        return False
+    return _databricks_switch(trials) is not False
 
 
 def tracking_observers(mlflow_tracking: bool | None, trials: Any = None) -> list[Observer]:

@@ -200,6 +200,8 @@ class MlflowObserver(Observer):
         self.events.put(("finish", run, _summary(run, error)))
         self.events.put(_STOP)
         bound = self.flush_seconds if self.errors == 0 else min(self.flush_seconds, 10.0)
+        if isinstance(error, KeyboardInterrupt):  # the user wants the prompt back
+            bound = min(bound, 3.0)
         self.done.wait(bound)
         self._save_parent_id(run)
         if not self.done.is_set():
