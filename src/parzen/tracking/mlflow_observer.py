@@ -87,6 +87,7 @@ class _Pending:
     metrics: list[Metric] = field(default_factory=list)
     status: str | None = None  # terminal status, set_terminated after the batch
     end_ms: int | None = None
+    due: float | None = None  # monotonic time from which to write (None: nothing to write until the trial ends)
 
 
 def trial_params(trial: Trial, run: RunInfo) -> dict[str, str]:
@@ -112,12 +113,14 @@ def trial_run_status(trial: Trial) -> tuple[str, str]:
 
 
 class MlflowObserver(Observer):
-    """Logs an `fmin` call to MLflow from a background thread (see the module docstring)."""
+    """Logs one `fmin` call to MLflow from a background thread (see the module docstring); one instance per call."""
 
     flush_seconds = 30.0  # run_ended waits this long at most for queued writes
     startup_seconds = 5.0  # run_started waits this long at most for the parent run and the first child runs
     retry_seconds = (0.5, 15.0)  # back-off after a failed write: first, longest
     runs_ahead: int | None = None  # child runs kept ready (default: twice the trials in flight; 0: none)
+    start_delay = 2.0  # a trial's start is written once it has run this long (shorter ones: with their end)
+    writers = 4  # concurrent writes to the server when several trials wait
 
     def __init__(self, tracking_uri: str | None = None):
         self.uri = tracking_uri or mlflow.get_tracking_uri()
@@ -145,6 +148,7 @@ class MlflowObserver(Observer):
         self.summary: dict[str, Any] | None = None
         self.closed = False
         self.retry_at = 0.0
+        self.failing = False
         self.backoff = self.retry_seconds[0]
 
     # ---- driver thread --------------------------------------------------------------
@@ -229,19 +233,25 @@ class MlflowObserver(Observer):
     def _work(self) -> None:
         stop = False
         while True:
-            timeout = None if not self._unfinished() else max(0.05, self.retry_at - time.monotonic())
-            batch = self._take(timeout)
-            for event in batch:
+            for event in self._take(self._wait_time()):
                 if event is _STOP:
                     stop = True
                 else:
                     self._apply(*event)
             if time.monotonic() >= self.retry_at:
-                self._sync()
+                self._sync(final=stop)
             if stop and not self._unfinished():
                 self._discard_unused()
                 self.done.set()
                 return
+
+    def _wait_time(self) -> float | None:
+        """How long to wait for events: until the retry after a failure, or until a write falls due."""
+        now = time.monotonic()
+        if self.failing or self.parent_id is None:
+            return max(0.05, self.retry_at - now)
+        due = [w.due for w in self.pending.values() if w.due is not None]
+        return max(0.0, min(due) - now) if due else None
 
     def _take(self, timeout: float | None) -> list[Any]:
         try:
@@ -268,13 +278,17 @@ class MlflowObserver(Observer):
             writes = self._writes(trial.tid)
             writes.params.update(trial_params(trial, run))
             writes.tags.update({TID_TAG: str(trial.tid), "mlflow.runName": f"trial {trial.tid}"})
+            writes.due = time.monotonic() + self.start_delay
         elif kind == "ended":
             self._ended(run, args[0])
         elif kind == "finish":
             self.summary = args[0]
 
     def _writes(self, tid: int | None) -> _Pending:
-        return self.pending.setdefault(tid, _Pending())
+        writes = self.pending.setdefault(tid, _Pending())
+        if tid is None:
+            writes.due = time.monotonic()
+        return writes
 
     def _start(self, run: RunInfo, parent_of: tuple[str, str] | None, resume: str | None, loaded: list) -> None:
         self.start_args = (run, parent_of, resume, loaded)
@@ -293,10 +307,10 @@ class MlflowObserver(Observer):
             writes.metrics.append(Metric("loss", float(trial.loss), int(end * 1000), 0))
         if trial.error:
             writes.tags["error"] = _text(trial.error.strip().splitlines()[-1], 1000)
-        writes.status, writes.end_ms = status, int(end * 1000)
+        writes.status, writes.end_ms, writes.due = status, int(end * 1000), time.monotonic()
 
-    def _sync(self) -> None:
-        """Bring the server up to date: parent, pool, trial writes, summary. A failure waits for the back-off."""
+    def _sync(self, final: bool = False) -> None:
+        """Bring the server up to date: parent, pool, due trial writes, summary. A failure waits for the back-off."""
         if self.start_args is None:
             return
         try:
@@ -304,17 +318,38 @@ class MlflowObserver(Observer):
                 self._open_parent(*self.start_args)
             self._fill_pool()
             self.primed.set()
-            for tid in [t for t in self.pending if t is not None]:
-                self._flush(tid)
             if self.summary is not None and not self.closed:
                 self._close_parent()
-            if None in self.pending:
-                self._flush(None)
+            self._flush_all(self._due(final) + ([None] if None in self.pending else []))
+            self.failing = False
             self.backoff = self.retry_seconds[0]
         except Exception as exc:
             self._failed(exc)
 
+    def _due(self, final: bool) -> list[int]:
+        """Trials with writes to make now (all of them once the run has ended)."""
+        now = time.monotonic()
+        return [
+            tid
+            for tid, writes in self.pending.items()
+            if tid is not None and writes.due is not None and (final or writes.due <= now)
+        ]
+
+    def _flush_all(self, tids: list[int | None]) -> None:
+        """Write queued writes (None: the parent's), several runs at a time; the first failure is raised last."""
+        if len(tids) <= 1 or self.writers <= 1:
+            for tid in tids:
+                self._flush(tid)
+            return
+        with ThreadPoolExecutor(max_workers=min(self.writers, len(tids))) as pool:
+            futures = [pool.submit(self._flush, tid) for tid in tids]
+        for future in futures:
+            error = future.exception()
+            if isinstance(error, Exception):
+                raise error
+
     def _failed(self, exc: Exception) -> None:
+        self.failing = True
         self.errors += 1
         self.last_error = exc
         if self.errors == 1:
@@ -389,9 +424,9 @@ class MlflowObserver(Observer):
                 return found
 
     def _close_parent(self) -> None:
-        if any(tid is not None for tid in self.pending) or self.summary is None:
-            return  # the summary goes last, once every trial is written
+        """Queue the summary the driver computed at the end (metrics, best trial, status)."""
         summary = self.summary
+        assert summary is not None
         writes = self._writes(None)
         writes.metrics.extend(Metric(k, float(v), summary["end_ms"], 0) for k, v in summary["metrics"].items())
         writes.tags.update(summary["tags"])
@@ -444,6 +479,7 @@ class MlflowObserver(Observer):
         writes.params.clear()
         writes.tags.clear()
         writes.metrics.clear()
+        writes.due = None
         if writes.status is not None:
             self._terminate(run_id, writes.status, writes.end_ms)
             del self.pending[tid]
@@ -467,12 +503,16 @@ class MlflowObserver(Observer):
 
     def _discard_unused(self) -> None:
         """Child runs made ahead of need and never used are deleted, so they clutter no query."""
-        while self.ready:
-            run_id, _ = self.ready.popleft()
-            try:
-                self.client.delete_run(run_id)
-            except Exception as exc:
-                logger.debug("MLflow: could not delete unused run %s: %s", run_id, exc)
+        unused = [self.ready.popleft()[0] for _ in range(len(self.ready))]
+        if unused:
+            with ThreadPoolExecutor(max_workers=min(self.writers, len(unused))) as pool:
+                list(pool.map(self._delete, unused))
+
+    def _delete(self, run_id: str) -> None:
+        try:
+            self.client.delete_run(run_id)
+        except Exception as exc:
+            logger.debug("MLflow: could not delete unused run %s: %s", run_id, exc)
 
 
 def _default_experiment() -> str:
