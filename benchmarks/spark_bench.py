@@ -2,6 +2,8 @@
 
     python benchmarks/spark_bench.py --master 'local[4]' --scenarios p4_half p8_half p4_trivial
     python benchmarks/spark_bench.py --master 'local[16]' --scenarios p16_one
+    python benchmarks/spark_bench.py --methods raw_spark parzen parzen_mlflow --repeats 5 \
+        --scenarios p4_half p8_half p4_trivial --results benchmarks/results/spark_mlflow.json
 
 The floor is what Spark itself allows: P driver threads, each running single-task jobs
 back to back (``parallelize([x], 1).mapPartitions(f).collect()``), nothing else.
@@ -180,13 +182,16 @@ def measure(spark, scenario: str, repeats: int, methods: list[str]) -> dict:
 
 
 def markdown(results: dict) -> str:
-    rows = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|---|---|---|---|---|---|"]
+    header = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|---|" * 6]
+    rows: list[str] = []
     for scenario, entry in results.items():
         if scenario not in SCENARIOS:
             continue
         p, n, seconds = SCENARIOS[scenario]
         label = f"P={p}, {n} trials of {seconds:g} s" if seconds else f"P={p}, trivial objective"
         r = entry["methods"]
+        if not {"raw_spark", "parzen", "hyperopt"} <= set(r):
+            continue
         if seconds:
             cells = [
                 f"{r[m]['utilisation']:.0%} util, {r[m]['wall']:.1f} s" for m in ("raw_spark", "parzen", "hyperopt")
@@ -196,6 +201,7 @@ def markdown(results: dict) -> str:
             cells = [f"{r[m]['per_s']:.1f} trials/s" for m in ("raw_spark", "parzen", "hyperopt")]
             ratio = r["parzen"]["per_s"] / r["raw_spark"]["per_s"]
         rows.append(f"| {label} | `{entry['master']}` | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    rows = header + rows if rows else []
     tracked = [(k, e["methods"]) for k, e in results.items() if k in SCENARIOS and "parzen_mlflow" in e["methods"]]
     if tracked:
         rows.append("\nMLflow tracking on (a local `mlflow server`) vs off, parzen's slot utilisation or trials/s:\n")
@@ -229,8 +235,9 @@ def main() -> None:
     )
     parser.add_argument("--cancel", action="store_true", help="also measure how fast a timeout cancels trials")
     parser.add_argument("--markdown", action="store_true", help="print the table of the stored results and exit")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where results are merged (default {RESULTS})")
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
     if args.markdown:
         print(markdown(results))
         return
@@ -252,13 +259,13 @@ def main() -> None:
             methods = measure(spark, scenario, args.repeats, args.methods)
             merged = results.get(scenario, {}).get("methods", {}) | methods  # keep methods not re-run
             results[scenario] = {"master": args.master, "methods": merged}
-            RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=1))
+            args.results.parent.mkdir(exist_ok=True)
+            args.results.write_text(json.dumps(results, indent=1))
     if args.cancel:
         samples = [cancel_latency(spark) for _ in range(args.repeats)]
         results["cancel"] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
         print("cancel latency", results["cancel"])
-        RESULTS.write_text(json.dumps(results, indent=1))
+        args.results.write_text(json.dumps(results, indent=1))
     print(markdown(results))
     spark.stop()
 
