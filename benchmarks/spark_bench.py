@@ -182,7 +182,7 @@ def measure(spark, scenario: str, repeats: int, methods: list[str]) -> dict:
 
 
 def markdown(results: dict) -> str:
-    header = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|---|" * 6]
+    header = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|" + "---|" * 6]
     rows: list[str] = []
     for scenario, entry in results.items():
         if scenario not in SCENARIOS:
