@@ -2,6 +2,8 @@
 
     python benchmarks/spark_bench.py --master 'local[4]' --scenarios p4_half p8_half p4_trivial
     python benchmarks/spark_bench.py --master 'local[16]' --scenarios p16_one
+    python benchmarks/spark_bench.py --methods raw_spark parzen parzen_mlflow --repeats 5 \
+        --scenarios p4_half p8_half p4_trivial --results benchmarks/results/spark_mlflow.json
 
 The floor is what Spark itself allows: P driver threads, each running single-task jobs
 back to back (``parallelize([x], 1).mapPartitions(f).collect()``), nothing else.
@@ -76,7 +78,7 @@ def raw_floor(sc, parallelism: int, n: int, seconds: float) -> tuple[float, floa
     return time.time() - start, sum(busy)
 
 
-def run_library(name: str, spark, parallelism: int, n: int, seconds: float) -> tuple[float, float]:
+def run_library(name: str, spark, parallelism: int, n: int, seconds: float, **options: object) -> tuple[float, float]:
     """Wall time and busy time of `fmin` with `name`'s SparkTrials (the API is the same)."""
     lib = importlib.import_module(name)
     trials = lib.SparkTrials(parallelism=parallelism, spark_session=spark)
@@ -89,6 +91,7 @@ def run_library(name: str, spark, parallelism: int, n: int, seconds: float) -> t
         trials=trials,
         show_progressbar=False,
         verbose=False,
+        **options,
     )
     wall = time.time() - start
     return wall, sum(r["busy"] for r in trials.results if "busy" in r)
@@ -120,15 +123,47 @@ def cancel_latency(spark, parallelism: int = 4, timeout: float = 2.0) -> dict:
     return {"return_after_timeout_s": returned - start - timeout, "jobs_gone_after_s": time.time() - start - timeout}
 
 
-def measure(spark, scenario: str, repeats: int) -> dict:
+@contextlib.contextmanager
+def mlflow_server():
+    """A local ``mlflow server`` (sqlite, artifacts in a temporary folder) on 127.0.0.1; yields its URI."""
+    import socket
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder, socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--backend-store-uri", f"sqlite:///{folder}/mlflow.db", "--default-artifact-root", folder]
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        log = open(f"{folder}/server.log", "wb")  # noqa: SIM115 - closed below
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.time() + 180
+            while time.time() < deadline:
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(server.pid, 15)
+            server.wait(timeout=30)
+            log.close()
+
+
+def measure(spark, scenario: str, repeats: int, methods: list[str]) -> dict:
     parallelism, n, seconds = SCENARIOS[scenario]
     runners = {
         "raw_spark": lambda: raw_floor(spark.sparkContext, parallelism, n, seconds),
-        "parzen": lambda: run_library("parzen", spark, parallelism, n, seconds),
+        "parzen": lambda: run_library("parzen", spark, parallelism, n, seconds, mlflow_tracking=False),
+        "parzen_mlflow": lambda: run_library("parzen", spark, parallelism, n, seconds, mlflow_tracking=True),
         "hyperopt": lambda: run_library(
             "hyperopt", spark, parallelism, HYPEROPT_TRIVIAL_TRIALS if not seconds else n, seconds
         ),
     }
+    runners = {name: runner for name, runner in runners.items() if name in methods}
     samples: dict[str, list[dict]] = {name: [] for name in runners}
     for _ in range(repeats):
         for name, runner in runners.items():
@@ -147,13 +182,16 @@ def measure(spark, scenario: str, repeats: int) -> dict:
 
 
 def markdown(results: dict) -> str:
-    rows = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|---|---|---|---|---|---|"]
+    header = ["| scenario | master | raw Spark floor | parzen | hyperopt | parzen / floor |", "|" + "---|" * 6]
+    rows: list[str] = []
     for scenario, entry in results.items():
         if scenario not in SCENARIOS:
             continue
         p, n, seconds = SCENARIOS[scenario]
         label = f"P={p}, {n} trials of {seconds:g} s" if seconds else f"P={p}, trivial objective"
         r = entry["methods"]
+        if not {"raw_spark", "parzen", "hyperopt"} <= set(r):
+            continue
         if seconds:
             cells = [
                 f"{r[m]['utilisation']:.0%} util, {r[m]['wall']:.1f} s" for m in ("raw_spark", "parzen", "hyperopt")
@@ -163,6 +201,16 @@ def markdown(results: dict) -> str:
             cells = [f"{r[m]['per_s']:.1f} trials/s" for m in ("raw_spark", "parzen", "hyperopt")]
             ratio = r["parzen"]["per_s"] / r["raw_spark"]["per_s"]
         rows.append(f"| {label} | `{entry['master']}` | " + " | ".join(cells) + f" | {ratio:.2f} |")
+    rows = header + rows if rows else []
+    tracked = [(k, e["methods"]) for k, e in results.items() if k in SCENARIOS and "parzen_mlflow" in e["methods"]]
+    if tracked:
+        rows.append("\nMLflow tracking on (a local `mlflow server`) vs off, parzen's slot utilisation or trials/s:\n")
+        rows += ["| scenario | tracking off | tracking on | on / off |", "|---|---|---|---|"]
+        for scenario, r in tracked:
+            key = "utilisation" if SCENARIOS[scenario][2] else "per_s"
+            off, on = r["parzen"][key], r["parzen_mlflow"][key]
+            cells = [f"{v:.1%}" if key == "utilisation" else f"{v:.1f}/s" for v in (off, on)]
+            rows.append(f"| {scenario} | {cells[0]} | {cells[1]} | {on / off:.3f} |")
     if "cancel" in results:
         c = results["cancel"]
         rows.append(
@@ -178,10 +226,18 @@ def main() -> None:
     parser.add_argument("--master", default="local[4]")
     parser.add_argument("--scenarios", nargs="*", default=["p4_half", "p8_half", "p4_trivial"], choices=SCENARIOS)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=["raw_spark", "parzen", "hyperopt"],
+        choices=["raw_spark", "parzen", "parzen_mlflow", "hyperopt"],
+        help="parzen_mlflow: parzen with MLflow tracking to a local mlflow server started for the run",
+    )
     parser.add_argument("--cancel", action="store_true", help="also measure how fast a timeout cancels trials")
     parser.add_argument("--markdown", action="store_true", help="print the table of the stored results and exit")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"where results are merged (default {RESULTS})")
     args = parser.parse_args()
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results = json.loads(args.results.read_text()) if args.results.exists() else {}
     if args.markdown:
         print(markdown(results))
         return
@@ -195,16 +251,21 @@ def main() -> None:
     )
     spark.sparkContext.setLogLevel("ERROR")
     raw_floor(spark.sparkContext, 4, 16, 0.0)  # warm-up: start the Python workers
-    run_library("parzen", spark, 4, 8, 0.0)
-    for scenario in args.scenarios:
-        results[scenario] = {"master": args.master, "methods": measure(spark, scenario, args.repeats)}
-        RESULTS.parent.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=1))
+    with contextlib.ExitStack() as stack:
+        if "parzen_mlflow" in args.methods:
+            os.environ["MLFLOW_TRACKING_URI"] = stack.enter_context(mlflow_server())
+        run_library("parzen", spark, 4, 8, 0.0, mlflow_tracking="parzen_mlflow" in args.methods)
+        for scenario in args.scenarios:
+            methods = measure(spark, scenario, args.repeats, args.methods)
+            merged = results.get(scenario, {}).get("methods", {}) | methods  # keep methods not re-run
+            results[scenario] = {"master": args.master, "methods": merged}
+            args.results.parent.mkdir(exist_ok=True)
+            args.results.write_text(json.dumps(results, indent=1))
     if args.cancel:
         samples = [cancel_latency(spark) for _ in range(args.repeats)]
         results["cancel"] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
         print("cancel latency", results["cancel"])
-        RESULTS.write_text(json.dumps(results, indent=1))
+        args.results.write_text(json.dumps(results, indent=1))
     print(markdown(results))
     spark.stop()
 

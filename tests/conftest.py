@@ -138,3 +138,61 @@ def python_without(folder: Path, *modules: str) -> Path:
     Path(purelib, "visible.pth").write_text(f"{visible}\n")
     del sysconfig
     return python
+
+
+class MlflowServer:
+    """A real ``mlflow server`` on 127.0.0.1 (sqlite backend, artifacts in a folder); a test may kill and restart it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = self.folder / "server.log"
+        command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}", "--workers", "1"]
+        command += ["--default-artifact-root", str(self.folder / "artifacts")]
+        env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                command, cwd=self.folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_for_port(self.port, self.process, log, limit=180.0)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed or unreachable server: nothing is flushed, the port is closed."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """One real MLflow tracking server for the whole run."""
+    pytest.importorskip("mlflow")
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"))
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def mlflow_experiment(mlflow_server, monkeypatch, request):
+    """Points MLflow at the test server, in a fresh experiment of its own; yields (client, experiment id).
+
+    The client fails fast (no long retries), so parzen's own retries are what is tested.
+    """
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.uri)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    client = MlflowClient(mlflow_server.uri)
+    experiment_id = client.create_experiment(f"{request.node.name}-{time.time_ns()}")
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment_id)
+    return client, experiment_id

@@ -28,6 +28,7 @@ from parzen.progress import ProgressObserver
 from parzen.pruners import NopPruner, Pruner
 from parzen.pruning import Pruning
 from parzen.space import CompiledSpace, Node, compile_space, space_eval
+from parzen.tracking import tracking_observers
 from parzen.trials import Trials, TrialState
 from parzen.tuner import Tuner
 
@@ -226,6 +227,7 @@ def fmin(
     trials_save_file: str | os.PathLike[str] = "",
     observers: Sequence[Observer] = (),
     pruner: Pruner | None = None,
+    mlflow_tracking: bool | None = None,
 ) -> Any:
     """Minimise `fn` over `space`, as hyperopt's ``fmin`` does.
 
@@ -236,7 +238,9 @@ def fmin(
     follow the run's events (`parzen.observers`); `pruner` stops trials early from the
     values the objective reports with ``parzen.report(step, value)`` (`parzen.pruners`;
     default: none, every trial runs to the end, as in hyperopt; reports are still
-    recorded). Pruned trials count towards `max_evals`.
+    recorded). Pruned trials count towards `max_evals`. `mlflow_tracking`: None
+    logs to MLflow when a destination is configured, False never, True always (see
+    `parzen.tracking`).
     """
     budget = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
     if not callable(fn):
@@ -252,6 +256,7 @@ def fmin(
     if isinstance(space, str) and space == "annotated":
         fn, space = _annotated_space(fn)
     compiled = compile_space(space)
+    tracking = tracking_observers(mlflow_tracking, trials)
     trials = _resolve_trials(trials, trials_save_file, compiled)
     try:
         tuner = Tuner(compiled, algo, trials, rstate, points_to_evaluate)
@@ -271,7 +276,7 @@ def fmin(
         progress = ProgressObserver(show_progressbar if verbose else False, budget)
         with executor:
             pruning = Pruning(pruner or NopPruner(), trials, executor, check_reach=pruner is not None)
-            everyone = Observers([progress, pruning, *observers])
+            everyone = Observers([progress, pruning, *tracking, *observers])
             _Run(tuner, executor, run, early_stop_fn, everyone, pruning).loop()
     except BaseException:
         _end_store_run(trials, failing=True)

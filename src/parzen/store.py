@@ -47,6 +47,7 @@ from parzen._store_read import TRIAL_COLUMNS, Reader, StoredAttachments, attachm
 from parzen._store_schema import FORMAT_VERSION, MIGRATE_1_TO_2, create, inspect, uri
 from parzen._store_space import as_read_back, compare, describe_changes
 from parzen.exceptions import StoreError, StoreWarning
+from parzen.filesystems import journal_mode
 from parzen.history import TrialState
 from parzen.space import CompiledSpace
 from parzen.trials import Trial, Trials
@@ -103,6 +104,31 @@ class TrialStore:
             raise self._error(exc, "open") from exc
 
     # ---- opening --------------------------------------------------------------------------
+
+    def _set_journal(self, db: sqlite3.Connection) -> None:
+        """WAL where it works; the rollback journal on network/FUSE filesystems (see parzen.filesystems)."""
+        mode, reason = journal_mode(self.path)
+        if mode != "WAL":
+            warnings.warn(
+                f"trial store {str(self.path)!r}: {reason}; SQLite's WAL needs shared memory and locks that do not "
+                "work there, so the store uses a rollback journal (slower writes; readers wait for writers)",
+                stacklevel=4,
+            )
+        db.execute(f"PRAGMA journal_mode={mode}")
+
+    def meta(self, key: str) -> str | None:
+        """A value of the ``meta`` table (None when absent)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write one ``meta`` value (committed at once); keys are listed in docs/store.md."""
+        if self.readonly or self._lost:
+            raise StoreError(f"cannot write meta key {key!r} to {self.path}: {self._lost or 'opened read-only'}")
+        try:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        except sqlite3.Error as exc:
+            raise self._error(exc, f"write meta key {key!r} to") from exc
 
     def is_for(self, path: str | os.PathLike[str]) -> bool:
         """True if `path` names this store: the same string as given, or the same file."""
@@ -191,7 +217,7 @@ class TrialStore:
             finally:
                 probe.close()
         db = self._connect(uri(self.path, mode="rw"))
-        db.execute("PRAGMA journal_mode=WAL")
+        self._set_journal(db)
         db.execute("PRAGMA synchronous=NORMAL")  # durable across process crashes
         if version is None:
             create(db)
