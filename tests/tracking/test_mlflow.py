@@ -229,3 +229,47 @@ def test_a_trial_without_a_ready_run_gets_its_run_afterwards(mlflow_experiment, 
     elsewhere = runs_of(client, experiment_id, "metrics.inside = 1")
     assert len(elsewhere) == 1 and "mlflow.parentRunId" not in elsewhere[0].data.tags  # MLflow's own default run
     mlflow.end_run()
+
+
+def test_learning_curves_are_step_metrics_and_pruned_trials_say_so(mlflow_experiment):
+    """What an objective reports is the child run's ``intermediate_value`` history (one point
+    per step); ``loss`` stays the final loss; a pruned trial's run is FINISHED, tagged pruned."""
+    import parzen
+    from parzen.pruners import MedianPruner
+
+    client, experiment_id = mlflow_experiment
+
+    def curve(p):
+        value = 0.0
+        for step in range(1, 6):
+            value = (p["x"] + 1) / step  # the worse x, the worse every step
+            if parzen.report(step, value):
+                raise parzen.TrialPruned()
+        return value
+
+    trials = Trials()
+    fmin(
+        curve,
+        SPACE,
+        algo=rand.suggest,
+        max_evals=12,
+        trials=trials,
+        pruner=MedianPruner(n_startup_trials=3),
+        rstate=__import__("numpy").random.default_rng(3),
+        mlflow_tracking=True,
+        show_progressbar=False,
+    )
+    pruned = [t for t in trials.records if t.state.name == "PRUNED"]
+    assert pruned, "the median rule pruned nothing: the test needs a pruned trial"
+    _, children = parent_and_children(client, experiment_id)
+    for trial in trials.records:
+        child = children[trial.tid]
+        history = client.get_metric_history(child.info.run_id, "intermediate_value")
+        logged = sorted((m.step, m.value) for m in history)
+        assert [step for step, _ in logged] == sorted(trial.intermediate)
+        assert [value for _, value in logged] == pytest.approx([trial.intermediate[s] for s, _ in logged])
+        if trial.state.name == "PRUNED":
+            assert child.data.tags["trial_status"] == "pruned" and child.info.status == "FINISHED"
+            assert len(history) < 5
+        else:
+            assert child.data.metrics["loss"] == pytest.approx(trial.loss)

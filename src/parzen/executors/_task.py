@@ -125,6 +125,9 @@ def _mlflow_run(info: dict[str, Any] | None) -> Iterator[None]:
         yield
         return
     if not info.get("run_id"):
+        if not info.get("say", True):
+            yield
+            return
         print(
             f"parzen: no MLflow run was ready for trial {info.get('tid')} (tracking server slow or down); its run "
             "is made afterwards, and mlflow calls in the objective go where MLflow puts them without parzen",

@@ -44,6 +44,7 @@ RUN_SOURCE = "hyperoptAutoTracking"  # Databricks' hyperopt tagged its parent ru
 SPACE_TAG_LIMIT = 64 * 1024
 PARENT_TAG = "mlflow.parentRunId"
 TID_TAG = "parzen.tid"
+CURVE_METRIC = "intermediate_value"  # optuna's name for what a trial reports along the way
 BATCH = 100  # params or tags per log_batch (MLflow's limit)
 _STOP = object()
 
@@ -127,6 +128,7 @@ class MlflowObserver(Observer):
         self.client = MlflowClient(self.uri)
         self.events: queue.Queue[Any] = queue.Queue()
         self.ready: deque[tuple[str, str | None]] = deque()  # (run id, artifact uri) of child runs not yet used
+        self.without_run = 0  # trials that started before a child run was ready for them
         self.primed = threading.Event()  # parent known and the first child runs made (or given up)
         self.done = threading.Event()  # everything written after run_ended
         self.parent_id: str | None = None
@@ -155,6 +157,7 @@ class MlflowObserver(Observer):
 
     def run_started(self, run: RunInfo) -> None:
         """Note what only the driver thread knows (its active run, the store), then let the worker start."""
+        self.without_run = 0
         active = mlflow.active_run()
         resume = run.trials.store.meta(PARENT_META_KEY) if run.trials.store is not None else None
         loaded = [_snapshot(t) for t in run.trials.records if t.state != TrialState.RUNNING]
@@ -180,7 +183,10 @@ class MlflowObserver(Observer):
         try:
             run_id, artifact_uri = self.ready.popleft()
         except IndexError:
-            return {"mlflow": {"run_id": None, "tid": trial.tid, "tracking_uri": self.uri}}
+            self.without_run += 1  # the first such trial says so in its stderr; run_ended counts them all
+            return {
+                "mlflow": {"run_id": None, "tid": trial.tid, "tracking_uri": self.uri, "say": self.without_run == 1}
+            }
         self.assigned[trial.tid] = run_id
         return {
             "mlflow": {
@@ -203,6 +209,13 @@ class MlflowObserver(Observer):
         """Queue the parent's summary, wait (bounded) for the writes, report once what is left."""
         self.events.put(("finish", run, _summary(run, error)))
         self.events.put(_STOP)
+        if self.without_run > 1:
+            logger.info(
+                "MLflow: %d trials started before their run was ready (trials faster than run creation on %s); "
+                "their runs were made afterwards, and mlflow calls inside them went to MLflow's default run",
+                self.without_run,
+                self.uri,
+            )
         bound = self.flush_seconds if self.errors == 0 else min(self.flush_seconds, 10.0)
         if isinstance(error, KeyboardInterrupt):  # the user wants the prompt back
             bound = min(bound, 3.0)
@@ -305,6 +318,7 @@ class MlflowObserver(Observer):
         end = trial.end_time or trial.refresh_time or time.time()
         if trial.loss is not None:
             writes.metrics.append(Metric("loss", float(trial.loss), int(end * 1000), 0))
+        writes.metrics.extend(_learning_curve(trial, end))
         if trial.error:
             writes.tags["error"] = _text(trial.error.strip().splitlines()[-1], 1000)
         writes.status, writes.end_ms, writes.due = status, int(end * 1000), time.monotonic()
@@ -513,6 +527,21 @@ class MlflowObserver(Observer):
             self.client.delete_run(run_id)
         except Exception as exc:
             logger.debug("MLflow: could not delete unused run %s: %s", run_id, exc)
+
+
+def _learning_curve(trial: Trial, end: float) -> list[Any]:
+    """What the objective reported (``parzen.report``) as the step metric ``intermediate_value``.
+
+    A key of its own, not ``loss``: MLflow shows the value at the highest step as a run's
+    metric, so a curve under ``loss`` would hide the final loss that queries filter on.
+    Steps are MLflow steps when they are integers (MLflow's steps are int64); the
+    values are written with the trial's end, in the same batched call.
+    """
+    return [
+        Metric(CURVE_METRIC, float(value), int(end * 1000), int(step))
+        for step, value in sorted(trial.intermediate.items())
+        if math.isfinite(value)
+    ]
 
 
 def _default_experiment() -> str:
