@@ -62,6 +62,8 @@ class TPEOptions:
     magic_clip: bool = True
     liar: float = 0.3  # weight of a running trial in "above": 1 is optuna's constant liar, 0 ignores it
     branch_floor: float = 0.75
+    pending_radius: float = 0.0  # local penalty around running trials, in below-kernel bandwidths; 0: none
+    below_weights: str = "uniform"  # "rank": the best of the below trials weigh most
     verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 
     @classmethod
@@ -103,6 +105,8 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("liar", "True, False or a weight in [0, 1]", lambda v: isinstance(v, (bool, int, float)) and 0 <= v <= 1),
     ("bandwidth", "'neighbour' or 'scott'", lambda v: v in ("neighbour", "scott")),
     ("branch_floor", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
+    ("pending_radius", ">= 0", lambda v: _is_real(v) and v >= 0),
+    ("below_weights", "'uniform' or 'rank'", lambda v: v in ("uniform", "rank")),
 )
 
 
@@ -150,48 +154,138 @@ def n_below(n_ok: int, gamma: float, split: str, max_below: int) -> int:
 
 def suggest(space: CompiledSpace, history: History, rng: np.random.Generator, **options: Any) -> dict[str, Any]:
     """The next point to evaluate, given every finished and running trial in `history`."""
+    return suggest_many(space, history, rng, 1, **options)[0]
+
+
+def suggest_many(
+    space: CompiledSpace, history: History, rng: np.random.Generator, n: int, **options: Any
+) -> list[dict[str, Any]]:
+    """`n` points to evaluate at once (slots that freed together): one model fit, `n` diverse picks.
+
+    Each group's mixtures are fitted once; the points are chosen one after the other, each
+    one treated as a running trial by the next (the same rule as trials already running),
+    so a batch spreads out the way `n` sequential asks would, at the cost of one fit.
+    """
     opts = TPEOptions.of(options)
-    if len(history) < opts.n_startup_jobs:
-        return space.sample(rng)
     model = _model(space)
+    fits: dict[tuple[str, ...], _GroupFit] = {}
+    points = []
+    for i in range(n):
+        if len(history) + i < opts.n_startup_jobs:
+            points.append(space.sample(rng))
+        else:
+            points.append(_one_point(space, model, fits, history, rng, opts))
+    return points
+
+
+def _one_point(
+    space: CompiledSpace,
+    model: _SpaceModel,
+    fits: dict[tuple[str, ...], _GroupFit],
+    history: History,
+    rng: np.random.Generator,
+    opts: TPEOptions,
+) -> dict[str, Any]:
+    """Walk the space, choosing each group the walk reaches from its (cached) fit."""
     chosen: dict[str, Any] = {}
 
     def pick(param: Param) -> Any:
         if param.label not in chosen:
             labels = model.group_of[param.label] if opts.multivariate else (param.label,)
-            chosen.update(_suggest_group(model, labels, history, rng, opts))
+            fit = fits.get(labels)
+            if fit is None:
+                fit = fits[labels] = _GroupFit(model, labels, history, rng, opts)
+            chosen.update(fit.choose(rng))
         return chosen[param.label]
 
     return space.walk(pick)
 
 
-def _suggest_group(
-    model: _SpaceModel, labels: tuple[str, ...], history: History, rng: np.random.Generator, opts: TPEOptions
-) -> dict[str, Any]:
-    """Jointly choose the values of `labels` by maximising l(x)/g(x) over candidates."""
-    dims = [model.dims[label] for label in labels]
-    columns = np.stack([history.values(label) for label in labels], axis=1)
-    active = ~np.isnan(columns).any(axis=1)
-    loss = history.loss[active]
-    ok = ~np.isnan(loss)
-    if not ok.any():
-        return {d.param.label: to_python(d.param.sample(rng)) for d in dims}
-    observations = np.stack([d.encode(columns[active, j]) for j, d in enumerate(dims)], axis=1)
-    state = history.state[active]
-    below, above = _split(loss, state, opts)
-    below_mix = _mixture(dims, observations, below, opts)
-    running = state[above] == TrialState.RUNNING
-    above_mix = _mixture(dims, observations, above, opts, rng, np.where(running, float(opts.liar), 1.0))
-    candidates = below_mix.sample(rng, opts.n_EI_candidates)
-    values = [d.decode(candidates[:, j]) for j, d in enumerate(dims)]
-    u, lo, hi = _score_inputs(dims, values)
-    with np.errstate(invalid="ignore"):
-        score = below_mix.log_pdf(u, lo, hi) - above_mix.log_pdf(u, lo, hi)
-    best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))  # -inf - -inf is no winner
-    point = {d.param.label: to_python(values[j][best]) for j, d in enumerate(dims)}
-    if opts.branch_floor > 0:
-        _apply_branch_floor(model, dims, observations, point, opts.branch_floor)
-    return point
+class _GroupFit:
+    """One group's below and above mixtures, fitted once, and the points pending in it.
+
+    `choose` draws candidates from the below mixture ``l`` and returns the one maximising
+    ``l(x) / g(x)``, times a local penalty around pending points (running trials and
+    earlier picks of the same batch) when ``pending_radius`` is set.
+    """
+
+    def __init__(
+        self, model: _SpaceModel, labels: tuple[str, ...], history: History, rng: np.random.Generator, opts: TPEOptions
+    ):
+        self.model, self.opts = model, opts
+        self.dims = [model.dims[label] for label in labels]
+        columns = np.stack([history.values(label) for label in labels], axis=1)
+        active = ~np.isnan(columns).any(axis=1)
+        loss = history.loss[active]
+        self.empty = not (~np.isnan(loss)).any()
+        self.observations = np.stack([d.encode(columns[active, j]) for j, d in enumerate(self.dims)], axis=1)
+        state = history.state[active]
+        self.pending = self.observations[state == TrialState.RUNNING]
+        if self.empty:
+            return
+        below, above = _split(loss, state, opts)
+        self.below_mix = _mixture(self.dims, self.observations, below, opts, weights=_below_weights(loss, below, opts))
+        liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
+        self.above_mix = _mixture(self.dims, self.observations, above, opts, rng, liar)
+        self.radius = _penalty_radius(self.below_mix, opts.pending_radius)
+
+    def choose(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Pick this group's values for one point, and count the point as pending."""
+        if self.empty:  # no finished trial where the group is active: a prior draw
+            point = {d.param.label: to_python(d.param.sample(rng)) for d in self.dims}
+        else:
+            point = self._best_candidate(rng)
+            if self.opts.branch_floor > 0:
+                _apply_branch_floor(self.model, self.dims, self.observations, point, self.opts.branch_floor)
+        row = np.array([d.encode(np.array([point[d.param.label]], dtype=float))[0] for d in self.dims])
+        self.observations = np.vstack([self.observations, row])
+        self.pending = np.vstack([self.pending, row])
+        return point
+
+    def _best_candidate(self, rng: np.random.Generator) -> dict[str, Any]:
+        dims = self.dims
+        candidates = self.below_mix.sample(rng, self.opts.n_EI_candidates)
+        values = [d.decode(candidates[:, j]) for j, d in enumerate(dims)]
+        u, lo, hi = _score_inputs(dims, values)
+        with np.errstate(invalid="ignore"):
+            score = self.below_mix.log_pdf(u, lo, hi) - self.above_mix.log_pdf(u, lo, hi)
+        if self.opts.pending_radius > 0 and len(self.pending):
+            score = score + _log_penalty(u, self.pending, self.radius, dims)
+        best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))  # -inf - -inf is no winner
+        return {d.param.label: to_python(values[j][best]) for j, d in enumerate(dims)}
+
+
+def _below_weights(loss: np.ndarray, below: np.ndarray, opts: TPEOptions) -> np.ndarray | None:
+    """Weights of the below kernels: equal, or by rank (the best trial weighs most)."""
+    if opts.below_weights == "uniform" or len(below) < 2:
+        return None
+    rank = np.argsort(np.argsort(loss[below], kind="stable"), kind="stable")
+    return (len(below) - rank) / len(below)
+
+
+def _penalty_radius(below_mix: Mixture, factor: float) -> np.ndarray:
+    """Per dimension: how close to a pending point counts as the same point (in u).
+
+    `factor` times the median bandwidth of the below kernels: the scale at which the
+    model tells points apart, so a new point inside it would add little information.
+    """
+    radius = np.full(len(below_mix.dims), np.inf)
+    if below_mix.numeric:
+        sigma = below_mix.sigma[:-1] if below_mix.n_kernels > 1 else below_mix.sigma
+        radius[below_mix.numeric] = factor * np.median(sigma, axis=0)
+    return radius
+
+
+def _log_penalty(u: np.ndarray, pending: np.ndarray, radius: np.ndarray, dims: list[Dim]) -> np.ndarray:
+    """sum over pending p of log(1 - exp(-|u - p|^2 / 2)) in radius units; another option is far."""
+    z2 = np.zeros((len(u), len(pending)))
+    for j, d in enumerate(dims):
+        if d.categorical:
+            z2 += np.where(u[:, j, None] == pending[None, :, j], 0.0, np.inf)
+        else:
+            z2 += ((u[:, j, None] - pending[None, :, j]) / radius[j]) ** 2
+    with np.errstate(divide="ignore"):
+        return np.log(-np.expm1(-0.5 * z2)).sum(axis=1)
 
 
 def _split(loss: np.ndarray, state: np.ndarray, opts: TPEOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -213,9 +307,11 @@ def _mixture(
     opts: TPEOptions,
     rng: np.random.Generator | None = None,
     scale: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> Mixture:
-    """The Parzen mixture of the trials `idx` (weights: age, times `scale` if given)."""
-    weights = linear_forgetting_weights(len(idx), opts.linear_forgetting)
+    """The Parzen mixture of the trials `idx` (weights: `weights`, else by age, times `scale` if given)."""
+    if weights is None:
+        weights = linear_forgetting_weights(len(idx), opts.linear_forgetting)
     if scale is not None:
         weights = weights * scale
     if rng is not None and len(idx) > opts.max_above:
