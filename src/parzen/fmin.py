@@ -127,19 +127,25 @@ class _Run:
                 return
 
     def _fill(self) -> None:
-        """Submit suggestions until the executor is full or the budget is planned out."""
+        """Submit suggestions until the executor is full or the budget is planned out.
+
+        Free slots are filled together: ``tuner.ask_many`` makes them from one model fit
+        when the algorithm has a batch form (many slots free at once on a big cluster).
+        """
         while self.executor.capacity > 0 and not self.tuner.exhausted:
-            if self.trials.n_finished + len(self.executor.running) >= self.max_evals:
+            room = min(self.executor.capacity, self.max_evals - self.trials.n_finished - len(self.executor.running))
+            if room <= 0:
                 return
             if self._out_of_time():
                 self._stop(f"timeout of {self.run.timeout} s reached")
                 return
-            suggestion = self.tuner.ask()
-            if suggestion is None:
+            suggestions = self.tuner.ask_many(room)
+            if not suggestions:
                 logger.info("the algorithm has no more points to suggest (search space exhausted)")
                 return
-            self.observers.trial_started(self.run, self.trials.record(suggestion.tid))
-            self.executor.submit(suggestion.tid, suggestion.args)
+            for suggestion in suggestions:
+                self.observers.trial_started(self.run, self.trials.record(suggestion.tid))
+                self.executor.submit(suggestion.tid, suggestion.args)
 
     def _time_left(self) -> float | None:
         if self.deadline is None:

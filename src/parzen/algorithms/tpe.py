@@ -201,6 +201,9 @@ def _one_point(
     return space.walk(pick)
 
 
+suggest.many = suggest_many  # type: ignore[attr-defined]  # the batch form Tuner.ask_many uses
+
+
 class _GroupFit:
     """One group's below and above mixtures, fitted once, and the points pending in it.
 
