@@ -166,9 +166,7 @@ class BBOBResults:
         """The (f, d, i) where every method in `methods` has a result."""
         methods, dims, functions = list(methods), set(dims), set(functions)
         return sorted(
-            c
-            for c, by in self.regret.items()
-            if c[1] in dims and c[0] in functions and all(m in by for m in methods)
+            c for c, by in self.regret.items() if c[1] in dims and c[0] in functions and all(m in by for m in methods)
         )
 
     def ranks(self, methods: list[str], cells: list) -> np.ndarray:
@@ -206,14 +204,13 @@ def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n: int = 2000, le
     return tuple(np.quantile(means, [(1 - level) / 2, (1 + level) / 2]).tolist())
 
 
-def cross_validate(
-    res: BBOBResults, candidates: list[str], rivals: list[str], dims: list[int]
-) -> list[dict[str, Any]]:
+def cross_validate(res: BBOBResults, candidates: list[str], rivals: list[str], dims: list[int]) -> list[dict[str, Any]]:
     """Leave one function group out: pick the candidate with the best mean rank (among itself and `rivals`)
     on the other groups, and report that pick's rank on the held-out group.
 
     This is how well "choose the defaults on a benchmark" generalises to functions it never saw.
     """
+
     def score(method: str, functions: Iterable[int]) -> float:
         cells = res.cells([method, *rivals], dims, functions)
         return res.mean_rank([method, *rivals], cells)[method] if cells else math.inf
