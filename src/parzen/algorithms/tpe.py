@@ -217,6 +217,7 @@ class _GroupFit:
     ):
         self.model, self.opts = model, opts
         self.dims = [model.dims[label] for label in labels]
+        self.structural = any(label in model.structural for label in labels)
         columns = np.stack([history.values(label) for label in labels], axis=1)
         active = ~np.isnan(columns).any(axis=1)
         loss = history.loss[active]
@@ -241,8 +242,10 @@ class _GroupFit:
             if self.opts.branch_floor > 0:
                 _apply_branch_floor(self.model, self.dims, self.observations, point, self.opts.branch_floor)
         row = np.array([d.encode(np.array([point[d.param.label]], dtype=float))[0] for d in self.dims])
-        self.observations = np.vstack([self.observations, row])
-        self.pending = np.vstack([self.pending, row])
+        if self.structural:  # the branch floor counts this batch's picks too
+            self.observations = np.vstack([self.observations, row])
+        if self.opts.pending_radius > 0:
+            self.pending = np.vstack([self.pending, row])
         return point
 
     def _best_candidate(self, rng: np.random.Generator) -> dict[str, Any]:
