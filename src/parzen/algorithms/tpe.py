@@ -64,6 +64,7 @@ class TPEOptions:
     branch_floor: float = 0.75
     pending_radius: float = 0.0  # local penalty around running trials, in below-kernel bandwidths; 0: none
     below_weights: str = "uniform"  # "rank": the best of the below trials weigh most
+    kernel: str = "product"  # "rotated": kernels along the principal axes of the below trials
     verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 
     @classmethod
@@ -107,6 +108,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("branch_floor", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
     ("pending_radius", ">= 0", lambda v: _is_real(v) and v >= 0),
     ("below_weights", "'uniform' or 'rank'", lambda v: v in ("uniform", "rank")),
+    ("kernel", "'product' or 'rotated'", lambda v: v in ("product", "rotated")),
 )
 
 
@@ -174,7 +176,7 @@ def suggest_many(
         if len(history) + i < opts.n_startup_jobs:
             points.append(space.sample(rng))
         else:
-            points.append(_one_point(space, model, fits, history, rng, opts))
+            points.append(_one_point(space, model, fits, history, rng, opts, n - i))
     return points
 
 
@@ -185,8 +187,13 @@ def _one_point(
     history: History,
     rng: np.random.Generator,
     opts: TPEOptions,
+    remaining: int,
 ) -> dict[str, Any]:
-    """Walk the space, choosing each group the walk reaches from its (cached) fit."""
+    """Walk the space, choosing each group the walk reaches from its (cached) fit.
+
+    `remaining` (this point and those after it in the batch) bounds how many more
+    points a group can be asked for, so it scores their candidates in one go.
+    """
     chosen: dict[str, Any] = {}
 
     def pick(param: Param) -> Any:
@@ -195,7 +202,7 @@ def _one_point(
             fit = fits.get(labels)
             if fit is None:
                 fit = fits[labels] = _GroupFit(model, labels, history, rng, opts)
-            chosen.update(fit.choose(rng))
+            chosen.update(fit.choose(rng, remaining))
         return chosen[param.label]
 
     return space.walk(pick)
@@ -225,20 +232,27 @@ class _GroupFit:
         self.observations = np.stack([d.encode(columns[active, j]) for j, d in enumerate(self.dims)], axis=1)
         state = history.state[active]
         self.pending = self.observations[state == TrialState.RUNNING]
+        self.scored: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.empty(0), np.empty(0), np.empty(0))
+        self.next_set = 0
         if self.empty:
             return
         below, above = _split(loss, state, opts)
-        self.below_mix = _mixture(self.dims, self.observations, below, opts, weights=_below_weights(loss, below, opts))
+        weights = _below_weights(loss, below, opts)
+        self.rotation = _Rotation.of(self.dims, self.observations[below], weights) if opts.kernel == "rotated" else None
+        model_dims, seen = self.dims, self.observations
+        if self.rotation is not None:
+            model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
+        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
-        self.above_mix = _mixture(self.dims, self.observations, above, opts, rng, liar)
+        self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar)
         self.radius = _penalty_radius(self.below_mix, opts.pending_radius)
 
-    def choose(self, rng: np.random.Generator) -> dict[str, Any]:
+    def choose(self, rng: np.random.Generator, remaining: int = 1) -> dict[str, Any]:
         """Pick this group's values for one point, and count the point as pending."""
         if self.empty:  # no finished trial where the group is active: a prior draw
             point = {d.param.label: to_python(d.param.sample(rng)) for d in self.dims}
         else:
-            point = self._best_candidate(rng)
+            point = self._best_candidate(rng, remaining)
             if self.opts.branch_floor > 0:
                 _apply_branch_floor(self.model, self.dims, self.observations, point, self.opts.branch_floor)
         row = np.array([d.encode(np.array([point[d.param.label]], dtype=float))[0] for d in self.dims])
@@ -248,17 +262,72 @@ class _GroupFit:
             self.pending = np.vstack([self.pending, row])
         return point
 
-    def _best_candidate(self, rng: np.random.Generator) -> dict[str, Any]:
-        dims = self.dims
-        candidates = self.below_mix.sample(rng, self.opts.n_EI_candidates)
+    def _best_candidate(self, rng: np.random.Generator, remaining: int) -> dict[str, Any]:
+        """The best of this point's `n_EI_candidates`, scored with those of later points in one go."""
+        if self.next_set == len(self.scored[2]):
+            self.scored = self._score_sets(rng, min(remaining, 64))
+            self.next_set = 0
+        values, u, score = (part[self.next_set] for part in self.scored)
+        self.next_set += 1
+        if self.opts.pending_radius > 0 and len(self.pending):
+            rotation = self.rotation
+            pending = self.pending if rotation is None else rotation.forward(self.pending)
+            score = score + _log_penalty(u, pending, self.radius, self.below_mix.dims)
+        best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))  # -inf - -inf is no winner
+        return {d.param.label: to_python(values[j][best]) for j, d in enumerate(self.dims)}
+
+    def _score_sets(self, rng: np.random.Generator, sets: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`sets` sets of candidates drawn from l and scored by log l - log g, as (sets, C, ...) arrays."""
+        dims, rotation, c = self.dims, self.rotation, self.opts.n_EI_candidates
+        candidates = self.below_mix.sample(rng, sets * c)
+        if rotation is not None:
+            candidates = rotation.backward(candidates)
         values = [d.decode(candidates[:, j]) for j, d in enumerate(dims)]
         u, lo, hi = _score_inputs(dims, values)
+        if rotation is not None:
+            u = rotation.forward(u)
         with np.errstate(invalid="ignore"):
             score = self.below_mix.log_pdf(u, lo, hi) - self.above_mix.log_pdf(u, lo, hi)
-        if self.opts.pending_radius > 0 and len(self.pending):
-            score = score + _log_penalty(u, self.pending, self.radius, dims)
-        best = int(np.argmax(np.where(np.isnan(score), -np.inf, score)))  # -inf - -inf is no winner
-        return {d.param.label: to_python(values[j][best]) for j, d in enumerate(dims)}
+        by_set = np.stack([np.asarray(v, dtype=object) for v in values], axis=1).reshape(sets, c, len(dims))
+        return by_set.transpose(0, 2, 1), u.reshape(sets, c, len(dims)), score.reshape(sets, c)
+
+
+class _Rotation:
+    """Principal axes of the below trials on a group's continuous bounded dimensions (``kernel="rotated"``).
+
+    Product kernels along the coordinate axes cannot follow a valley that runs
+    diagonally (correlated or ill-conditioned parameters); the same kernels along the
+    principal axes of the good trials can. Both densities use the same axes, so their
+    ratio needs no Jacobian; candidates are mapped back and clipped into the box.
+    """
+
+    def __init__(self, cols: list[int], axes: np.ndarray):
+        self.cols, self.axes = cols, axes
+
+    @staticmethod
+    def of(dims: list[Dim], below: np.ndarray, weights: np.ndarray | None) -> _Rotation | None:
+        cols = [j for j, d in enumerate(dims) if not d.categorical and not d.quantized and d.bounded]
+        if len(cols) < 2 or len(below) < 2:
+            return None
+        cov = np.cov(below[:, cols], rowvar=False, aweights=weights)
+        return _Rotation(cols, np.linalg.eigh(np.atleast_2d(cov))[1])
+
+    def forward(self, u: np.ndarray) -> np.ndarray:
+        y = np.array(u, dtype=float)
+        y[:, self.cols] = (u[:, self.cols] - 0.5) @ self.axes
+        return y
+
+    def backward(self, y: np.ndarray) -> np.ndarray:
+        u = np.array(y, dtype=float)
+        u[:, self.cols] = np.clip(y[:, self.cols] @ self.axes.T + 0.5, 0.0, 1.0)
+        return u
+
+    def model_dims(self, dims: list[Dim]) -> list[Dim]:
+        """The rotated axes as unbounded dimensions, with a broad prior centred on the box."""
+        out = list(dims)
+        for j in self.cols:
+            out[j] = Dim(dims[j].param, False, False, False, 0.0, 1.0, 0.0, 0.5)
+        return out
 
 
 def _below_weights(loss: np.ndarray, below: np.ndarray, opts: TPEOptions) -> np.ndarray | None:
