@@ -238,7 +238,9 @@ class _GroupFit:
             return
         below, above = _split(loss, state, opts)
         weights = _below_weights(loss, below, opts)
-        self.rotation = _Rotation.of(self.dims, self.observations[below], weights) if opts.kernel == "rotated" else None
+        self.rotation = (
+            _Rotation.of(self.dims, self.observations, loss, len(below)) if opts.kernel == "rotated" else None
+        )
         model_dims, seen = self.dims, self.observations
         if self.rotation is not None:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
@@ -305,12 +307,16 @@ class _Rotation:
         self.cols, self.axes = cols, axes
 
     @staticmethod
-    def of(dims: list[Dim], below: np.ndarray, weights: np.ndarray | None) -> _Rotation | None:
+    def of(dims: list[Dim], observations: np.ndarray, loss: np.ndarray, n_below: int) -> _Rotation | None:
+        """Axes of the best max(n_below, 2 d) trials (d rotated dimensions; fewer points cannot span them)."""
         cols = [j for j, d in enumerate(dims) if not d.categorical and not d.quantized and d.bounded]
-        if len(cols) < 2 or len(below) < 2:
+        ok = np.flatnonzero(~np.isnan(loss))
+        m = max(n_below, 2 * len(cols))
+        if len(cols) < 2 or len(ok) < m:
             return None
-        cov = np.cov(below[:, cols], rowvar=False, aweights=weights)
-        return _Rotation(cols, np.linalg.eigh(np.atleast_2d(cov))[1])
+        best = ok[np.argsort(loss[ok], kind="stable")[:m]]
+        cov = np.cov(observations[best][:, cols], rowvar=False)
+        return _Rotation(cols, np.linalg.eigh(cov)[1])
 
     def forward(self, u: np.ndarray) -> np.ndarray:
         y = np.array(u, dtype=float)
