@@ -170,8 +170,10 @@ class Mixture:
         prior_weight: float,
         bandwidth: str = "neighbour",
         magic_clip: bool = True,
+        shrink: float = 1.0,
     ):
         n = len(observations)
+        self.shrink = shrink
         self.dims = dims
         w = np.append(np.asarray(weights, dtype=float), prior_weight if n else 1.0)
         self.log_w = np.log(w / w.sum())
@@ -194,6 +196,7 @@ class Mixture:
             sigmas = np.broadcast_to(scott_bandwidth(n, len(self.dims), cap), mus.shape)
         else:
             sigmas = neighbour_bandwidth(mus, low, high, cap, n + 1, magic_clip)
+        sigmas = sigmas * self.shrink  # < 1: kernels narrower than the rule (a more local l)
         self.mu = np.vstack([mus, [d.prior_mu for d in dims]])
         self.sigma = np.vstack([sigmas, [d.prior_sigma for d in dims]])
         self.log_z = _log_mass_inside(self.mu, self.sigma, bounded)

@@ -65,6 +65,7 @@ class TPEOptions:
     pending_radius: float = 0.0  # local penalty around running trials, in below-kernel bandwidths; 0: none
     below_weights: str = "uniform"  # "rank": the best of the below trials weigh most
     kernel: str = "product"  # "rotated": kernels along the principal axes of the below trials
+    below_shrink: float = 1.0  # multiplies the below kernels' bandwidths (< 1: a more local l)
     verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 
     @classmethod
@@ -109,6 +110,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("pending_radius", ">= 0", lambda v: _is_real(v) and v >= 0),
     ("below_weights", "'uniform' or 'rank'", lambda v: v in ("uniform", "rank")),
     ("kernel", "'product' or 'rotated'", lambda v: v in ("product", "rotated")),
+    ("below_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
 )
 
 
@@ -244,7 +246,7 @@ class _GroupFit:
         model_dims, seen = self.dims, self.observations
         if self.rotation is not None:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
-        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights)
+        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=opts.below_shrink)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
         self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar)
         self.radius = _penalty_radius(self.below_mix, opts.pending_radius)
@@ -389,6 +391,7 @@ def _mixture(
     rng: np.random.Generator | None = None,
     scale: np.ndarray | None = None,
     weights: np.ndarray | None = None,
+    shrink: float = 1.0,
 ) -> Mixture:
     """The Parzen mixture of the trials `idx` (weights: `weights`, else by age, times `scale` if given)."""
     if weights is None:
@@ -397,7 +400,7 @@ def _mixture(
         weights = weights * scale
     if rng is not None and len(idx) > opts.max_above:
         idx, weights = _thin(idx, weights, opts.max_above, opts.linear_forgetting, rng)
-    return Mixture(dims, observations[idx], weights, opts.prior_weight, opts.bandwidth, opts.magic_clip)
+    return Mixture(dims, observations[idx], weights, opts.prior_weight, opts.bandwidth, opts.magic_clip, shrink)
 
 
 def _thin(
