@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from parzen.algorithms._truncnorm import LOG_SQRT_2PI, log_gauss_mass, sample_truncnorm
+from parzen.algorithms._truncnorm import LOG_SQRT_2PI, log_gauss_mass_fast, sample_truncnorm
 from parzen.space import Categorical, Numeric, Param
 
 _UNBOUNDED_SPAN = 6.0  # prior sigmas per unit of u for normal/lognormal
@@ -250,7 +250,7 @@ class Mixture:
             mu, sigma = self.mu[:, k], self.sigma[:, k]
             a = (lo[:, j, None] - mu) / sigma
             b = (hi[:, j, None] - mu) / sigma
-            total += log_gauss_mass(a, b) - self.log_z[:, k]
+            total += log_gauss_mass_fast(a, b) - self.log_z[:, k]  # the prior kernel never underflows
         for c, j in enumerate(self.categorical):
             total += self._categorical_log_pmf(u[:, j].astype(int), c, self.dims[j].probs)
         return _logsumexp_rows(total)
