@@ -233,11 +233,13 @@ def driver_section(data: dict[str, Any] | None) -> str:
     for r in runs:
         rows.append(
             [r["name"], f"{r['slots']:,}", f"{r['trials']:,}", f"{r['trials_per_s_after']:.0f}"]
+            + [f"{r.get('trials_per_cpu_s_after', math.nan):.0f}", f"{r.get('load_average', math.nan):.1f}"]
             + [f"{r['trials_per_s_overall']:.0f}", f"{r['mean_batch']:.1f}", f"{r['driver_busy']:.0%}"]
             + [f"{r['ms_per_trial'].get(p, 0.0):.2f}" for p in parts]
             + [f"{r['peak_rss_mb']:.0f}"]
         )
-    header = ["algorithm", "slots", "trials", f"trials/s after {runs[0]['after']:,}", "trials/s overall"]
+    header = ["algorithm", "slots", "trials", f"trials/s after {runs[0]['after']:,}", "per CPU s", "load avg."]
+    header += ["trials/s overall"]
     header += ["mean batch", "driver busy"] + [f"ms/trial: {p}" for p in parts] + ["peak RSS MB"]
     text = (
         "## Driver throughput: a simulated 1,000-slot cluster\n\n"
