@@ -66,6 +66,7 @@ class TPEOptions:
     below_weights: str = "uniform"  # "rank": the best of the below trials weigh most
     kernel: str = "product"  # "rotated": kernels along the principal axes of the below trials
     below_shrink: float = 1.0  # multiplies the below kernels' bandwidths (< 1: a more local l)
+    above_shrink: float = 1.0  # multiplies the above kernels' bandwidths (< 1: a bad trial condemns less around it)
     verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 
     @classmethod
@@ -111,6 +112,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("below_weights", "'uniform' or 'rank'", lambda v: v in ("uniform", "rank")),
     ("kernel", "'product' or 'rotated'", lambda v: v in ("product", "rotated")),
     ("below_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("above_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
 )
 
 
@@ -250,7 +252,7 @@ class _GroupFit:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
         self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=opts.below_shrink)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
-        self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar)
+        self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar, shrink=opts.above_shrink)
         self.radius = _penalty_radius(self.below_mix, opts.pending_radius)
 
     def choose(self, rng: np.random.Generator, remaining: int = 1) -> dict[str, Any]:
