@@ -44,10 +44,17 @@ RIVALS = BBOB_METHODS[1:]
 # The configurations measured (the ablation table, and the candidates the cross-validation picks among).
 CANDIDATES = (
     "parzen_tpe",
-    "parzen_tpe[n_EI_candidates=64]",
+    "parzen_tpe[below_shrink=1.0,prior_weight=1.0]",  # the previous default
+    "parzen_tpe[below_shrink=1.0]",
+    "parzen_tpe[below_shrink=0.5]",
+    "parzen_tpe[prior_weight=1.0]",
+    "parzen_tpe[prior_weight=3.0]",
+    "parzen_tpe[above_shrink=0.3]",
     "parzen_tpe[below_weights=rank]",
-    "parzen_tpe[bandwidth=scott]",
+    "parzen_tpe[kernel=rotated]",
+    "parzen_tpe[n_EI_candidates=64]",
     "parzen_tpe[gamma=0.15]",
+    "parzen_tpe[split=sqrt,gamma=0.25]",
 )
 GROUPS = {
     "separable": range(1, 6),

@@ -366,13 +366,14 @@ def test_model_options_still_learn(options):
     assert np.median(t) < 0.5 * np.median(r)
 
 
-def test_rotated_kernels_follow_a_diagonal_valley():
-    """A narrow valley along x = y: kernels along the good trials' principal axes track it better."""
-    space = {"x": hp.uniform("x", -1, 1), "y": hp.uniform("y", -1, 1)}
+def test_below_shrink_keeps_candidates_close_to_the_good_trials():
+    """below_shrink < 1: suggestions refine the good trials instead of scattering at the sample's spacing."""
+    space = {f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(4)}
+    tuner = _tuner_with_history(space, lambda p: sum((v - 0.3) ** 2 for v in p.values()), 60)
+    history = tuner.trials.history()
 
-    def valley(p):
-        return 100 * (p["x"] - p["y"]) ** 2 + (p["x"] + p["y"] - 1) ** 2
+    def spread(shrink):
+        pts = tpe.suggest_many(tuner.space, history, np.random.default_rng(2), 40, below_shrink=shrink)
+        return np.median([np.sqrt(sum((v - 0.3) ** 2 for v in p.values())) for p in pts])
 
-    rotated = best_losses(functools.partial(tpe.suggest, kernel="rotated"), valley, space, seeds=10, evals=60)
-    product = best_losses(tpe.suggest, valley, space, seeds=10, evals=60)
-    assert np.median(rotated) < np.median(product)
+    assert spread(0.3) < spread(1.0)
