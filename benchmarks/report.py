@@ -175,7 +175,8 @@ def ablation_table(res: Results) -> str:
         "six main methods; *rank* is its average rank over the seven problems (as above), *optuna* is "
         "optuna_tpe's rank in that same ranking, *decoy* the share of seeds escaping the decoy. Options not "
         "named keep their defaults (see `DEFAULTS` in src/parzen/algorithms/tpe.py); "
-        "`split=sqrt,gamma=0.25,n_startup_jobs=20,branch_floor=0,below_shrink=1.0,prior_weight=1.0` would be hyperopt's configuration."
+        "`split=sqrt,gamma=0.25,n_startup_jobs=20,branch_floor=0,below_shrink=1.0,prior_weight=1.0` "
+        "would be hyperopt's configuration."
     )
     return text + "\n\n" + table(["configuration", "rank", "optuna", "decoy"], rows)
 
