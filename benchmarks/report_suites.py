@@ -25,6 +25,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def _rank(ranks: dict[str, float], method: str) -> str:
+    return f"{ranks[method]:.2f}" if method in ranks else "— (not run)"
+
+
 def _p(p: float) -> str:
     return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
 
@@ -39,18 +43,18 @@ def bbob_rank_table(data: dict[str, Any]) -> str:
     for budget in BUDGETS[1:]:
         res = BBOBResults(data, budget)
         for d in DIMS:
-            cells = res.cells(methods, [d])
-            if not cells:
+            present = [m for m in methods if res.cells([m, "parzen_tpe"], [d])]
+            cells = res.cells(present, [d])
+            if "optuna_tpe" not in present or not cells:
                 continue
-            ranks = res.mean_rank(methods, cells)
+            ranks = res.mean_rank(present, cells)
             w, lost, t, p = res.head_to_head("parzen_tpe", "optuna_tpe", cells)
-            rows.append([f"{d}", f"{budget}", str(len(cells))] + [f"{ranks[m]:.2f}" for m in methods])
+            rows.append([f"{d}", f"{budget}", str(len(cells))] + [_rank(ranks, m) for m in methods])
             rows[-1] += [f"{w}–{lost}" + (f" ({t} tied)" if t else ""), _p(p)]
-        cells = res.cells(methods, HEADLINE_DIMS)
+        cells = res.cells(["parzen_tpe", "optuna_tpe"], HEADLINE_DIMS)
         if cells:
             w, lost, t, p = res.head_to_head("parzen_tpe", "optuna_tpe", cells)
-            ranks = res.mean_rank(methods, cells)
-            rows.append(["2+5+10", f"{budget}", str(len(cells))] + [f"**{ranks[m]:.2f}**" for m in methods])
+            rows.append(["2+5+10", f"{budget}", str(len(cells))] + ["" for _ in methods])
             rows[-1] += [f"**{w}–{lost}**", f"**{_p(p)}**"]
     header = ["d", "evals", "runs", *methods, "parzen vs optuna (wins–losses)", "sign test p"]
     text = (
@@ -60,7 +64,8 @@ def bbob_rank_table(data: dict[str, Any]) -> str:
         "best regret (1 = best; ties share the mean rank); ranks are averaged over the instances of a "
         "function, then over the 24 functions. The head-to-head column counts runs where parzen's TPE "
         "ended strictly better / worse than optuna's default TPE; the two-sided sign test asks whether "
-        "that split could be a coin's. Rows *2+5+10* pool the three dimensions. Regenerate: "
+        "that split could be a coin's. Rows *2+5+10* pool the three dimensions for the head to head. A method "
+        "marked *not run* has no results in that dimension yet and is left out of that row's ranks. Regenerate: "
         "`python benchmarks/bbob.py`."
     )
     return text + "\n\n" + _table(header, rows) if rows else "## BBOB\n\nNo BBOB results."
