@@ -274,6 +274,25 @@ def decoy(args: dict) -> float:
     return 0.6 + 0.3 * (args["o_x"] - 0.3) ** 2
 
 
+# --- 9. Distractor (hyperopt's tests): a spike beside a long easy asymptote ---------------------------------
+
+DISTRACTOR_TARGET = -1.96  # hyperopt's test threshold: a run "found the basin" if its best loss is below it
+
+
+def distractor_space(hp, scope) -> dict:
+    """x uniform on [-15, 15] (hyperopt/tests/unit/test_domains.py)."""
+    return {"x": hp.uniform("x", -15.0, 15.0)}
+
+
+def distractor(args: dict) -> float:
+    """-sigmoid(x) - 2 exp(-(x + 10)^2): the asymptote (-1 as x -> 15) is easy, the spike at -10 (-2) is narrow."""
+    x = args["x"]
+    return -1.0 / (1.0 + math.exp(-x)) - 2.0 * math.exp(-((x + 10.0) ** 2))
+
+
+_DISTRACTOR_MIN = -2.0000453981263  # at x = -9.99999 (sigmoid(-10) lifts the spike slightly)
+
+
 # --- registry ---------------------------------------------------------------------------------------------
 
 PROBLEMS: dict[str, Problem] = {
@@ -287,5 +306,6 @@ PROBLEMS: dict[str, Problem] = {
         Problem("conditional", conditional_space, conditional, 0.0, "hp.choice of 3 branches, best not first"),
         Problem("svc", svc_space, svc, None, "SVC(C, gamma) 3-fold CV error on breast cancer"),
         Problem("decoy", decoy_space, decoy, 0.0, "easy branch (0.30) hides a narrow basin (0.0)"),
+        Problem("distractor", distractor_space, distractor, _DISTRACTOR_MIN, "hyperopt's distractor: 1-D spike at -10"),
     )
 }

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from problems import DECOY_ESCAPE, PROBLEMS
+import report_suites
+from problems import DECOY_ESCAPE, DISTRACTOR_TARGET, PROBLEMS
 from runners import IN_FLIGHT_METHODS, MAIN_METHODS
 from scipy import stats
 
@@ -126,7 +127,7 @@ def problem_tables(res: Results) -> str:
     return "\n".join(parts)
 
 
-SUITE_EXCLUDES = ("decoy",)  # the deceptive space is judged by its escape rate, not in the suite's rank
+SUITE_EXCLUDES = ("decoy", "distractor")  # the deceptive problems are judged by their success rates, not in the rank
 
 
 def rank_table(res: Results) -> str:
@@ -174,7 +175,8 @@ def ablation_table(res: Results) -> str:
         "six main methods; *rank* is its average rank over the seven problems (as above), *optuna* is "
         "optuna_tpe's rank in that same ranking, *decoy* the share of seeds escaping the decoy. Options not "
         "named keep their defaults (see `DEFAULTS` in src/parzen/algorithms/tpe.py); "
-        "`split=sqrt,gamma=0.25,n_startup_jobs=20,branch_floor=0` is hyperopt's configuration."
+        "`split=sqrt,gamma=0.25,n_startup_jobs=20,branch_floor=0,below_shrink=1.0,prior_weight=1.0` "
+        "would be hyperopt's configuration."
     )
     return text + "\n\n" + table(["configuration", "rank", "optuna", "decoy"], rows)
 
@@ -237,6 +239,29 @@ def decoy_table(res: Results) -> str:
         "that found the narrow basin of the hidden branch."
     )
     return text + "\n\n" + table(["method", "seeds"] + [f"escaped @{n}" for n in points], rows)
+
+
+def distractor_table(res: Results) -> str:
+    """Share of seeds reaching hyperopt's distractor target (the narrow spike, not the asymptote)."""
+    if "distractor" not in res.curves:
+        return "## Distractor\n\nNo distractor results."
+    rows = []
+    for method in res.methods("distractor"):
+        values = np.array(list(res.at("distractor", method, res.evals).values()))
+        rows.append(
+            [
+                method,
+                str(len(values)),
+                f"{100 * np.mean(values + PROBLEMS['distractor'].optimum < DISTRACTOR_TARGET):.0f}%",
+            ]
+        )
+    text = (
+        "## Distractor (hyperopt's tests): found the spike\n\n"
+        f"hyperopt's `distractor` domain (x in [-15, 15]; a spike of depth 2 at x = -10 beside an asymptote of -1 "
+        f"as x grows): share of seeds whose best loss is below {DISTRACTOR_TARGET}, hyperopt's own test threshold, "
+        f"after {res.evals} evaluations."
+    )
+    return text + "\n\n" + table(["method", "seeds", "found"], rows)
 
 
 def in_flight_table(res: Results) -> str:
@@ -378,14 +403,19 @@ def store_section(load: dict[str, Any] | None) -> str:
     )
 
 
-def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None) -> str:
+def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None, suites: dict | None = None) -> str:
     """The whole report."""
+    suites = suites or {}
     sections = [
         header(res, speed),
+        report_suites.bbob_section(suites.get("bbob"), suites.get("quality")),
         rank_table(res),
         ablation_table(res),
         mann_whitney_table(res),
         decoy_table(res),
+        distractor_table(res),
+        report_suites.in_flight_section(suites.get("in_flight")),
+        report_suites.driver_section(suites.get("driver")),
         in_flight_table(res),
         speed_table(speed),
         spark_section(spark),
@@ -401,9 +431,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--speed", type=Path, default=HERE / "results" / "speed.json")
     parser.add_argument("--spark", type=Path, default=HERE / "results" / "spark.json")
     parser.add_argument("--store-load", type=Path, default=HERE / "results" / "store_load.json")
+    parser.add_argument("--bbob", type=Path, default=HERE / "results" / "bbob.json")
+    parser.add_argument("--in-flight", type=Path, default=HERE / "results" / "in_flight.json")
+    parser.add_argument("--driver", type=Path, default=HERE / "results" / "driver.json")
     parser.add_argument("--evals", type=int, default=100, help="report the runs of this many evaluations")
     parser.add_argument("--out", type=Path, help="Markdown file (default: stdout)")
     return parser.parse_args(argv)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -412,7 +449,12 @@ def main(argv: list[str] | None = None) -> int:
     quality = json.loads(args.quality.read_text()) if args.quality.exists() else {}
     speed = json.loads(args.speed.read_text()) if args.speed.exists() else None
     extra = [json.loads(p.read_text()) if p.exists() else None for p in (args.spark, args.store_load)]
-    text = render(Results(quality, args.evals), speed, *extra)
+    suites = {
+        name: _read(path)
+        for name, path in (("bbob", args.bbob), ("in_flight", args.in_flight), ("driver", args.driver))
+    }
+    suites["quality"] = quality
+    text = render(Results(quality, args.evals), speed, *extra, suites=suites)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

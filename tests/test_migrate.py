@@ -92,7 +92,7 @@ def test_parzen_tpe_continues_from_the_hyperopt_history(hyperopt_run):
     parzen.fmin(objective, space_of(parzen), algo=parzen.tpe.suggest, max_evals=20, trials=fresh,
                 catch_eval_exceptions=True, rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
     continued = converted.records[40:]
-    assert _median_distance_to_2(continued) < 1.5 < 2.0 < _median_distance_to_2(fresh.records)
+    assert _median_distance_to_2(continued) < 0.5 < 1.0 < _median_distance_to_2(fresh.records)
     assert sum(r.loss is None for r in continued) < sum(r.loss is None for r in fresh.records)
 
 

@@ -198,6 +198,10 @@ def test_failed_trials_are_avoided():
         ({"n_EI_candidates": 0}, "n_EI_candidates must be an integer"),
         ({"prior_weight": -1}, "prior_weight must be > 0"),
         ({"split": "cubic"}, "split must be"),
+        ({"pending_radius": -1}, "pending_radius must be >= 0"),
+        ({"below_weights": "ei"}, "below_weights must be"),
+        ({"kernel": "full"}, "kernel must be 'product' or 'rotated'"),
+        ({"below_shrink": 0}, "below_shrink must be in"),
         ({"n_ei_candidates": 5}, "unknown options \\['n_ei_candidates'\\]"),
     ],
 )
@@ -310,3 +314,66 @@ def test_tpe_with_a_small_kernel_cap_still_learns():
     t = best_losses(algo, sphere, SPHERE, seeds=4, evals=80)
     r = best_losses(rand.suggest, sphere, SPHERE, seeds=4, evals=80)
     assert np.median(t) < np.median(r)
+
+
+def _tuner_with_history(space, loss, n, seed=0):
+    tuner = Tuner(space, algo=rand.suggest, rstate=np.random.default_rng(seed))
+    for _ in range(n):
+        s = tuner.ask()
+        tuner.tell(s.tid, loss(s.args))
+    return tuner
+
+
+def test_suggest_many_is_one_fit_for_several_distinct_valid_points():
+    tuner = _tuner_with_history(ALL_KINDS, all_kinds_loss, 40)
+    history = tuner.trials.history()
+    batch = tpe.suggest_many(tuner.space, history, np.random.default_rng(3), 12)
+    again = tpe.suggest_many(tuner.space, history, np.random.default_rng(3), 12)
+    assert batch == again and len({tuple(sorted(p.items())) for p in batch}) == 12
+    for point in batch:
+        assert tuner.space.check_point(point) == point
+    # a batch of one is the sequential suggestion
+    assert tpe.suggest_many(tuner.space, history, np.random.default_rng(5), 1) == [
+        tpe.suggest(tuner.space, history, np.random.default_rng(5))
+    ]
+
+
+def test_suggest_many_on_a_conditional_space_keeps_each_point_consistent():
+    tuner = _tuner_with_history(COND, cond_loss, 30)
+    for point in tpe.suggest_many(tuner.space, tuner.trials.history(), np.random.default_rng(0), 20):
+        assert set(point) in ({"model", "alpha"}, {"model", "depth", "leaf"})
+
+
+def test_pending_penalty_spreads_a_batch():
+    space = {"x": hp.uniform("x", 0, 1), "y": hp.uniform("y", 0, 1)}
+    tuner = _tuner_with_history(space, lambda p: (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2, 40)
+    history = tuner.trials.history()
+
+    def closest_pair(**options):
+        pts = np.array(
+            [[p["x"], p["y"]] for p in tpe.suggest_many(tuner.space, history, np.random.default_rng(1), 16, **options)]
+        )
+        d = np.sqrt(((pts[:, None] - pts[None]) ** 2).sum(-1)) + np.eye(len(pts))
+        return d.min()
+
+    assert closest_pair(pending_radius=1.0) > 2 * closest_pair()
+
+
+@pytest.mark.parametrize("options", [{"kernel": "rotated"}, {"below_weights": "rank"}, {"below_shrink": 0.3}])
+def test_model_options_still_learn(options):
+    t = best_losses(functools.partial(tpe.suggest, **options), sphere, SPHERE)
+    r = best_losses(rand.suggest, sphere, SPHERE)
+    assert np.median(t) < 0.5 * np.median(r)
+
+
+def test_below_shrink_keeps_candidates_close_to_the_good_trials():
+    """below_shrink < 1: suggestions refine the good trials instead of scattering at the sample's spacing."""
+    space = {f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(4)}
+    tuner = _tuner_with_history(space, lambda p: sum((v - 0.3) ** 2 for v in p.values()), 60)
+    history = tuner.trials.history()
+
+    def spread(shrink):
+        pts = tpe.suggest_many(tuner.space, history, np.random.default_rng(2), 40, below_shrink=shrink)
+        return np.median([np.sqrt(sum((v - 0.3) ** 2 for v in p.values())) for p in pts])
+
+    assert spread(0.3) < spread(1.0)

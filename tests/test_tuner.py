@@ -69,3 +69,61 @@ def test_thread_pool_driver():
             done = next(t for t, f in futures.items() if f.done() or f.result(timeout=5) is not None)
             tuner.tell(done, futures.pop(done).result())
     assert len(trials) == 20 and trials.n_running == 0
+
+
+def _spy_algorithm(calls: list):
+    """rand.suggest with a batch form that records the batch sizes it is asked for."""
+
+    def suggest(space, history, rng):
+        calls.append(1)
+        return rand.suggest(space, history, rng)
+
+    def many(space, history, rng, n):
+        calls.append(n)
+        return [rand.suggest(space, history, rng) for _ in range(n)]
+
+    suggest.many = many
+    return suggest
+
+
+def test_ask_many_uses_the_batch_form_once():
+    calls: list = []
+    tuner = Tuner(SPACE, algo=_spy_algorithm(calls), rstate=np.random.default_rng(0))
+    batch = tuner.ask_many(5)
+    assert calls == [5] and len({s.tid for s in batch}) == 5
+    assert all(tuner.trials.record(s.tid).state == TrialState.RUNNING for s in batch)
+
+
+def test_ask_many_without_a_batch_form_asks_repeatedly_and_queued_points_come_first():
+    tuner = Tuner(SPACE, algo=rand.suggest, points_to_evaluate=[{"x": 0.5, "k": 1}], rstate=np.random.default_rng(0))
+    batch = tuner.ask_many(3)
+    assert len(batch) == 3 and batch[0].params == {"x": 0.5, "k": 1}
+
+
+def test_ask_many_keeps_partial_options():
+    import functools
+
+    from parzen import tpe
+
+    tuner = Tuner(SPACE, algo=functools.partial(tpe.suggest, n_startup_jobs=2), rstate=np.random.default_rng(1))
+    assert tuner.algo_many is not None and tuner.algo_many.keywords == {"n_startup_jobs": 2}
+    for _ in range(4):
+        s = tuner.ask()
+        tuner.tell(s.tid, s.args["x"] ** 2)
+    assert len(tuner.ask_many(6)) == 6
+
+
+def test_fmin_fills_free_slots_with_one_batch():
+    from parzen import fmin
+
+    calls: list = []
+    fmin(
+        lambda p: p["x"] ** 2,
+        SPACE,
+        algo=_spy_algorithm(calls),
+        max_evals=20,
+        max_queue_len=8,
+        rstate=np.random.default_rng(0),
+        show_progressbar=False,
+    )
+    assert calls[0] == 8 and sum(calls) == 20

@@ -135,21 +135,27 @@ class _Run:
                 return
 
     def _fill(self) -> None:
-        """Submit suggestions until the executor is full or the budget is planned out."""
+        """Submit suggestions until the executor is full or the budget is planned out.
+
+        Free slots are filled together: ``tuner.ask_many`` makes them from one model fit
+        when the algorithm has a batch form (many slots free at once on a big cluster).
+        """
         while self.executor.capacity > 0 and not self.tuner.exhausted:
-            if self.trials.n_finished + len(self.executor.running) >= self.max_evals:
+            room = min(self.executor.capacity, self.max_evals - self.trials.n_finished - len(self.executor.running))
+            if room <= 0:
                 return
             if self._out_of_time():
                 self._stop(f"timeout of {self.run.timeout} s reached")
                 return
-            suggestion = self.tuner.ask()
-            if suggestion is None:
+            suggestions = self.tuner.ask_many(room)
+            if not suggestions:
                 logger.info("the algorithm has no more points to suggest (search space exhausted)")
                 return
-            trial = self.trials.record(suggestion.tid)
-            context = self.observers.trial_context(self.run, trial)
-            self.observers.trial_started(self.run, trial)
-            self.executor.submit(suggestion.tid, suggestion.args, context)
+            for suggestion in suggestions:
+                trial = self.trials.record(suggestion.tid)
+                context = self.observers.trial_context(self.run, trial)
+                self.observers.trial_started(self.run, trial)
+                self.executor.submit(suggestion.tid, suggestion.args, context)
 
     def _time_left(self) -> float | None:
         if self.deadline is None:

@@ -99,6 +99,18 @@ def _hyperopt_algorithm_message(algo: Any) -> str:
     )
 
 
+def batch_form(algo: Callable) -> Callable | None:
+    """`algo`'s batch form ``many(space, history, rng, n) -> [points]``, if it offers one.
+
+    A suggest function offers it as its ``many`` attribute (``tpe.suggest.many``); a
+    ``functools.partial`` of one keeps its keyword options.
+    """
+    if isinstance(algo, functools.partial):
+        many = getattr(algo.func, "many", None)
+        return None if many is None or algo.args else functools.partial(many, **algo.keywords)
+    return getattr(algo, "many", None)
+
+
 def as_generator(rstate: Any) -> np.random.Generator:
     """The rng of a run: a Generator, a legacy RandomState, an int seed, or None."""
     if isinstance(rstate, np.random.Generator):
@@ -131,6 +143,7 @@ class Tuner:
         self.trials = trials if trials is not None else Trials()
         self.space: CompiledSpace = self.trials.attach_space(space)  # compiled once: algorithms may cache on it
         self.algo = check_algorithm(algo)
+        self.algo_many = batch_form(self.algo)
         self.rng = as_generator(rstate)
         self.queued: deque[dict[str, Any]] = deque(self._new_points(points_to_evaluate or []))
         self._check_new_trials()
@@ -172,6 +185,29 @@ class Tuner:
         if params is None:
             self.exhausted = True
             return None
+        return self._new(params)
+
+    def ask_many(self, n: int) -> list[Suggestion]:
+        """Up to `n` trials at once (fewer only if the algorithm is exhausted).
+
+        Queued points come first; the rest is one call of the algorithm's batch form
+        (``suggest.many(space, history, rng, n)``: one model fit for the lot) when it has
+        one, else `ask` repeated.
+        """
+        out: list[Suggestion] = []
+        while self.queued and len(out) < n:
+            out.append(self._new(self.queued.popleft()))
+        if len(out) < n and self.algo_many is not None and not self.exhausted:
+            with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
+                batch = self.algo_many(self.space, self.trials.history(), self.rng, n - len(out))
+            out += [self._new(self._checked(params)) for params in batch]
+        while len(out) < n and not self.exhausted:
+            suggestion = self.ask()
+            if suggestion is not None:
+                out.append(suggestion)
+        return out
+
+    def _new(self, params: dict[str, Any]) -> Suggestion:
         trial = self.trials.new(params)
         return Suggestion(trial.tid, self.space.eval(params), params)
 
@@ -188,8 +224,10 @@ class Tuner:
         # numpy's default error handling, whatever the objective set globally (np.seterr)
         with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
             params = self.algo(self.space, self.trials.history(), self.rng)
-        if params is None:
-            return None
+        return None if params is None else self._checked(params)
+
+    def _checked(self, params: Any) -> dict[str, Any]:
+        """An algorithm's point, checked: a dict of exactly the active labels, values in their domains."""
         if not isinstance(params, Mapping):
             raise InvalidAlgorithm(
                 f"algo {self.algo!r} returned {params!r}; it must return a dict of label -> value or None"

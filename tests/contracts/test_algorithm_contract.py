@@ -33,6 +33,7 @@ ALGORITHMS = {
     "tpe": tpe.suggest,
     "tpe_early_model": functools.partial(tpe.suggest, n_startup_jobs=2),
     "tpe_univariate": functools.partial(tpe.suggest, n_startup_jobs=2, multivariate=False),
+    "tpe_batch": lambda space, history, rng: tpe.suggest_many(space, history, rng, 3, n_startup_jobs=2)[-1],
     "mix": functools.partial(mix.suggest, p_suggest=[(0.5, rand.suggest), (0.5, tpe.suggest)]),
 }
 

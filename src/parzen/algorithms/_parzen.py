@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from parzen.algorithms._truncnorm import LOG_SQRT_2PI, log_gauss_mass, sample_truncnorm
+from parzen.algorithms._truncnorm import LOG_SQRT_2PI, log_gauss_mass_fast, sample_truncnorm
 from parzen.space import Categorical, Numeric, Param
 
 _UNBOUNDED_SPAN = 6.0  # prior sigmas per unit of u for normal/lognormal
@@ -170,8 +170,10 @@ class Mixture:
         prior_weight: float,
         bandwidth: str = "neighbour",
         magic_clip: bool = True,
+        shrink: float = 1.0,
     ):
         n = len(observations)
+        self.shrink = shrink
         self.dims = dims
         w = np.append(np.asarray(weights, dtype=float), prior_weight if n else 1.0)
         self.log_w = np.log(w / w.sum())
@@ -194,6 +196,7 @@ class Mixture:
             sigmas = np.broadcast_to(scott_bandwidth(n, len(self.dims), cap), mus.shape)
         else:
             sigmas = neighbour_bandwidth(mus, low, high, cap, n + 1, magic_clip)
+        sigmas = sigmas * self.shrink  # < 1: kernels narrower than the rule (a more local l)
         self.mu = np.vstack([mus, [d.prior_mu for d in dims]])
         self.sigma = np.vstack([sigmas, [d.prior_sigma for d in dims]])
         self.log_z = _log_mass_inside(self.mu, self.sigma, bounded)
@@ -247,7 +250,7 @@ class Mixture:
             mu, sigma = self.mu[:, k], self.sigma[:, k]
             a = (lo[:, j, None] - mu) / sigma
             b = (hi[:, j, None] - mu) / sigma
-            total += log_gauss_mass(a, b) - self.log_z[:, k]
+            total += log_gauss_mass_fast(a, b) - self.log_z[:, k]  # the prior kernel never underflows
         for c, j in enumerate(self.categorical):
             total += self._categorical_log_pmf(u[:, j].astype(int), c, self.dims[j].probs)
         return _logsumexp_rows(total)

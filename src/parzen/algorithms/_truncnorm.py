@@ -32,6 +32,21 @@ def log_gauss_mass(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def log_gauss_mass_fast(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`log_gauss_mass` where the mass is representable, -inf where it underflows (> ~37 sigma out).
+
+    Several times faster; for mixtures whose prior kernel keeps every candidate's total mass
+    far above 1e-300, so that a kernel this far away changes nothing in their sum. The
+    mass is taken on the side of zero where both CDFs are small, so it loses no precision
+    to cancellation against 1.
+    """
+    right = a > 0
+    lo = np.where(right, -b, a)
+    hi = np.where(right, -a, b)
+    with np.errstate(divide="ignore"):
+        return np.log(ndtr(hi) - ndtr(lo))
+
+
 def sample_truncnorm(
     mu: np.ndarray, sigma: np.ndarray, low: float, high: float, rng: np.random.Generator
 ) -> np.ndarray:

@@ -1,0 +1,260 @@
+"""Markdown for the broad suites: BBOB ranks and sign tests, the ablation with bootstrap intervals, the
+cross-validation over function groups, trials in flight (k = 1, 8, 24, 64) and the simulated big cluster.
+
+Plain functions of the JSON results (bbob.json, in_flight.json, driver.json, quality.json); report.py calls
+them. Nothing here runs an optimiser.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from bbob import BUDGETS, CANDIDATES, GROUPS, RIVALS, BBOBResults, bootstrap_ci, cross_validate
+from in_flight import KS, OPTUNA, PARZEN
+from problems import DECOY_ESCAPE, DISTRACTOR_TARGET, PROBLEMS
+
+DIMS = (2, 5, 10, 20)
+HEADLINE_DIMS = (2, 5, 10)
+HEADLINE_BUDGET = 100
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join([":---"] + ["---:"] * (len(header) - 1)) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _rank(ranks: dict[str, float], method: str) -> str:
+    return f"{ranks[method]:.2f}" if method in ranks else "— (not run)"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 0.001 else f"{p:.1e}"
+
+
+# --- BBOB -------------------------------------------------------------------------------------------------
+
+
+def bbob_rank_table(data: dict[str, Any]) -> str:
+    """Mean rank of the four methods per dimension and budget, with parzen vs optuna head to head."""
+    methods = ["parzen_tpe", *RIVALS]
+    rows = []
+    for budget in BUDGETS[1:]:
+        res = BBOBResults(data, budget)
+        for d in DIMS:
+            present = [m for m in methods if res.cells([m, "parzen_tpe"], [d])]
+            cells = res.cells(present, [d])
+            if "optuna_tpe" not in present or not cells:
+                continue
+            ranks = res.mean_rank(present, cells)
+            w, lost, t, p = res.head_to_head("parzen_tpe", "optuna_tpe", cells)
+            rows.append([f"{d}", f"{budget}", str(len(cells))] + [_rank(ranks, m) for m in methods])
+            rows[-1] += [f"{w}–{lost}" + (f" ({t} tied)" if t else ""), _p(p)]
+        cells = res.cells(["parzen_tpe", "optuna_tpe"], HEADLINE_DIMS)
+        if cells:
+            w, lost, t, p = res.head_to_head("parzen_tpe", "optuna_tpe", cells)
+            rows.append(["2+5+10", f"{budget}", str(len(cells))] + ["" for _ in methods])
+            rows[-1] += [f"**{w}–{lost}**", f"**{_p(p)}**"]
+    header = ["d", "evals", "runs", *methods, "parzen vs optuna (wins–losses)", "sign test p"]
+    text = (
+        "## BBOB: mean rank per dimension and budget\n\n"
+        "COCO's `bbob` suite (cocoex): all 24 noiseless functions on [-5, 5]^d, each instance one run per "
+        "method (instances 1-5 at d = 2, 5, 10; 1-3 at d = 20). For each run the four methods are ranked by "
+        "best regret (1 = best; ties share the mean rank); ranks are averaged over the instances of a "
+        "function, then over the 24 functions. The head-to-head column counts runs where parzen's TPE "
+        "ended strictly better / worse than optuna's default TPE; the two-sided sign test asks whether "
+        "that split could be a coin's. Rows *2+5+10* pool the three dimensions for the head to head. A method "
+        "marked *not run* has no results in that dimension yet and is left out of that row's ranks. Regenerate: "
+        "`python benchmarks/bbob.py`."
+    )
+    return text + "\n\n" + _table(header, rows) if rows else "## BBOB\n\nNo BBOB results."
+
+
+def bbob_group_table(data: dict[str, Any], budget: int = HEADLINE_BUDGET) -> str:
+    """Mean rank by function group (d = 2, 5, 10 pooled)."""
+    res = BBOBResults(data, budget)
+    methods = ["parzen_tpe", *RIVALS]
+    rows = []
+    for group, fs in GROUPS.items():
+        cells = res.cells(methods, HEADLINE_DIMS, fs)
+        if not cells:
+            continue
+        ranks = res.mean_rank(methods, cells)
+        w, lost, _, p = res.head_to_head("parzen_tpe", "optuna_tpe", cells)
+        rows.append(
+            [group, f"f{fs.start}–f{fs.stop - 1}"] + [f"{ranks[m]:.2f}" for m in methods] + [f"{w}–{lost}", _p(p)]
+        )
+    header = ["group", "functions", *methods, "parzen vs optuna", "p"]
+    return f"### By function group ({budget} evaluations, d = 2, 5, 10)\n\n" + _table(header, rows)
+
+
+def ablation_table(data: dict[str, Any], quality: dict[str, Any] | None, budget: int = HEADLINE_BUDGET) -> str:
+    """Each configuration ranked in parzen_tpe's place (bootstrap CI), head to head with the default."""
+    res = BBOBResults(data, budget)
+    rng = np.random.default_rng(0)
+    rows = []
+    for method in CANDIDATES:
+        cells = res.cells([method, "parzen_tpe", *RIVALS], HEADLINE_DIMS)
+        if not cells:
+            continue
+        per_cell = res.ranks([method, *RIVALS], cells)[:, 0]
+        lo, hi = bootstrap_ci(per_cell, rng)
+        w, lost, _, p = res.head_to_head(method, "optuna_tpe", cells)
+        row = [f"`{method}`", str(len(cells)), f"{per_cell.mean():.2f} [{lo:.2f}, {hi:.2f}]", f"{w}–{lost}", _p(p)]
+        if method != "parzen_tpe":
+            w, lost, _, p = res.head_to_head(method, "parzen_tpe", cells)
+            row += [f"{w}–{lost}", _p(p)]
+        else:
+            row += ["—", "—"]
+        rows.append(row + _quality_cells(quality, method))
+    header = ["configuration", "runs", "BBOB rank [95% CI]", "vs optuna", "p", "vs default", "p"]
+    header += ["decoy escaped", "distractor found", "conditional median"]
+    text = (
+        "## Ablation: each change against the default\n\n"
+        f"BBOB d = 2, 5, 10 pooled at {budget} evaluations: *BBOB rank* is the configuration's mean rank when "
+        "it takes parzen_tpe's place among the four methods, with a 95% percentile-bootstrap interval over "
+        "the runs (function x dimension x instance); *vs optuna* and *vs default* count strict wins–losses "
+        "run by run, with the two-sided sign test's p. The last three columns come from quality.json "
+        f"(30 seeds, 100 evaluations): share of seeds escaping the decoy (best < {DECOY_ESCAPE}), share "
+        f"reaching hyperopt's distractor target ({DISTRACTOR_TARGET}), and the conditional problem's median "
+        "regret."
+    )
+    return text + "\n\n" + _table(header, rows)
+
+
+def _quality_cells(quality: dict[str, Any] | None, method: str) -> list[str]:
+    """Decoy escape rate, distractor success rate and conditional median from quality.json runs."""
+    finals: dict[str, list[float]] = {"decoy": [], "distractor": [], "conditional": []}
+    for run in (quality or {}).get("runs", {}).values():
+        if run["method"] == method and run["evals"] == 100 and run["problem"] in finals:
+            finals[run["problem"]].append(run["best"][-1])
+    cells = []
+    if finals["decoy"]:
+        cells.append(f"{np.mean(np.array(finals['decoy']) < DECOY_ESCAPE):.0%} of {len(finals['decoy'])}")
+    else:
+        cells.append("—")
+    if finals["distractor"]:
+        hits = np.array(finals["distractor"]) < DISTRACTOR_TARGET
+        cells.append(f"{hits.mean():.0%} of {len(hits)}")
+    else:
+        cells.append("—")
+    cond = finals["conditional"]
+    cells.append(f"{np.median(cond):.3g}" if cond else "—")
+    return cells
+
+
+def cv_table(data: dict[str, Any], budget: int = HEADLINE_BUDGET) -> str:
+    """Leave-one-group-out: the configuration chosen on four groups, judged on the fifth."""
+    res = BBOBResults(data, budget)
+    candidates = [m for m in CANDIDATES if res.cells([m], HEADLINE_DIMS)]
+    if len(candidates) < 2:
+        return "### Cross-validation over function groups\n\nNeeds at least two configurations."
+    rows = []
+    for row in cross_validate(res, candidates, list(RIVALS), list(HEADLINE_DIMS)):
+        ranks = row["ranks"]
+        rows.append(
+            [row["held_out"], f"`{row['pick']}`", f"{ranks[row['pick']]:.2f}", f"{row['default']:.2f}"]
+            + [f"{ranks[m]:.2f}" for m in RIVALS]
+        )
+    header = ["held-out group", "picked on the other four", "its rank on the held-out group", "parzen_tpe"]
+    header += list(RIVALS)
+    text = (
+        "### Cross-validation over function groups\n\n"
+        "How well does choosing the defaults on a benchmark generalise? For each BBOB group in turn, the "
+        "configuration with the best mean rank on the other four groups (d = 2, 5, 10, "
+        f"{budget} evaluations) is picked among those of the ablation table, then ranked on the held-out "
+        "group, which played no part in picking it."
+    )
+    return text + "\n\n" + _table(header, rows)
+
+
+def bbob_section(data: dict[str, Any] | None, quality: dict[str, Any] | None) -> str:
+    if not data or not data.get("runs"):
+        return "## BBOB\n\nNo results (run benchmarks/bbob.py)."
+    return "\n\n".join([bbob_rank_table(data), bbob_group_table(data), cv_table(data), ablation_table(data, quality)])
+
+
+# --- trials in flight -------------------------------------------------------------------------------------
+
+
+def _finals(data: dict[str, Any], evals: int) -> dict[tuple[str, str], list[float]]:
+    out: dict[tuple[str, str], list[float]] = {}
+    for run in data.get("runs", {}).values():
+        if run["evals"] == evals and run["problem"] in PROBLEMS:
+            out.setdefault((run["problem"], run["method"]), []).append(PROBLEMS[run["problem"]].regret(run["best"][-1]))
+    return out
+
+
+def in_flight_section(data: dict[str, Any] | None, evals: int = 200) -> str:
+    """Median regret per problem and k: parzen vs optuna with and without its constant liar."""
+    if not data or not data.get("runs"):
+        return "## Trials in flight\n\nNo results (run benchmarks/in_flight.py)."
+    finals = _finals(data, evals)
+    problems = [p for p in PROBLEMS if any(key[0] == p for key in finals)]
+    rows, score = [], {}
+    for k in KS:
+        wins = total = 0
+        for problem in problems:
+            med = {}
+            for base in (PARZEN, *OPTUNA):
+                name = f"{base}@{k}" if not (k == 1 and base == OPTUNA[1]) else f"{OPTUNA[0]}@1"
+                values = finals.get((problem, name))
+                med[base] = float(np.median(values)) if values else math.nan
+            if any(math.isnan(v) for v in med.values()):
+                continue
+            best_optuna = min(med[o] for o in OPTUNA)
+            win = med[PARZEN] <= best_optuna
+            wins, total = wins + win, total + 1
+            mark = "**" if win else ""
+            rows.append([f"{k}", problem, f"{mark}{med[PARZEN]:.3g}{mark}"] + [f"{med[o]:.3g}" for o in OPTUNA])
+        score[k] = (wins, total)
+    header = [
+        "k",
+        "problem",
+        "parzen_tpe",
+        "optuna TPE (constant_liar=True, optuna 5's default)",
+        "constant_liar=False",
+    ]
+    summary = ", ".join(f"k = {k}: {w} of {t}" for k, (w, t) in score.items() if t)
+    text = (
+        "## Trials in flight: k = 1, 8, 24, 64\n\n"
+        f"Median final regret after {evals} evaluations over the seeds, with k suggestions asked and not yet "
+        "told (the oldest is told, then a new one asked). Bold: parzen at or below the better of optuna's "
+        f"two settings. parzen at or below both, per k: {summary}. Regenerate: `python benchmarks/in_flight.py`."
+    )
+    return text + "\n\n" + _table(header, rows)
+
+
+# --- the driver -------------------------------------------------------------------------------------------
+
+
+def driver_section(data: dict[str, Any] | None) -> str:
+    if not data or not data.get("runs"):
+        return "## Driver throughput\n\nNo results (run benchmarks/driver.py)."
+    runs = data["runs"]
+    parts = list(dict.fromkeys(k for r in runs for k in r["ms_per_trial"]))
+    rows = []
+    for r in runs:
+        rows.append(
+            [r["name"], f"{r['slots']:,}", f"{r['trials']:,}", f"{r['trials_per_s_after']:.0f}"]
+            + [f"{r.get('trials_per_cpu_s_after', math.nan):.0f}", f"{r.get('load_average', math.nan):.1f}"]
+            + [f"{r['trials_per_s_overall']:.0f}", f"{r['mean_batch']:.1f}", f"{r['driver_busy']:.0%}"]
+            + [f"{r['ms_per_trial'].get(p, 0.0):.2f}" for p in parts]
+            + [f"{r['peak_rss_mb']:.0f}"]
+        )
+    header = ["algorithm", "slots", "trials", f"trials/s after {runs[0]['after']:,}", "per CPU s", "load avg."]
+    header += ["trials/s overall"]
+    header += ["mean batch", "driver busy"] + [f"ms/trial: {p}" for p in parts] + ["peak RSS MB"]
+    text = (
+        "## Driver throughput: a simulated 1,000-slot cluster\n\n"
+        f"fmin with the store on, {runs[0]['slots']:,} trials in flight on a simulated executor (no Spark): "
+        f"trial durations are Pareto (shape 1.5) with mean {runs[0]['mean_duration_s']} s, so the cluster "
+        "asks for more trials per second than the driver can give and the rate measured is the driver's. "
+        "*mean batch* is how many suggestions one model fit made on average (slots freed together are "
+        "filled from one fit). ms/trial splits the driver's time per trial. For comparison, hyperopt's "
+        f"SparkTrials refuses more than {data.get('hyperopt_spark_cap', 128)} concurrent trials, and its TPE "
+        "takes the time per suggestion shown in the speed table (one suggestion per free slot). Regenerate: "
+        "`python benchmarks/driver.py`."
+    )
+    return text + "\n\n" + _table(header, rows)
