@@ -140,12 +140,31 @@ def _plotting():
     return plotting
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number >= 0 (``--top -2`` is an error naming what is valid)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (give 0 or more)") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative (give 0 or more)")
+    return value
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 0 to 65535 (0 picks a free one)."""
+    value = _count(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (give 0 to 65535; 0 picks a free port)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parzen", description="Look into a parzen trial store.")
     commands = parser.add_subparsers(dest="command", required=True)
     show_cmd = commands.add_parser("show", help="summary of a store, the best trials with their values")
     show_cmd.add_argument("store")
-    show_cmd.add_argument("--top", type=int, default=5)
+    show_cmd.add_argument("--top", type=_count, default=5, help="how many of the best trials to list (0 or more)")
     export_cmd = commands.add_parser("export", help="every trial as CSV or JSON (standard output without a file)")
     export_cmd.add_argument("store")
     export_cmd.add_argument("output", nargs="?", help="file to write; omit or '-' for standard output")
@@ -156,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     dash_cmd = commands.add_parser("dashboard", help="serve a live page that follows the store on 127.0.0.1")
     dash_cmd.add_argument("store")
     dash_cmd.add_argument("--host", default="127.0.0.1")
-    dash_cmd.add_argument("--port", type=int, default=8050, help="0 picks a free port")
+    dash_cmd.add_argument("--port", type=_port, default=8050, help="0 picks a free port")
     return parser
 
 

@@ -10,6 +10,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 
 from parzen import fmin, hp, rand
 from parzen.cli import main
@@ -71,6 +72,21 @@ def test_export_to_stdout_pipes_csv_and_json(store):
     assert head.stdout.startswith("[") and head.returncode == 0
     records = json.loads(subprocess.run([*cli, "-", "--format", "json"], capture_output=True, check=True).stdout)
     assert len(records) == 60 and all(r["params_act"] in ("relu", "tanh", None) for r in records)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["show", "{db}", "--top", "-2"], "argument --top: -2 is negative (give 0 or more)"),
+        (["show", "{db}", "--top", "many"], "argument --top: 'many' is not a whole number"),
+        (["dashboard", "{db}", "--port", "70000"], "argument --port: 70000 is not a TCP port"),
+    ],
+)
+def test_bad_counts_are_refused_naming_what_is_valid(store, capsys, argv, message):
+    path, _ = store
+    with pytest.raises(SystemExit) as stop:
+        main([a.format(db=path) for a in argv])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_export_to_a_file_and_errors_naming_the_path(store, tmp_path, capsys):
