@@ -100,6 +100,17 @@ def test_ask_many_without_a_batch_form_asks_repeatedly_and_queued_points_come_fi
     assert len(batch) == 3 and batch[0].params == {"x": 0.5, "k": 1}
 
 
+def test_ask_many_starts_trials_generated_to_calculate_before_the_batch():
+    from parzen.migrate import generate_trials_to_calculate
+
+    calls: list = []
+    trials = generate_trials_to_calculate([{"x": 0.25, "k": 0}, {"x": 0.75, "k": 1}])
+    tuner = Tuner(SPACE, algo=_spy_algorithm(calls), trials=trials, rstate=np.random.default_rng(0))
+    batch = tuner.ask_many(4)
+    assert [s.params for s in batch[:2]] == [{"x": 0.25, "k": 0}, {"x": 0.75, "k": 1}]
+    assert calls == [2] and len(trials) == 4 and trials.count(TrialState.NEW) == 0
+
+
 def test_ask_many_keeps_partial_options():
     import functools
 

@@ -190,11 +190,13 @@ class Tuner:
     def ask_many(self, n: int) -> list[Suggestion]:
         """Up to `n` trials at once (fewer only if the algorithm is exhausted).
 
-        Queued points come first; the rest is one call of the algorithm's batch form
-        (``suggest.many(space, history, rng, n)``: one model fit for the lot) when it has
-        one, else `ask` repeated.
+        NEW trials (``generate_trials_to_calculate``) and queued points come first; the
+        rest is one call of the algorithm's batch form (``suggest.many(space, history, rng,
+        n)``: one model fit for the lot) when it has one, else `ask` repeated.
         """
         out: list[Suggestion] = []
+        while len(out) < n and (started := self._start_new_trial()) is not None:
+            out.append(started)
         while self.queued and len(out) < n:
             out.append(self._new(self.queued.popleft()))
         if len(out) < n and self.algo_many is not None and not self.exhausted:

@@ -273,3 +273,23 @@ def test_learning_curves_are_step_metrics_and_pruned_trials_say_so(mlflow_experi
             assert len(history) < 5
         else:
             assert child.data.metrics["loss"] == pytest.approx(trial.loss)
+
+
+def test_trials_faster_than_run_creation_still_log_into_their_own_runs(mlflow_experiment):
+    """One child run made ahead, trials that take no time: each trial waits (briefly) for
+    its run instead of logging to MLflow's default run."""
+    client, experiment_id = mlflow_experiment
+    observer = MlflowObserver()
+    observer.runs_ahead = 1
+
+    def objective(p):
+        mlflow.log_metric("inside", p["x"])
+        return p["x"] ** 2
+
+    trials = Trials()
+    fmin(objective, SPACE, algo=rand.suggest, max_evals=8, trials=trials, observers=[observer],
+         mlflow_tracking=False, show_progressbar=False)  # fmt: skip
+    _, children = parent_and_children(client, experiment_id)
+    assert sorted(children) == list(range(8)) and observer.without_run == 0
+    for tid, child in children.items():
+        assert child.data.metrics["inside"] == pytest.approx(trials.record(tid).params["x"])

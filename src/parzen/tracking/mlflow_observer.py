@@ -122,6 +122,7 @@ class MlflowObserver(Observer):
     runs_ahead: int | None = None  # child runs kept ready (default: twice the trials in flight; 0: none)
     start_delay = 2.0  # a trial's start is written once it has run this long (shorter ones: with their end)
     writers = 4  # concurrent writes to the server when several trials wait
+    ready_wait_seconds = 1.0  # a trial with no child run ready waits this long at most for one (server healthy)
 
     def __init__(self, tracking_uri: str | None = None):
         self.uri = tracking_uri or mlflow.get_tracking_uri()
@@ -130,6 +131,7 @@ class MlflowObserver(Observer):
         self.ready: deque[tuple[str, str | None]] = deque()  # (run id, artifact uri) of child runs not yet used
         self.without_run = 0  # trials that started before a child run was ready for them
         self.primed = threading.Event()  # parent known and the first child runs made (or given up)
+        self.made = threading.Condition()  # notified when child runs join `ready`
         self.done = threading.Event()  # everything written after run_ended
         self.parent_id: str | None = None
         self.experiment_id: str | None = None
@@ -181,7 +183,7 @@ class MlflowObserver(Observer):
         """A ready child run for the trial (no network call), or a note that none was ready."""
         self._save_parent_id(run)
         try:
-            run_id, artifact_uri = self.ready.popleft()
+            run_id, artifact_uri = self._ready_run()
         except IndexError:
             self.without_run += 1  # the first such trial says so in its stderr; run_ended counts them all
             return {
@@ -197,6 +199,21 @@ class MlflowObserver(Observer):
                 "tid": trial.tid,
             }
         }
+
+    def _ready_run(self) -> tuple[str, str | None]:
+        """The next ready child run; when none is, wait (bounded) while the worker makes more.
+
+        Trials can start faster than runs are made (a loaded server, a burst of free
+        slots): a short wait then keeps the objective's own ``mlflow.log_*`` calls in its
+        run. No wait when runs are not made ahead (``runs_ahead=0``) or the server is failing.
+        """
+        deadline = time.monotonic() + self.ready_wait_seconds
+        with self.made:
+            if not self.ready and self.pool_size > 0 and self.primed.is_set() and not self.failing:
+                self.events.put(("need", None))
+                while not self.ready and not self.failing and (left := deadline - time.monotonic()) > 0:
+                    self.made.wait(left)
+            return self.ready.popleft()
 
     def trial_started(self, run: RunInfo, trial: Trial) -> None:
         self.events.put(("started", run, _snapshot(trial), self.assigned.pop(trial.tid, None)))
@@ -372,6 +389,8 @@ class MlflowObserver(Observer):
             logger.debug("MLflow write failed again: %s", exc)
         if not self.primed.is_set():  # the driver stops waiting at once: the server is not answering
             self.primed.set()
+        with self.made:  # nor does a trial waiting for a run
+            self.made.notify_all()
         self.retry_at = time.monotonic() + self.backoff
         self.backoff = min(self.retry_seconds[1], self.backoff * 2)
 
@@ -462,9 +481,11 @@ class MlflowObserver(Observer):
             return
         with ThreadPoolExecutor(max_workers=min(8, want)) as pool:
             futures = [pool.submit(self._new_child) for _ in range(want)]
-        for future in futures:
-            if future.exception() is None:
-                self.ready.append(future.result())
+        with self.made:
+            for future in futures:
+                if future.exception() is None:
+                    self.ready.append(future.result())
+            self.made.notify_all()
         for future in futures:
             error = future.exception()
             if isinstance(error, Exception):
