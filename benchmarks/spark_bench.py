@@ -33,6 +33,7 @@ SCENARIOS = {  # name: (parallelism, trials, seconds per trial; 0 = trivial obje
     "p8_half": (8, 48, 0.5),
     "p4_trivial": (4, 100, 0.0),
     "p16_one": (16, 64, 1.0),
+    "p4_two": (4, 48, 2.0),  # a 24 s run: the per-fmin cost of tracking against a longer run
 }
 HYPEROPT_TRIVIAL_TRIALS = 32  # hyperopt manages about one trial per second
 
