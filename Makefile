@@ -78,7 +78,7 @@ SPARK35_VENV ?= .venv-spark35
 test-spark35: check-java check-python
 	$(PYTHON) -m venv $(SPARK35_VENV)
 	$(SPARK35_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SPARK35_VENV)/bin/python -m pip install --quiet -c .ci/spark35-constraints.txt -e '.[spark,test]'
+	$(SPARK35_VENV)/bin/python -m pip install --quiet -c .ci/spark35-constraints.txt -e '.[spark,test,plots]'
 	$(SPARK35_VENV)/bin/python -m pip list 2>/dev/null | grep -iE '^(pyspark|numpy|pandas|pyarrow) '
 	PYSPARK_PYTHON=$(abspath $(SPARK35_VENV)/bin/python) $(SPARK35_VENV)/bin/python -m pytest -q -ra -m spark $(PYTEST_ARGS)
 
