@@ -120,3 +120,20 @@ def test_unpicklable_point_fails_its_trial_without_a_job():
     assert tid == 0 and outcome["error_type"] == "UnpicklableArgs"
     assert pickle.dumps(outcome)
     executor.close()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "An error occurred while calling o40.collect: java.lang.IllegalStateException: SparkContext has been shutdown",
+        "Job 3 cancelled because SparkContext was shut down",
+        "Cannot call methods on a stopped SparkContext.",
+        "py4j.protocol.Py4JNetworkError: Answer from Java side is empty",
+    ],
+)
+def test_a_gone_session_is_recognised_in_each_spark_versions_words(message):
+    """These end the run with ExecutorLost (resumable) instead of failing trial after trial."""
+    from parzen.executors.spark import _SESSION_GONE, session_gone_reason
+
+    assert session_gone_reason(RuntimeError(message), _SESSION_GONE) is not None
+    assert session_gone_reason(RuntimeError("ValueError: bad input"), _SESSION_GONE) is None

@@ -17,9 +17,11 @@ from typing import Any
 from parzen.executors import _task, shipping
 from parzen.executors._jobs import BROADCAST_THRESHOLD, JobPerTrialExecutor
 
-# What a classic driver says when its SparkContext (or the JVM behind it) is gone.
+# What a classic driver says when its SparkContext (or the JVM behind it) is gone
+# (the wording differs between Spark versions and between the job's and the caller's side).
 _SESSION_GONE = (
     "SparkContext was shut down",
+    "SparkContext has been shutdown",  # pyspark 3.5: a job submitted while the context stops
     "stopped SparkContext",
     "Answer from Java side is empty",
     "Error while sending or receiving",
