@@ -3,32 +3,15 @@ spark-class): trials run in the workers' executors, whose Python has no parzen."
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from cluster_helpers import standalone_cluster
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, limit: float = 60.0) -> None:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {limit}s")
 
 
 def executor_python_without_parzen(tmp_path: Path) -> Path:
@@ -56,60 +39,9 @@ def executor_python_without_parzen(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cluster(tmp_path):
-    import pyspark
-
-    spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
-    port = free_port()
-    env = dict(os.environ, SPARK_WORKER_DIR=str(tmp_path / "work"), SPARK_LOCAL_IP="127.0.0.1")
-    env.pop("SPARK_REMOTE", None)
-    procs = [
-        subprocess.Popen(
-            [
-                str(spark_class),
-                "org.apache.spark.deploy.master.Master",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--webui-port",
-                str(free_port()),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    ]
-    try:
-        wait_for_port(port)
-        for _ in range(2):
-            procs.append(
-                subprocess.Popen(
-                    [
-                        str(spark_class),
-                        "org.apache.spark.deploy.worker.Worker",
-                        "--host",
-                        "127.0.0.1",
-                        "--cores",
-                        "2",
-                        "--memory",
-                        "1G",
-                        "--webui-port",
-                        str(free_port()),
-                        f"spark://127.0.0.1:{port}",
-                    ],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            )
-        yield f"spark://127.0.0.1:{port}"
-    finally:
-        for p in procs:
-            os.killpg(p.pid, 15)
-        for p in procs:
-            p.wait(timeout=30)
+    """A master and two workers of 2 cores on 127.0.0.1; yields the master URL."""
+    with standalone_cluster(tmp_path, workers=2, cores=2) as conf:
+        yield conf["spark.master"]
 
 
 DRIVER = textwrap.dedent(
