@@ -226,7 +226,12 @@ def parzen_objective(curve: Callable[..., float], recorder: Recorder | None) -> 
 
 
 class DoneObserver(Observer):
-    """Records each finished trial; on Spark also counts its steps from its recorded curve."""
+    """Records each finished trial; on Spark also counts the steps from the recorded curves.
+
+    On Spark the steps are those reported so far by every trial, running ones included
+    (the driver records each report as it arrives), as the in-process count does: a
+    trial that ends while others run is charged for their steps too.
+    """
 
     def __init__(self, recorder: Recorder, count_steps: bool) -> None:
         self.recorder, self.count_steps = recorder, count_steps
@@ -234,9 +239,16 @@ class DoneObserver(Observer):
     def trial_ended(self, run: Any, trial: Any) -> None:
         if self.count_steps:
             with self.recorder.lock:
-                self.recorder.steps += len(trial.intermediate)
+                self.recorder.steps = sum(len(r.intermediate) for r in run.trials.records)
         if trial.loss is not None:
             self.recorder.done(trial.loss)
+
+
+PARZEN_PRUNERS: dict[str, Callable[[Any], Any]] = {  # method suffix -> pruner, from the parzen.pruners module
+    "none": lambda pruners: None,
+    "median": lambda pruners: pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+    "asha": lambda pruners: pruners.ASHAPruner(min_resource=1, reduction_factor=3),
+}
 
 
 def parzen_run(workload: str, method: str, seed: int, budget: int, in_flight: int, spark: Any) -> Recorder:
@@ -246,11 +258,7 @@ def parzen_run(workload: str, method: str, seed: int, budget: int, in_flight: in
 
     space_fn, curve = WORKLOADS[workload]
     recorder = Recorder()
-    pruner = {
-        "none": None,
-        "median": pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-        "asha": pruners.ASHAPruner(min_resource=1, reduction_factor=3),
-    }[method.split("_")[1]]
+    pruner = PARZEN_PRUNERS[method.split("_", 1)[1]](pruners)
     objective = parzen_objective(curve, None if in_flight else recorder)
     trials_obj = parzen.SparkTrials(parallelism=in_flight, spark_session=spark) if in_flight else parzen.Trials()
     parzen.fmin(
@@ -286,13 +294,19 @@ def optuna_run(workload: str, method: str, seed: int, budget: int, in_flight: in
     def objective(trial: Any) -> float:
         params = space_fn(_OptunaSpace(trial))
 
+        stopped = [False]
+
         def report(step: int, value: float) -> bool:
             recorder.step()
             trial.report(value, step)
-            return trial.should_prune()
+            stopped[0] = trial.should_prune()
+            return stopped[0]
 
         loss = curve(params, report)
-        if trial.should_prune():
+        # The decision the curve acted on: asking again is not the same question (a second
+        # SuccessiveHalvingPruner.should_prune at the same step answers False, which
+        # would record a stopped trial as complete with its truncated loss).
+        if stopped[0]:
             raise optuna.TrialPruned()
         recorder.done(loss)
         return loss
@@ -318,36 +332,51 @@ def reached(recorder: dict[str, Any], target: float) -> tuple[float, float]:
     return math.inf, math.inf
 
 
+def _runs(results: dict[str, Any], workload: str, mode: str, method: str, seeds: int) -> list[dict[str, Any]]:
+    return [run for seed in range(seeds) if (run := results.get(f"{workload}/{mode}/{method}/{seed}")) is not None]
+
+
+def _final_best(run: dict[str, Any]) -> float:
+    return min((loss for *_, loss in run["finished"]), default=math.inf)
+
+
 def summarise(results: dict[str, Any], workload: str, mode: str, seeds: int) -> list[dict[str, Any]]:
-    """Per method: median compute and wall time to the target, share of seeds reaching it, final best."""
+    """Per method: seeds reaching the common target, median compute and wall time to it, final best.
+
+    The target is one number per workload and mode: the median over seeds of the final
+    best loss of parzen's unpruned run, so about half the unpruned seeds reach it within
+    the budget, and the unpruned run's compute to it is the budget itself (the compute
+    at which half its seeds got there). A seed that never reaches the target counts as
+    infinite compute, so a method's median is "not reached" unless more than half of its
+    seeds reached it. `ratio`: the budget over the method's median compute to the target.
+    """
+    baseline = _runs(results, workload, mode, "parzen_none", seeds)
+    if not baseline:
+        return []
+    target = float(np.median([_final_best(run) for run in baseline]))
+    budget = float(np.median([run.get("budget", run["steps"]) for run in baseline]))
     rows = []
     for method in METHODS:
-        compute, seconds, finals, total = [], [], [], []
-        for seed in range(seeds):
-            base, run = (
-                results.get(f"{workload}/{mode}/parzen_none/{seed}"),
-                results.get(f"{workload}/{mode}/{method}/{seed}"),
-            )
-            if base is None or run is None:
-                continue
-            target = min(loss for _, _, loss in base["finished"])
-            c, s = reached(run, target)
-            compute.append(c)
-            seconds.append(s)
-            finals.append(min((loss for _, _, loss in run["finished"]), default=math.inf))
-            total.append(run["steps"])
-        if compute:
-            rows.append(
-                {
-                    "method": method,
-                    "seeds": len(compute),
-                    "reached": sum(math.isfinite(c) for c in compute),
-                    "compute": float(np.median(compute)),
-                    "seconds": float(np.median(seconds)),
-                    "total_steps": float(np.median(total)),
-                    "final_best": float(np.median(finals)),
-                }
-            )
+        runs = _runs(results, workload, mode, method, seeds)
+        if not runs:
+            continue
+        to_target = [reached(run, target) for run in runs]
+        compute = float(np.median([c for c, _ in to_target]))
+        rows.append(
+            {
+                "method": method,
+                "seeds": len(runs),
+                "reached": sum(math.isfinite(c) for c, _ in to_target),
+                "target": target,
+                "budget": budget,
+                "compute": budget if method == "parzen_none" else compute,
+                "ratio": 1.0 if method == "parzen_none" else budget / compute,
+                "seconds": float(np.median([s for _, s in to_target])),
+                "total_steps": float(np.median([run["steps"] for run in runs])),
+                "total_seconds": float(np.median([run.get("seconds", run["finished"][-1][1]) for run in runs])),
+                "final_best": float(np.median([_final_best(run) for run in runs])),
+            }
+        )
     return rows
 
 
@@ -359,10 +388,15 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
         "## Pruning: compute to reach the unpruned run's quality",
         "",
         "Every method trains until the same compute budget is spent: the steps (epochs, boosting rounds) of "
-        "60 unpruned trials (40 for hgb_cancer). Target: the final best loss of parzen's unpruned run on the "
-        "same seed. Medians over seeds; 'reached' counts the seeds whose run got there within the budget "
-        "(`inf` when fewer than half did); 'final best' is the best loss at the end of the budget. "
-        "Regenerate: `python benchmarks/pruning.py`.",
+        "a fixed number of unpruned trials (a pruning method spends it on more trials). The target, one per "
+        "workload and mode, is the median over seeds of the final best loss of parzen's unpruned run: the "
+        "unpruned run reaches it, on the median seed, when its budget is spent. 'Reached' counts the seeds "
+        "whose run got to the target within the budget; 'compute to target' is the median over seeds of the "
+        "steps trained until the best finished loss got there, a seed that never did counting as infinite "
+        "('not reached' when half or more never did); 'vs unpruned' is the budget over that compute. "
+        "'Final best' is the median best loss at the end of the budget. In flight: parzen on local Spark "
+        "(`local[8]`), optuna with `n_jobs=8` threads, 8 trials at once each, steps counted as they are "
+        "reported. Regenerate: `python benchmarks/pruning.py`.",
         "",
     ]
     for workload in WORKLOADS:
@@ -370,18 +404,26 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
             rows = summarise(results, workload, mode, seeds)
             if not rows:
                 continue
-            base = next((r for r in rows if r["method"] == "parzen_none"), None)
+            base = rows[0]
             lines += [
                 f"### {workload}, {mode}",
                 "",
-                "| method | reached | compute to target | vs unpruned | seconds to target | all steps | final best |",
-                "|---|---|---|---|---|---|---|",
+                f"Budget {base['budget']:.0f} steps ({base['budget'] / FULL_STEPS[workload]:.0f} unpruned trials), "
+                f"target loss {base['target']:.4g}.",
+                "",
+                "| method | reached | compute to target | vs unpruned | seconds to target | final best |",
+                "|---|---|---|---|---|---|",
             ]
             for row in rows:
-                ratio = base["compute"] / row["compute"] if base and row["compute"] not in (0, math.inf) else math.nan
+                if math.isfinite(row["compute"]):
+                    compute, ratio = f"{row['compute']:.0f}", f"{row['ratio']:.2f}x less"
+                    seconds = f"{row['seconds']:.1f}" if math.isfinite(row["seconds"]) else "-"
+                else:
+                    compute, ratio, seconds = "not reached", "-", "-"
+                if row["method"] == "parzen_none":
+                    ratio, seconds = "(reference)", f"{row['total_seconds']:.1f}"
                 lines.append(
-                    f"| {row['method']} | {row['reached']}/{row['seeds']} | {row['compute']:.0f} | "
-                    f"{ratio:.2f}x less | {row['seconds']:.1f} | {row['total_steps']:.0f} | "
+                    f"| {row['method']} | {row['reached']}/{row['seeds']} | {compute} | {ratio} | {seconds} | "
                     f"{row['final_best']:.4g} |"
                 )
             lines.append("")
@@ -413,7 +455,12 @@ def main(argv: list[str] | None = None) -> int:
                         recorder = parzen_run(workload, method, seed, budget, in_flight, spark)
                     else:
                         recorder = optuna_run(workload, method, seed, budget, in_flight)
-                    results[key] = {"steps": recorder.steps, "finished": recorder.finished}
+                    results[key] = {
+                        "steps": recorder.steps,
+                        "budget": budget,
+                        "seconds": time.perf_counter() - recorder.start,
+                        "finished": recorder.finished,
+                    }
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     args.out.write_text(json.dumps(results))
                     best = min(loss for *_, loss in recorder.finished)
