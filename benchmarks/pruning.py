@@ -14,12 +14,14 @@ Workloads (each trial reports its validation loss after every step and may be st
 * ``synthetic``: noisy exponential learning curves whose floor and speed depend on the
   hyperparameters, some slow starters ending best (the case that fools pruners).
 
-Compute is the number of steps trained, summed over trials. Every method gets the same
-compute budget, the steps of ``--trials`` unpruned trials (a pruning method spends it on
-more trials). For each seed the target is the final best loss of parzen's unpruned run;
-a method reaches it after the compute (and wall time) at which its best finished loss
-first gets there. Results are cached per run in the JSON file, so an interrupted run
-continues.
+Compute is the number of steps trained, summed over trials (counted as they are
+reported, running trials included). Every method gets the same compute budget, the steps
+of ``TRIALS[workload]`` unpruned trials (a pruning method spends it on more trials). The
+target, one per workload and mode, is the median over seeds of the final best loss of
+parzen's unpruned run; a method reaches it after the compute (and wall time) at which its
+best finished loss first gets there, and a seed that never does counts as infinite
+compute (see `summarise`). Results are cached per run in the JSON file, so an
+interrupted run continues.
 """
 
 from __future__ import annotations
