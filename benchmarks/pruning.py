@@ -46,7 +46,6 @@ METHODS = (
     "parzen_none",
     "parzen_median",
     "parzen_asha",
-    "parzen_asha_best",
     "optuna_none",
     "optuna_median",
     "optuna_sha",
@@ -262,7 +261,6 @@ PARZEN_PRUNERS: dict[str, Callable[[Any], Any]] = {  # method suffix -> pruner, 
     "none": lambda pruners: None,
     "median": lambda pruners: pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     "asha": lambda pruners: pruners.ASHAPruner(min_resource=1, reduction_factor=3),
-    "asha_best": lambda pruners: pruners.ASHAPruner(min_resource=1, reduction_factor=3, rung_value="best"),
 }
 
 

@@ -170,35 +170,6 @@ def test_tpe_ranks_pruned_trials_by_how_far_they_got():
     assert all(history.last_step[i] == 3 for i in below), "the furthest pruned trials rank first"
 
 
-def test_asha_rung_value_best_judges_a_trial_by_its_best_value_so_far():
-    """A noisy curve that dips then spikes at the rung: "last" (optuna's) prunes it on the
-    spike, "best" keeps it on its dip; the rung records what the trial brought."""
-    leader = [(0, 0.50), (1, 0.40)]
-    noisy = [(0, 0.30), (1, 0.60)]  # best so far 0.30 beats the leader's 0.40; last 0.60 does not
-
-    def decisions(rung_value):
-        pruner = ASHAPruner(min_resource=1, reduction_factor=2, rung_value=rung_value)
-        out = []
-        for tid, curve in enumerate([leader, noisy]):
-            trial = Trial(tid=tid, params={})
-            for step, value in curve:
-                trial.intermediate[step] = value
-                out.append(pruner.should_prune(trial, step, value))
-        return out, pruner._rung_values[0]
-
-    assert decisions("last") == ([False, False, False, True], [0.40, 0.60])
-    assert decisions("best") == ([False, False, False, False], [0.40, 0.30])
-    # replayed on reset with its whole curve recorded: only the steps up to the rung count
-    pruner = ASHAPruner(min_resource=1, reduction_factor=2, rung_value="best")
-    late = Trial(tid=0, params={})
-    late.intermediate.update({0: 0.5, 1: 0.4, 2: 0.1})
-    late.state = TrialState.PRUNED
-    pruner.reset([late])
-    assert pruner._rung_values[0] == [0.4] and pruner._rung_values[1] == [0.1]
-    with pytest.raises(InvalidArgument, match="rung_value must be 'last' or 'best'"):
-        ASHAPruner(rung_value="mean")
-
-
 def test_pruner_arguments_are_checked():
     with pytest.raises(InvalidArgument, match="reduction_factor must be an integer >= 2"):
         ASHAPruner(reduction_factor=1)

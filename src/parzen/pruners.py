@@ -125,12 +125,6 @@ class SuccessiveHalvingPruner(Pruner):
     trials at a rung go on only if best so far); `min_early_stopping_rate` (s): the
     first rung is at ``min_resource * eta**s``; `bootstrap_count`: a rung prunes nobody
     until this many trials have reached it... and prunes those (optuna's semantics).
-
-    `rung_value`: what a trial brings to a rung. ``"last"`` (optuna's): its value at the
-    step that reached the rung. ``"best"``: its best value up to that step, as
-    `MedianPruner` judges a trial; steadier when values are noisy from step to step
-    (validation error of stochastic training), where a single unlucky step would
-    otherwise decide.
     """
 
     def __init__(
@@ -139,12 +133,8 @@ class SuccessiveHalvingPruner(Pruner):
         reduction_factor: int = 4,
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,
-        rung_value: str = "last",
     ):
         owner = type(self).__name__
-        if rung_value not in ("last", "best"):
-            raise InvalidArgument(f"{owner}: rung_value must be 'last' or 'best', got {rung_value!r}")
-        self.rung_value = rung_value
         if min_resource != "auto":
             min_resource = _check_int(owner, "min_resource", min_resource, 1)
         self.min_resource: int | str = min_resource
@@ -179,8 +169,6 @@ class SuccessiveHalvingPruner(Pruner):
         if resource is None:
             return False
         rung = self._rung_of.get(trial.tid, 0)
-        if self.rung_value == "best" and not math.isnan(value):  # up to `step`: a replayed trial holds later ones
-            value = min([value] + [v for s, v in trial.intermediate.items() if s <= step and not math.isnan(v)])
         while step >= resource * self.reduction_factor ** (self.min_early_stopping_rate + rung):
             competing = self._rung_values[rung]
             competing.append(value)
