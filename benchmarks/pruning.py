@@ -415,7 +415,8 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
         "unpruned run's compute to target over the method's; 'seconds' likewise for wall time. 'Final best' "
         "is the median best loss at the end of the budget. In flight: parzen on local Spark (`local[8]`), "
         "optuna with `n_jobs=8` threads, 8 trials at once each, steps counted as they are "
-        "reported. Regenerate: `python benchmarks/pruning.py`.",
+        "reported; wall times there are not comparable between the libraries (a Spark job per trial against "
+        "threads of one interpreter). Regenerate: `python benchmarks/pruning.py`.",
         "",
     ]
     for workload in WORKLOADS:
