@@ -411,12 +411,13 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
         "workload and mode, is the median over seeds of the final best loss of parzen's unpruned run. "
         "'Reached' counts the seeds whose run got to the target within the budget; 'compute to target' is "
         "the steps trained by which half the seeds had got there (their best finished loss; 'not reached' "
-        "when fewer than half did), measured the same way for the unpruned run; 'vs unpruned' is the "
-        "unpruned run's compute to target over the method's; 'seconds' likewise for wall time. 'Final best' "
+        "when fewer than half did), measured the same way for the unpruned run; 'less than unpruned' is "
+        "the unpruned run's compute to target over the method's; 'seconds' likewise for wall time. 'Final best' "
         "is the median best loss at the end of the budget. In flight: parzen on local Spark (`local[8]`), "
         "optuna with `n_jobs=8` threads, 8 trials at once each, steps counted as they are "
         "reported; wall times there are not comparable between the libraries (a Spark job per trial against "
-        "threads of one interpreter). Regenerate: `python benchmarks/pruning.py`.",
+        "threads of one interpreter). Seeds per table: the n of 'reached'. Regenerate: "
+        "`python benchmarks/pruning.py --seeds 10`.",
         "",
     ]
     for workload in WORKLOADS:
