@@ -14,12 +14,14 @@ Workloads (each trial reports its validation loss after every step and may be st
 * ``synthetic``: noisy exponential learning curves whose floor and speed depend on the
   hyperparameters, some slow starters ending best (the case that fools pruners).
 
-Compute is the number of steps trained, summed over trials. Every method gets the same
-compute budget, the steps of ``--trials`` unpruned trials (a pruning method spends it on
-more trials). For each seed the target is the final best loss of parzen's unpruned run;
-a method reaches it after the compute (and wall time) at which its best finished loss
-first gets there. Results are cached per run in the JSON file, so an interrupted run
-continues.
+Compute is the number of steps trained, summed over trials (counted as they are
+reported, running trials included). Every method gets the same compute budget, the steps
+of ``TRIALS[workload]`` unpruned trials (a pruning method spends it on more trials). The
+target, one per workload and mode, is the median over seeds of the final best loss of
+parzen's unpruned run; a method reaches it after the compute (and wall time) at which its
+best finished loss first gets there, and a seed that never does counts as infinite
+compute (see `summarise`). Results are cached per run in the JSON file, so an
+interrupted run continues.
 """
 
 from __future__ import annotations
@@ -40,7 +42,17 @@ import numpy as np
 from parzen.observers import Observer
 
 HERE = Path(__file__).resolve().parent
-METHODS = ("parzen_none", "parzen_median", "parzen_asha", "optuna_none", "optuna_median", "optuna_sha")
+METHODS = (
+    "parzen_none",
+    "parzen_median",
+    "parzen_asha",
+    "optuna_none",
+    "optuna_median",
+    "optuna_sha",
+)
+# scikit-learn's OpenMP threads (HistGradientBoosting) on data this small only contend:
+# one thread per trial is several times faster, and 8 trials in flight get a core each.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 # ---- workloads: a space and a curve objective written once, run by both libraries --------------------------
@@ -140,6 +152,7 @@ WORKLOADS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[..., float]]]
     "synthetic": (synthetic_space, synthetic),
 }
 FULL_STEPS = {"sgd_digits": 27, "hgb_cancer": 20, "synthetic": 30}  # steps of a trial that is never stopped
+TRIALS = {"sgd_digits": 60, "hgb_cancer": 40, "synthetic": 60}  # the budget: this many unpruned trials' steps
 
 
 class _ParzenSpace:
@@ -226,7 +239,12 @@ def parzen_objective(curve: Callable[..., float], recorder: Recorder | None) -> 
 
 
 class DoneObserver(Observer):
-    """Records each finished trial; on Spark also counts its steps from its recorded curve."""
+    """Records each finished trial; on Spark also counts the steps from the recorded curves.
+
+    On Spark the steps are those reported so far by every trial, running ones included
+    (the driver records each report as it arrives), as the in-process count does: a
+    trial that ends while others run is charged for their steps too.
+    """
 
     def __init__(self, recorder: Recorder, count_steps: bool) -> None:
         self.recorder, self.count_steps = recorder, count_steps
@@ -234,9 +252,16 @@ class DoneObserver(Observer):
     def trial_ended(self, run: Any, trial: Any) -> None:
         if self.count_steps:
             with self.recorder.lock:
-                self.recorder.steps += len(trial.intermediate)
+                self.recorder.steps = sum(len(r.intermediate) for r in run.trials.records)
         if trial.loss is not None:
             self.recorder.done(trial.loss)
+
+
+PARZEN_PRUNERS: dict[str, Callable[[Any], Any]] = {  # method suffix -> pruner, from the parzen.pruners module
+    "none": lambda pruners: None,
+    "median": lambda pruners: pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+    "asha": lambda pruners: pruners.ASHAPruner(min_resource=1, reduction_factor=3),
+}
 
 
 def parzen_run(workload: str, method: str, seed: int, budget: int, in_flight: int, spark: Any) -> Recorder:
@@ -246,11 +271,7 @@ def parzen_run(workload: str, method: str, seed: int, budget: int, in_flight: in
 
     space_fn, curve = WORKLOADS[workload]
     recorder = Recorder()
-    pruner = {
-        "none": None,
-        "median": pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-        "asha": pruners.ASHAPruner(min_resource=1, reduction_factor=3),
-    }[method.split("_")[1]]
+    pruner = PARZEN_PRUNERS[method.split("_", 1)[1]](pruners)
     objective = parzen_objective(curve, None if in_flight else recorder)
     trials_obj = parzen.SparkTrials(parallelism=in_flight, spark_session=spark) if in_flight else parzen.Trials()
     parzen.fmin(
@@ -286,13 +307,19 @@ def optuna_run(workload: str, method: str, seed: int, budget: int, in_flight: in
     def objective(trial: Any) -> float:
         params = space_fn(_OptunaSpace(trial))
 
+        stopped = [False]
+
         def report(step: int, value: float) -> bool:
             recorder.step()
             trial.report(value, step)
-            return trial.should_prune()
+            stopped[0] = trial.should_prune()
+            return stopped[0]
 
         loss = curve(params, report)
-        if trial.should_prune():
+        # The decision the curve acted on: asking again is not the same question (a second
+        # SuccessiveHalvingPruner.should_prune at the same step answers False, which
+        # would record a stopped trial as complete with its truncated loss).
+        if stopped[0]:
             raise optuna.TrialPruned()
         recorder.done(loss)
         return loss
@@ -318,36 +345,57 @@ def reached(recorder: dict[str, Any], target: float) -> tuple[float, float]:
     return math.inf, math.inf
 
 
+def _runs(results: dict[str, Any], workload: str, mode: str, method: str, seeds: int) -> list[dict[str, Any]]:
+    return [run for seed in range(seeds) if (run := results.get(f"{workload}/{mode}/{method}/{seed}")) is not None]
+
+
+def _final_best(run: dict[str, Any]) -> float:
+    return min((loss for *_, loss in run["finished"]), default=math.inf)
+
+
+def _half_reached(values: list[float]) -> float:
+    """The value by which half the seeds had reached the target: the ceil(n/2)-th smallest (inf if not)."""
+    return sorted(values)[(len(values) + 1) // 2 - 1]
+
+
 def summarise(results: dict[str, Any], workload: str, mode: str, seeds: int) -> list[dict[str, Any]]:
-    """Per method: median compute and wall time to the target, share of seeds reaching it, final best."""
+    """Per method: seeds reaching the common target, compute and wall time to it, final best.
+
+    The target is one number per workload and mode: the median over seeds of the final
+    best loss of parzen's unpruned run. Each seed's compute to the target is the steps
+    trained when its best finished loss first got there, infinite if it never did; a
+    method's compute to the target is the compute by which half its seeds had got there
+    (the ceil(n/2)-th smallest), "not reached" if fewer than half ever did. The unpruned
+    run is measured the same way (about half its seeds reach its median, more with ties,
+    as losses that are error rates on a small validation set have), and `ratio` is its
+    compute over the method's.
+    """
+    baseline = _runs(results, workload, mode, "parzen_none", seeds)
+    if not baseline:
+        return []
+    target = float(np.median([_final_best(run) for run in baseline]))
+    budget = float(np.median([run.get("budget", run["steps"]) for run in baseline]))
     rows = []
     for method in METHODS:
-        compute, seconds, finals, total = [], [], [], []
-        for seed in range(seeds):
-            base, run = (
-                results.get(f"{workload}/{mode}/parzen_none/{seed}"),
-                results.get(f"{workload}/{mode}/{method}/{seed}"),
-            )
-            if base is None or run is None:
-                continue
-            target = min(loss for _, _, loss in base["finished"])
-            c, s = reached(run, target)
-            compute.append(c)
-            seconds.append(s)
-            finals.append(min((loss for _, _, loss in run["finished"]), default=math.inf))
-            total.append(run["steps"])
-        if compute:
-            rows.append(
-                {
-                    "method": method,
-                    "seeds": len(compute),
-                    "reached": sum(math.isfinite(c) for c in compute),
-                    "compute": float(np.median(compute)),
-                    "seconds": float(np.median(seconds)),
-                    "total_steps": float(np.median(total)),
-                    "final_best": float(np.median(finals)),
-                }
-            )
+        runs = _runs(results, workload, mode, method, seeds)
+        if not runs:
+            continue
+        to_target = [reached(run, target) for run in runs]
+        rows.append(
+            {
+                "method": method,
+                "seeds": len(runs),
+                "reached": sum(math.isfinite(c) for c, _ in to_target),
+                "target": target,
+                "budget": budget,
+                "compute": _half_reached([c for c, _ in to_target]),
+                "seconds": _half_reached([s for _, s in to_target]),
+                "total_steps": float(np.median([run["steps"] for run in runs])),
+                "final_best": float(np.median([_final_best(run) for run in runs])),
+            }
+        )
+    for row in rows:
+        row["ratio"] = rows[0]["compute"] / row["compute"] if math.isfinite(row["compute"]) else math.nan
     return rows
 
 
@@ -359,10 +407,17 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
         "## Pruning: compute to reach the unpruned run's quality",
         "",
         "Every method trains until the same compute budget is spent: the steps (epochs, boosting rounds) of "
-        "60 unpruned trials (40 for hgb_cancer). Target: the final best loss of parzen's unpruned run on the "
-        "same seed. Medians over seeds; 'reached' counts the seeds whose run got there within the budget "
-        "(`inf` when fewer than half did); 'final best' is the best loss at the end of the budget. "
-        "Regenerate: `python benchmarks/pruning.py`.",
+        "a fixed number of unpruned trials (a pruning method spends it on more trials). The target, one per "
+        "workload and mode, is the median over seeds of the final best loss of parzen's unpruned run. "
+        "'Reached' counts the seeds whose run got to the target within the budget; 'compute to target' is "
+        "the steps trained by which half the seeds had got there (their best finished loss; 'not reached' "
+        "when fewer than half did), measured the same way for the unpruned run; 'less than unpruned' is "
+        "the unpruned run's compute to target over the method's; 'seconds' likewise for wall time. 'Final best' "
+        "is the median best loss at the end of the budget. In flight: parzen on local Spark (`local[8]`), "
+        "optuna with `n_jobs=8` threads, 8 trials at once each, steps counted as they are "
+        "reported; wall times there are not comparable between the libraries (a Spark job per trial against "
+        "threads of one interpreter). Seeds per table: the n of 'reached'. Regenerate: "
+        "`python benchmarks/pruning.py --seeds 10`.",
         "",
     ]
     for workload in WORKLOADS:
@@ -370,18 +425,23 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
             rows = summarise(results, workload, mode, seeds)
             if not rows:
                 continue
-            base = next((r for r in rows if r["method"] == "parzen_none"), None)
+            base = rows[0]
             lines += [
                 f"### {workload}, {mode}",
                 "",
-                "| method | reached | compute to target | vs unpruned | seconds to target | all steps | final best |",
-                "|---|---|---|---|---|---|---|",
+                f"Budget {base['budget']:.0f} steps ({base['budget'] / FULL_STEPS[workload]:.0f} unpruned trials), "
+                f"target loss {base['target']:.4g}.",
+                "",
+                "| method | reached | compute to target | less than unpruned | seconds to target | final best |",
+                "|---|---|---|---|---|---|",
             ]
             for row in rows:
-                ratio = base["compute"] / row["compute"] if base and row["compute"] not in (0, math.inf) else math.nan
+                if math.isfinite(row["compute"]):
+                    compute, ratio, seconds = f"{row['compute']:.0f}", f"{row['ratio']:.2f}x", f"{row['seconds']:.1f}"
+                else:
+                    compute, ratio, seconds = "not reached", "-", "-"
                 lines.append(
-                    f"| {row['method']} | {row['reached']}/{row['seeds']} | {row['compute']:.0f} | "
-                    f"{ratio:.2f}x less | {row['seconds']:.1f} | {row['total_steps']:.0f} | "
+                    f"| {row['method']} | {row['reached']}/{row['seeds']} | {compute} | {ratio} | {seconds} | "
                     f"{row['final_best']:.4g} |"
                 )
             lines.append("")
@@ -391,7 +451,7 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--trials", type=int, default=60, help="compute budget: this many unpruned trials' steps")
+    parser.add_argument("--trials", type=int, help="compute budget: this many unpruned trials' steps (default: TRIALS)")
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
     parser.add_argument("--modes", nargs="+", default=["sequential", "8 in flight"])
     parser.add_argument("--out", type=Path, default=HERE / "results" / "pruning.json")
@@ -408,12 +468,17 @@ def main(argv: list[str] | None = None) -> int:
                     key = f"{workload}/{mode}/{method}/{seed}"
                     if key in results:
                         continue
-                    budget = args.trials * FULL_STEPS[workload]
+                    budget = (args.trials or TRIALS[workload]) * FULL_STEPS[workload]
                     if method.startswith("parzen"):
                         recorder = parzen_run(workload, method, seed, budget, in_flight, spark)
                     else:
                         recorder = optuna_run(workload, method, seed, budget, in_flight)
-                    results[key] = {"steps": recorder.steps, "finished": recorder.finished}
+                    results[key] = {
+                        "steps": recorder.steps,
+                        "budget": budget,
+                        "seconds": time.perf_counter() - recorder.start,
+                        "finished": recorder.finished,
+                    }
                     args.out.parent.mkdir(parents=True, exist_ok=True)
                     args.out.write_text(json.dumps(results))
                     best = min(loss for *_, loss in recorder.finished)
