@@ -166,6 +166,24 @@ def test_running_trials_push_new_suggestions_apart():
     assert with_liar > 1.3 * without
 
 
+def spread_before_startup_results(startup: str, seed: int) -> float:
+    """Std of 12 suggestions asked while 12 trials run and only 3 have finished (n_startup_jobs=10)."""
+    space = {"x": hp.uniform("x", 0, 1)}
+    tuner = Tuner(space, algo=functools.partial(tpe.suggest, startup=startup), rstate=np.random.default_rng(seed))
+    first = [tuner.ask() for _ in range(12)]
+    for s in first[:3]:
+        tuner.tell(s.tid, (s.args["x"] - 0.5) ** 2)
+    return float(np.std([tuner.ask().args["x"] for _ in range(12)]))
+
+
+def test_startup_waits_for_finished_trials():
+    """Trials in flight do not count as startup results: with 3 of 10 finished, suggestions stay prior draws."""
+    finished = np.median([spread_before_startup_results("finished", s) for s in range(10)])
+    counted_running = np.median([spread_before_startup_results("all", s) for s in range(10)])
+    assert finished > 0.26  # a uniform draw on [0, 1] has std 0.289
+    assert finished > 1.3 * counted_running
+
+
 def share_in_crash_region(seed: int) -> float:
     def fn(p):
         if p["x"] > 0.5:
@@ -199,6 +217,7 @@ def test_failed_trials_are_avoided():
         ({"prior_weight": -1}, "prior_weight must be > 0"),
         ({"split": "cubic"}, "split must be"),
         ({"pending_radius": -1}, "pending_radius must be >= 0"),
+        ({"startup": "running"}, "startup must be"),
         ({"below_weights": "ei"}, "below_weights must be"),
         ({"kernel": "full"}, "kernel must be 'product' or 'rotated'"),
         ({"below_shrink": 0}, "below_shrink must be in"),

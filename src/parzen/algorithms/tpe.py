@@ -59,6 +59,7 @@ class TPEOptions:
     """TPE's options, checked once; ``functools.partial(tpe.suggest, **options)`` sets them."""
 
     n_startup_jobs: int = 10
+    startup: str = "finished"  # what n_startup_jobs counts: "finished" trials, or "all" (running and batch points too)
     n_EI_candidates: int = 24
     gamma: float = 0.1
     split: str = "linear"  # "linear": gamma * n trials are "below"; "sqrt": gamma * sqrt(n) (hyperopt)
@@ -107,6 +108,7 @@ def _is_real(x: Any) -> bool:
 
 _RULES: tuple[tuple[str, str, Any], ...] = (
     ("n_startup_jobs", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    ("startup", "'finished' or 'all'", lambda v: v in ("finished", "all")),
     ("n_EI_candidates", "an integer >= 1", lambda v: _is_int(v) and v >= 1),
     ("gamma", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("split", "'sqrt' or 'linear'", lambda v: v in ("sqrt", "linear")),
@@ -156,6 +158,7 @@ def _holds_params(choice: Categorical, space: CompiledSpace) -> bool:
 
 
 _FINISHED_BADLY = (TrialState.DONE, TrialState.ERROR, TrialState.PRUNED)
+_FINISHED = _FINISHED_BADLY  # the states that count towards n_startup_jobs (startup="finished")
 
 
 def _model(space: CompiledSpace) -> _SpaceModel:
@@ -195,8 +198,11 @@ def suggest_many(
     model = _model(space)
     fits: dict[tuple[str, ...], _GroupFit] = {}
     points = []
+    # "finished": the model waits for n_startup_jobs results (as optuna's n_startup_trials does), so trials
+    # in flight at the start are random draws, not refinements of the first one or two results.
+    started = int(np.isin(history.state, _FINISHED).sum()) if opts.startup == "finished" else len(history)
     for i in range(n):
-        if len(history) + i < opts.n_startup_jobs:
+        if started + (i if opts.startup == "all" else 0) < opts.n_startup_jobs:
             points.append(space.sample(rng))
         else:
             points.append(_one_point(space, model, fits, history, rng, opts, n - i))
