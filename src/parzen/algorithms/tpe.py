@@ -76,6 +76,9 @@ class TPEOptions:
     below_weights: str = "uniform"  # "rank": the best of the below trials weigh most
     kernel: str = "product"  # "rotated": kernels along the principal axes of the below trials
     below_shrink: float = 0.3  # multiplies the below kernels' bandwidths (< 1: a more local l)
+    # with r trials running (or r more points in the batch), the below kernels' multiplier moves from
+    # below_shrink towards in_flight_shrink by r / (r + n_below): parallel picks cover the good region
+    in_flight_shrink: float = 1.0
     above_shrink: float = 1.0  # multiplies the above kernels' bandwidths (< 1: a bad trial condemns less around it)
     verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 
@@ -124,6 +127,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("kernel", "'product' or 'rotated'", lambda v: v in ("product", "rotated")),
     ("below_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("above_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("in_flight_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
 )
 
 
@@ -230,7 +234,7 @@ def _one_point(
             labels = model.group_of[param.label] if opts.multivariate else (param.label,)
             fit = fits.get(labels)
             if fit is None:
-                fit = fits[labels] = _GroupFit(model, labels, history, rng, opts)
+                fit = fits[labels] = _GroupFit(model, labels, history, rng, opts, remaining - 1)
             chosen.update(fit.choose(rng, remaining))
         return chosen[param.label]
 
@@ -249,7 +253,13 @@ class _GroupFit:
     """
 
     def __init__(
-        self, model: _SpaceModel, labels: tuple[str, ...], history: History, rng: np.random.Generator, opts: TPEOptions
+        self,
+        model: _SpaceModel,
+        labels: tuple[str, ...],
+        history: History,
+        rng: np.random.Generator,
+        opts: TPEOptions,
+        batch_rest: int = 0,
     ):
         self.model, self.opts = model, opts
         self.dims = [model.dims[label] for label in labels]
@@ -276,7 +286,9 @@ class _GroupFit:
         model_dims, seen = self.dims, self.observations
         if self.rotation is not None:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
-        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=opts.below_shrink)
+        in_flight = len(self.pending) + batch_rest
+        shrink = opts.below_shrink + (opts.in_flight_shrink - opts.below_shrink) * in_flight / (in_flight + len(below))
+        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=shrink)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
         self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar, shrink=opts.above_shrink)
         self.radius = _penalty_radius(self.below_mix, opts.pending_radius)
