@@ -20,6 +20,12 @@ What differs from hyperopt's TPE, each chosen on the benchmark (``docs/benchmark
   others run are pushed away from them instead of piling onto one point, without
   forbidding the region they explore (a full-weight liar measured worse with 8 and
   24 trials in flight).
+* **Trials in flight.** ``n_startup_jobs`` counts finished trials (``startup``), so
+  the trials asked before the first results are random draws, not refinements of one
+  or two results; and with r trials running (or r more points in a batch) the below
+  kernels widen from ``below_shrink`` towards ``in_flight_shrink`` (1) by
+  r / (r + n_below): parallel picks spread over the good region instead of all
+  refining the same stale best. A sequential suggestion is unchanged.
 * **Quantised parameters** are scored by the probability mass of their quantum.
 * **Local below kernels.** ``l``'s kernels are ``below_shrink`` (0.3) times the
   neighbour-gap bandwidth and the prior weighs ``prior_weight`` (2) kernels: chosen by
