@@ -415,6 +415,7 @@ def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None, su
         decoy_table(res),
         distractor_table(res),
         report_suites.in_flight_section(suites.get("in_flight")),
+        report_suites.in_flight_ablation(suites.get("in_flight")),
         report_suites.driver_section(suites.get("driver")),
         in_flight_table(res),
         speed_table(speed),

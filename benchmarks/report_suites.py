@@ -14,6 +14,7 @@ import numpy as np
 from bbob import BUDGETS, CANDIDATES, GROUPS, RIVALS, BBOBResults, bootstrap_ci, cross_validate
 from in_flight import KS, OPTUNA, PARZEN
 from problems import DECOY_ESCAPE, DISTRACTOR_TARGET, PROBLEMS
+from scipy import stats
 
 DIMS = (2, 5, 10, 20)
 HEADLINE_DIMS = (2, 5, 10)
@@ -224,6 +225,57 @@ def in_flight_section(data: dict[str, Any] | None, evals: int = 200) -> str:
         f"two settings. parzen at or below both, per k: {summary}. Regenerate: `python benchmarks/in_flight.py`."
     )
     return text + "\n\n" + _table(header, rows)
+
+
+def _seed_finals(data: dict[str, Any], evals: int) -> dict[tuple[str, str], dict[int, float]]:
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for run in data.get("runs", {}).values():
+        if run["evals"] == evals and run["problem"] in PROBLEMS:
+            regret = PROBLEMS[run["problem"]].regret(run["best"][-1])
+            out.setdefault((run["problem"], run["method"]), {})[run["seed"]] = regret
+    return out
+
+
+def in_flight_ablation(data: dict[str, Any] | None, evals: int = 200) -> str:
+    """Each parzen configuration run in flight against the default, run by run (same problem, seed and k)."""
+    if not data or not data.get("runs"):
+        return "### In flight: each change against the default\n\nNo results."
+    finals = _seed_finals(data, evals)
+    variants = sorted({m.rsplit("@", 1)[0] for _, m in finals if m.startswith(PARZEN + "[")})
+    rows = []
+    for variant in variants:
+        for k in KS:
+            wins = losses = better = level = problems = 0
+            for problem in PROBLEMS:
+                mine, default = finals.get((problem, f"{variant}@{k}")), finals.get((problem, f"{PARZEN}@{k}"))
+                if not mine or not default:
+                    continue
+                seeds = sorted(set(mine) & set(default))
+                a, b = np.array([mine[s] for s in seeds]), np.array([default[s] for s in seeds])
+                tol = 1e-12 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+                wins, losses = wins + int(np.sum(a < b - tol)), losses + int(np.sum(b < a - tol))
+                problems += 1
+                better += bool(np.median(a) < np.median(b))
+                optuna = [
+                    finals.get((problem, f"{o}@{k}" if not (k == 1 and o == OPTUNA[1]) else f"{OPTUNA[0]}@1"))
+                    for o in OPTUNA
+                ]
+                if all(optuna):
+                    level += bool(np.median(a) <= min(np.median(list(o.values())) for o in optuna if o))
+            if not problems:
+                continue
+            p = stats.binomtest(wins, wins + losses, 0.5).pvalue if wins + losses else 1.0
+            rows.append([f"`{variant}`", str(k), str(problems), f"{wins}–{losses}", _p(p), str(better), str(level)])
+    header = ["configuration", "k", "problems", "runs won–lost vs default", "sign test p"]
+    header += ["problems with a lower median", "problems at or below optuna's better setting"]
+    text = (
+        "### In flight: each change against the default\n\n"
+        "Every other parzen configuration in `in_flight.json` against `parzen_tpe` with the same k, run by run "
+        "(same problem and seed): strict wins–losses of the final regret with the two-sided sign test, how many "
+        "problems' median regret it lowers, and on how many problems its median is at or below the better of "
+        "optuna's two settings (the default's count is in the table above)."
+    )
+    return text + "\n\n" + (_table(header, rows) if rows else "No other configuration run in flight.")
 
 
 # --- the driver -------------------------------------------------------------------------------------------

@@ -166,6 +166,44 @@ def test_running_trials_push_new_suggestions_apart():
     assert with_liar > 1.3 * without
 
 
+def spread_before_startup_results(startup: str, seed: int) -> float:
+    """Std of 12 suggestions asked while 12 trials run and only 3 have finished (n_startup_jobs=10)."""
+    space = {"x": hp.uniform("x", 0, 1)}
+    algo = functools.partial(tpe.suggest, startup=startup, in_flight_shrink=0.3)  # startup alone
+    tuner = Tuner(space, algo=algo, rstate=np.random.default_rng(seed))
+    first = [tuner.ask() for _ in range(12)]
+    for s in first[:3]:
+        tuner.tell(s.tid, (s.args["x"] - 0.5) ** 2)
+    return float(np.std([tuner.ask().args["x"] for _ in range(12)]))
+
+
+def test_startup_waits_for_finished_trials():
+    """Trials in flight do not count as startup results: with 3 of 10 finished, suggestions stay prior draws."""
+    finished = np.median([spread_before_startup_results("finished", s) for s in range(10)])
+    counted_running = np.median([spread_before_startup_results("all", s) for s in range(10)])
+    assert finished > 0.26  # a uniform draw on [0, 1] has std 0.289
+    assert finished > 1.3 * counted_running
+
+
+def spread_while_running(in_flight_shrink: float, seed: int) -> float:
+    """Median distance to the optimum of 12 suggestions asked one by one while the earlier ones run."""
+    space = {f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(3)}
+    algo = functools.partial(tpe.suggest, in_flight_shrink=in_flight_shrink)
+    tuner = Tuner(space, algo=algo, rstate=np.random.default_rng(seed))
+    for _ in range(40):
+        s = tuner.ask()
+        tuner.tell(s.tid, sum((v - 0.3) ** 2 for v in s.args.values()))
+    pts = [tuner.ask().args for _ in range(12)]
+    return float(np.median([np.sqrt(sum((v - 0.3) ** 2 for v in p.values())) for p in pts]))
+
+
+def test_trials_in_flight_widen_the_below_kernels():
+    """With trials running, suggestions cover more of the good region than the sequential (local) kernels."""
+    widened = np.median([spread_while_running(1.0, s) for s in range(8)])
+    local = np.median([spread_while_running(0.3, s) for s in range(8)])
+    assert widened > 1.2 * local
+
+
 def share_in_crash_region(seed: int) -> float:
     def fn(p):
         if p["x"] > 0.5:
@@ -199,6 +237,8 @@ def test_failed_trials_are_avoided():
         ({"prior_weight": -1}, "prior_weight must be > 0"),
         ({"split": "cubic"}, "split must be"),
         ({"pending_radius": -1}, "pending_radius must be >= 0"),
+        ({"startup": "running"}, "startup must be"),
+        ({"in_flight_shrink": 0}, "in_flight_shrink must be in"),
         ({"below_weights": "ei"}, "below_weights must be"),
         ({"kernel": "full"}, "kernel must be 'product' or 'rotated'"),
         ({"below_shrink": 0}, "below_shrink must be in"),
@@ -373,7 +413,9 @@ def test_below_shrink_keeps_candidates_close_to_the_good_trials():
     history = tuner.trials.history()
 
     def spread(shrink):
-        pts = tpe.suggest_many(tuner.space, history, np.random.default_rng(2), 40, below_shrink=shrink)
+        pts = tpe.suggest_many(
+            tuner.space, history, np.random.default_rng(2), 40, below_shrink=shrink, in_flight_shrink=shrink
+        )
         return np.median([np.sqrt(sum((v - 0.3) ** 2 for v in p.values())) for p in pts])
 
     assert spread(0.3) < spread(1.0)

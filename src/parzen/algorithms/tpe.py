@@ -20,6 +20,12 @@ What differs from hyperopt's TPE, each chosen on the benchmark (``docs/benchmark
   others run are pushed away from them instead of piling onto one point, without
   forbidding the region they explore (a full-weight liar measured worse with 8 and
   24 trials in flight).
+* **Trials in flight.** ``n_startup_jobs`` counts finished trials (``startup``), so
+  the trials asked before the first results are random draws, not refinements of one
+  or two results; and with r trials running (or r more points in a batch) the below
+  kernels widen from ``below_shrink`` towards ``in_flight_shrink`` (1) by
+  r / (r + n_below): parallel picks spread over the good region instead of all
+  refining the same stale best. A sequential suggestion is unchanged.
 * **Quantised parameters** are scored by the probability mass of their quantum.
 * **Local below kernels.** ``l``'s kernels are ``below_shrink`` (0.3) times the
   neighbour-gap bandwidth and the prior weighs ``prior_weight`` (2) kernels: chosen by
@@ -59,6 +65,7 @@ class TPEOptions:
     """TPE's options, checked once; ``functools.partial(tpe.suggest, **options)`` sets them."""
 
     n_startup_jobs: int = 10
+    startup: str = "finished"  # what n_startup_jobs counts: "finished" trials, or "all" (running and batch points too)
     n_EI_candidates: int = 24
     gamma: float = 0.1
     split: str = "linear"  # "linear": gamma * n trials are "below"; "sqrt": gamma * sqrt(n) (hyperopt)
@@ -75,6 +82,9 @@ class TPEOptions:
     below_weights: str = "uniform"  # "rank": the best of the below trials weigh most
     kernel: str = "product"  # "rotated": kernels along the principal axes of the below trials
     below_shrink: float = 0.3  # multiplies the below kernels' bandwidths (< 1: a more local l)
+    # with r trials running (or r more points in the batch), the below kernels' multiplier moves from
+    # below_shrink towards in_flight_shrink by r / (r + n_below): parallel picks cover the good region
+    in_flight_shrink: float = 1.0
     above_shrink: float = 1.0  # multiplies the above kernels' bandwidths (< 1: a bad trial condemns less around it)
     verbose: bool = True  # accepted for hyperopt compatibility; parzen logs nothing per suggestion
 
@@ -107,6 +117,7 @@ def _is_real(x: Any) -> bool:
 
 _RULES: tuple[tuple[str, str, Any], ...] = (
     ("n_startup_jobs", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
+    ("startup", "'finished' or 'all'", lambda v: v in ("finished", "all")),
     ("n_EI_candidates", "an integer >= 1", lambda v: _is_int(v) and v >= 1),
     ("gamma", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("split", "'sqrt' or 'linear'", lambda v: v in ("sqrt", "linear")),
@@ -122,6 +133,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("kernel", "'product' or 'rotated'", lambda v: v in ("product", "rotated")),
     ("below_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("above_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("in_flight_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
 )
 
 
@@ -156,6 +168,7 @@ def _holds_params(choice: Categorical, space: CompiledSpace) -> bool:
 
 
 _FINISHED_BADLY = (TrialState.DONE, TrialState.ERROR, TrialState.PRUNED)
+_FINISHED = _FINISHED_BADLY  # the states that count towards n_startup_jobs (startup="finished")
 
 
 def _model(space: CompiledSpace) -> _SpaceModel:
@@ -195,8 +208,11 @@ def suggest_many(
     model = _model(space)
     fits: dict[tuple[str, ...], _GroupFit] = {}
     points = []
+    # "finished": the model waits for n_startup_jobs results (as optuna's n_startup_trials does), so trials
+    # in flight at the start are random draws, not refinements of the first one or two results.
+    started = int(np.isin(history.state, _FINISHED).sum()) if opts.startup == "finished" else len(history)
     for i in range(n):
-        if len(history) + i < opts.n_startup_jobs:
+        if started + (i if opts.startup == "all" else 0) < opts.n_startup_jobs:
             points.append(space.sample(rng))
         else:
             points.append(_one_point(space, model, fits, history, rng, opts, n - i))
@@ -224,7 +240,7 @@ def _one_point(
             labels = model.group_of[param.label] if opts.multivariate else (param.label,)
             fit = fits.get(labels)
             if fit is None:
-                fit = fits[labels] = _GroupFit(model, labels, history, rng, opts)
+                fit = fits[labels] = _GroupFit(model, labels, history, rng, opts, remaining - 1)
             chosen.update(fit.choose(rng, remaining))
         return chosen[param.label]
 
@@ -243,7 +259,13 @@ class _GroupFit:
     """
 
     def __init__(
-        self, model: _SpaceModel, labels: tuple[str, ...], history: History, rng: np.random.Generator, opts: TPEOptions
+        self,
+        model: _SpaceModel,
+        labels: tuple[str, ...],
+        history: History,
+        rng: np.random.Generator,
+        opts: TPEOptions,
+        batch_rest: int = 0,
     ):
         self.model, self.opts = model, opts
         self.dims = [model.dims[label] for label in labels]
@@ -270,7 +292,9 @@ class _GroupFit:
         model_dims, seen = self.dims, self.observations
         if self.rotation is not None:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
-        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=opts.below_shrink)
+        in_flight = len(self.pending) + batch_rest
+        shrink = opts.below_shrink + (opts.in_flight_shrink - opts.below_shrink) * in_flight / (in_flight + len(below))
+        self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=shrink)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
         self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar, shrink=opts.above_shrink)
         self.radius = _penalty_radius(self.below_mix, opts.pending_radius)
