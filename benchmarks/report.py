@@ -435,6 +435,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bbob", type=Path, default=HERE / "results" / "bbob.json")
     parser.add_argument("--in-flight", type=Path, default=HERE / "results" / "in_flight.json")
     parser.add_argument("--driver", type=Path, default=HERE / "results" / "driver.json")
+    parser.add_argument("--pruning", type=Path, default=HERE / "results" / "pruning.json")
     parser.add_argument("--evals", type=int, default=100, help="report the runs of this many evaluations")
     parser.add_argument("--out", type=Path, help="Markdown file (default: stdout)")
     return parser.parse_args(argv)
@@ -442,6 +443,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _read(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def _pruning_section(path: Path) -> str:
+    """benchmarks/pruning.py's own Markdown for its results, when they exist."""
+    if not path.exists():
+        return ""
+    import pruning
+
+    return "\n" + pruning.render(json.loads(path.read_text())).rstrip("\n") + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, path in (("bbob", args.bbob), ("in_flight", args.in_flight), ("driver", args.driver))
     }
     suites["quality"] = quality
-    text = render(Results(quality, args.evals), speed, *extra, suites=suites)
+    text = render(Results(quality, args.evals), speed, *extra, suites=suites) + _pruning_section(args.pruning)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

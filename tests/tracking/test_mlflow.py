@@ -8,13 +8,14 @@ import threading
 
 import pytest
 
-from parzen import Trials, fmin, hp, rand
-from parzen.exceptions import InvalidArgument
-from parzen.store import TrialStore
-from parzen.tracking import tracking_wanted
-from parzen.tracking.mlflow_observer import PARENT_META_KEY, MlflowObserver
-
 mlflow = pytest.importorskip("mlflow")
+
+from parzen import Trials, fmin, hp, rand  # noqa: E402
+from parzen.exceptions import InvalidArgument  # noqa: E402
+from parzen.store import TrialStore  # noqa: E402
+from parzen.tracking import tracking_wanted  # noqa: E402
+from parzen.tracking.mlflow_observer import PARENT_META_KEY, MlflowObserver  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 SPACE = {
