@@ -1,6 +1,6 @@
 """Trials in flight: k suggestions asked and not yet told, k = 1, 8, 24, 64, for parzen and optuna.
 
-    python benchmarks/in_flight.py                                  # 8 seeds x 200 evaluations, the whole suite
+    python benchmarks/in_flight.py                                  # 16 seeds x 200 evaluations, the whole suite
     python benchmarks/in_flight.py --methods "parzen_tpe[liar=1.0]" --ks 8 24
     python benchmarks/in_flight.py --seeds 1 --evals 20 --out /tmp/flight.json   # smoke
 
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", default=[PARZEN, *OPTUNA], help="base methods, without @k")
     parser.add_argument("--ks", nargs="+", type=int, default=list(KS))
     parser.add_argument("--problems", nargs="+", default=list(SUITE), choices=list(PROBLEMS))
-    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--seeds", type=int, default=16)
     parser.add_argument("--evals", type=int, default=200)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--force", action="store_true")

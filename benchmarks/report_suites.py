@@ -192,39 +192,67 @@ def in_flight_section(data: dict[str, Any] | None, evals: int = 200) -> str:
     if not data or not data.get("runs"):
         return "## Trials in flight\n\nNo results (run benchmarks/in_flight.py)."
     finals = _finals(data, evals)
+    by_seed = _seed_finals(data, evals)
     problems = [p for p in PROBLEMS if any(key[0] == p for key in finals)]
-    rows, score = [], {}
+    rows, score, duels = [], {}, {}
     for k in KS:
         wins = total = 0
         for problem in problems:
-            med = {}
-            for base in (PARZEN, *OPTUNA):
-                name = f"{base}@{k}" if not (k == 1 and base == OPTUNA[1]) else f"{OPTUNA[0]}@1"
-                values = finals.get((problem, name))
-                med[base] = float(np.median(values)) if values else math.nan
+            names = {base: _flight_name(base, k) for base in (PARZEN, *OPTUNA)}
+            med = {
+                base: float(np.median(finals[problem, n])) if finals.get((problem, n)) else math.nan
+                for base, n in names.items()
+            }
             if any(math.isnan(v) for v in med.values()):
                 continue
-            best_optuna = min(med[o] for o in OPTUNA)
-            win = med[PARZEN] <= best_optuna
+            for o in OPTUNA:
+                duels[k, o] = _add(duels.get((k, o), (0, 0)), _duel(by_seed, problem, names[PARZEN], names[o]))
+            win = med[PARZEN] <= min(med[o] for o in OPTUNA)
             wins, total = wins + win, total + 1
             mark = "**" if win else ""
-            rows.append([f"{k}", problem, f"{mark}{med[PARZEN]:.3g}{mark}"] + [f"{med[o]:.3g}" for o in OPTUNA])
+            seeds = len(finals[problem, names[PARZEN]])
+            rows.append(
+                [f"{k}", problem, str(seeds), f"{mark}{med[PARZEN]:.3g}{mark}"] + [f"{med[o]:.3g}" for o in OPTUNA]
+            )
         score[k] = (wins, total)
     header = [
         "k",
         "problem",
+        "seeds",
         "parzen_tpe",
         "optuna TPE (constant_liar=True, optuna 5's default)",
         "constant_liar=False",
     ]
     summary = ", ".join(f"k = {k}: {w} of {t}" for k, (w, t) in score.items() if t)
+    duel_text = "; ".join(
+        f"k = {k}: " + ", ".join(f"{duels[k, o][0]}–{duels[k, o][1]} against {o}" for o in OPTUNA if (k, o) in duels)
+        for k in KS
+        if any((k, o) in duels for o in OPTUNA)
+    )
     text = (
         "## Trials in flight: k = 1, 8, 24, 64\n\n"
         f"Median final regret after {evals} evaluations over the seeds, with k suggestions asked and not yet "
         "told (the oldest is told, then a new one asked). Bold: parzen at or below the better of optuna's "
-        f"two settings. parzen at or below both, per k: {summary}. Regenerate: `python benchmarks/in_flight.py`."
+        f"two settings. parzen at or below both, per k: {summary}. Run by run (same problem and seed, strict "
+        f"wins–losses of parzen): {duel_text}. Regenerate: `python benchmarks/in_flight.py`."
     )
     return text + "\n\n" + _table(header, rows)
+
+
+def _flight_name(base: str, k: int) -> str:
+    """The method name of `base` at k in flight; optuna's two liar settings share their k = 1 run."""
+    return f"{OPTUNA[0]}@1" if k == 1 and base == OPTUNA[1] else f"{base}@{k}"
+
+
+def _duel(by_seed: dict[tuple[str, str], dict[int, float]], problem: str, a: str, b: str) -> tuple[int, int]:
+    """Strict wins and losses of `a` against `b` over the seeds both ran."""
+    va, vb = by_seed.get((problem, a), {}), by_seed.get((problem, b), {})
+    common = set(va) & set(vb)
+    return sum(va[s] < vb[s] for s in common), sum(va[s] > vb[s] for s in common)
+
+
+def _add(x: tuple[int, int], y: tuple[int, int]) -> tuple[int, int]:
+    return x[0] + y[0], x[1] + y[1]
 
 
 def _seed_finals(data: dict[str, Any], evals: int) -> dict[tuple[str, str], dict[int, float]]:
