@@ -188,7 +188,7 @@ def test_startup_waits_for_finished_trials():
 def spread_while_running(in_flight_shrink: float, seed: int) -> float:
     """Median distance to the optimum of 12 suggestions asked one by one while the earlier ones run."""
     space = {f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(3)}
-    algo = functools.partial(tpe.suggest, in_flight_shrink=in_flight_shrink)
+    algo = functools.partial(tpe.suggest, in_flight_shrink=in_flight_shrink, in_flight_independent=False)  # alone
     tuner = Tuner(space, algo=algo, rstate=np.random.default_rng(seed))
     for _ in range(40):
         s = tuner.ask()
@@ -413,9 +413,45 @@ def test_below_shrink_keeps_candidates_close_to_the_good_trials():
     history = tuner.trials.history()
 
     def spread(shrink):
-        pts = tpe.suggest_many(
-            tuner.space, history, np.random.default_rng(2), 40, below_shrink=shrink, in_flight_shrink=shrink
-        )
+        options = {"below_shrink": shrink, "in_flight_shrink": shrink, "in_flight_independent": False}
+        pts = tpe.suggest_many(tuner.space, history, np.random.default_rng(2), 40, **options)
         return np.median([np.sqrt(sum((v - 0.3) ** 2 for v in p.values())) for p in pts])
 
     assert spread(0.3) < spread(1.0)
+
+
+def _two_good_corners(n: int = 60) -> Tuner:
+    """A 2-D history whose good trials sit near (0.2, 0.2) and (0.8, 0.8): the off-diagonal corners are new."""
+    space = {"x": hp.uniform("x", 0, 1), "y": hp.uniform("y", 0, 1)}
+
+    def loss(p):
+        return min((p["x"] - 0.2) ** 2 + (p["y"] - 0.2) ** 2, (p["x"] - 0.8) ** 2 + (p["y"] - 0.8) ** 2)
+
+    return _tuner_with_history(space, loss, n)
+
+
+def _share_off_diagonal(points) -> float:
+    return float(np.mean([abs(p["x"] - p["y"]) > 0.45 for p in points]))
+
+
+def test_many_trials_in_flight_recombine_the_good_trials_coordinates():
+    """With as many points in flight as good trials, some suggestions draw each parameter on its own:
+    they combine x of one good trial with y of another, which joint kernels never propose."""
+    tuner = _two_good_corners()
+    history = tuner.trials.history()
+    batch = {
+        flag: tpe.suggest_many(tuner.space, history, np.random.default_rng(4), 48, in_flight_independent=flag)
+        for flag in (True, False)
+    }
+    assert _share_off_diagonal(batch[False]) < 0.05
+    assert _share_off_diagonal(batch[True]) > 0.1
+
+
+def test_a_sequential_suggestion_is_the_joint_one():
+    """Nothing in flight: the in-flight recombination changes nothing, not even the random stream."""
+    tuner = _two_good_corners()
+    history = tuner.trials.history()
+    for seed in range(5):
+        on = tpe.suggest(tuner.space, history, np.random.default_rng(seed), in_flight_independent=True)
+        off = tpe.suggest(tuner.space, history, np.random.default_rng(seed), in_flight_independent=False)
+        assert on == off

@@ -74,6 +74,9 @@ class TPEOptions:
     linear_forgetting: int = 25
     max_above: int = 1000  # kernels of the "above" density; past it, a weighted sample stands for the old trials
     multivariate: bool = True
+    # with r trials in flight (or r more points in the batch), a share r / (r + n_below) of the suggestions
+    # draw each parameter on its own (univariate TPE): they recombine the good trials' coordinates
+    in_flight_independent: bool = True
     bandwidth: str = "neighbour"
     magic_clip: bool = True
     liar: float = 0.3  # weight of a running trial in "above": 1 is optuna's constant liar, 0 ignores it
@@ -125,6 +128,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("prior_weight", "> 0", lambda v: _is_real(v) and v > 0),
     ("linear_forgetting", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
     ("max_above", "an integer >= 2", lambda v: _is_int(v) and v >= 2),
+    ("in_flight_independent", "True or False", lambda v: isinstance(v, bool)),
     ("liar", "True, False or a weight in [0, 1]", lambda v: isinstance(v, (bool, int, float)) and 0 <= v <= 1),
     ("bandwidth", "'neighbour' or 'scott'", lambda v: v in ("neighbour", "scott")),
     ("branch_floor", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
@@ -211,12 +215,31 @@ def suggest_many(
     # "finished": the model waits for n_startup_jobs results (as optuna's n_startup_trials does), so trials
     # in flight at the start are random draws, not refinements of the first one or two results.
     started = int(np.isin(history.state, _FINISHED).sum()) if opts.startup == "finished" else len(history)
+    independent = _independent_share(history, opts, n)
     for i in range(n):
         if started + (i if opts.startup == "all" else 0) < opts.n_startup_jobs:
             points.append(space.sample(rng))
         else:
-            points.append(_one_point(space, model, fits, history, rng, opts, n - i))
+            joint = opts.multivariate and not (independent > 0 and rng.random() < independent)
+            points.append(_one_point(space, model, fits, history, rng, opts, n - i, joint))
     return points
+
+
+def _independent_share(history: History, opts: TPEOptions, n: int) -> float:
+    """The share of suggestions that draw each parameter on its own: r / (r + n_below), r trials in flight.
+
+    Joint kernels propose points near one of the n_below good trials; once about as many
+    trials are running as there are good ones, those neighbourhoods are already being
+    evaluated, and drawing each parameter from a different good trial (univariate TPE)
+    proposes new combinations instead. A sequential suggestion (r = 0) stays joint.
+    """
+    if not (opts.multivariate and opts.in_flight_independent):
+        return 0.0
+    in_flight = int((history.state == TrialState.RUNNING).sum()) + n - 1
+    if in_flight == 0:
+        return 0.0
+    good = n_below(max(1, int((~np.isnan(history.loss)).sum())), opts.gamma, opts.split, opts.max_below)
+    return in_flight / (in_flight + good)
 
 
 def _one_point(
@@ -227,17 +250,19 @@ def _one_point(
     rng: np.random.Generator,
     opts: TPEOptions,
     remaining: int,
+    joint: bool,
 ) -> dict[str, Any]:
     """Walk the space, choosing each group the walk reaches from its (cached) fit.
 
     `remaining` (this point and those after it in the batch) bounds how many more
-    points a group can be asked for, so it scores their candidates in one go.
+    points a group can be asked for, so it scores their candidates in one go. With
+    `joint` a group's parameters are drawn together, else each on its own.
     """
     chosen: dict[str, Any] = {}
 
     def pick(param: Param) -> Any:
         if param.label not in chosen:
-            labels = model.group_of[param.label] if opts.multivariate else (param.label,)
+            labels = model.group_of[param.label] if joint else (param.label,)
             fit = fits.get(labels)
             if fit is None:
                 fit = fits[labels] = _GroupFit(model, labels, history, rng, opts, remaining - 1)
