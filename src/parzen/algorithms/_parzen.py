@@ -147,11 +147,17 @@ def _log_mass_inside(mu: np.ndarray, sigma: np.ndarray, bounded: np.ndarray) -> 
 
 
 def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
-    """log(sum(exp(x), axis=1)) without scipy's general-case overhead."""
+    """log(sum(exp(x), axis=1)) without scipy's general-case overhead; `x` is overwritten.
+
+    In place because it is the costliest step of a suggestion (candidates x kernels) and
+    the caller's array is scratch: no temporaries of that size are allocated.
+    """
     peak = x.max(axis=1)
-    peak = np.where(np.isfinite(peak), peak, 0.0)
+    peak[~np.isfinite(peak)] = 0.0
+    x -= peak[:, None]
+    np.exp(x, out=x)
     with np.errstate(divide="ignore"):
-        return peak + np.log(np.exp(x - peak[:, None]).sum(axis=1))
+        return peak + np.log(x.sum(axis=1))
 
 
 def scott_bandwidth(n: int, n_dims: int, span: Any) -> Any:

@@ -25,7 +25,10 @@ What differs from hyperopt's TPE, each chosen on the benchmark (``docs/benchmark
   or two results; and with r trials running (or r more points in a batch) the below
   kernels widen from ``below_shrink`` towards ``in_flight_shrink`` (1) by
   r / (r + n_below): parallel picks spread over the good region instead of all
-  refining the same stale best. A sequential suggestion is unchanged.
+  refining the same stale best; and the same share of suggestions draws each
+  parameter on its own (``in_flight_independent``), combining coordinates of
+  different good trials where joint kernels would crowd the neighbourhoods already
+  in flight. A sequential suggestion is unchanged.
 * **Quantised parameters** are scored by the probability mass of their quantum.
 * **Local below kernels.** ``l``'s kernels are ``below_shrink`` (0.3) times the
   neighbour-gap bandwidth and the prior weighs ``prior_weight`` (2) kernels: chosen by
