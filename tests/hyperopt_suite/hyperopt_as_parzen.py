@@ -90,11 +90,6 @@ SEEDED_THRESHOLD = (
     "seed-dependent threshold: parzen's anneal draws another random stream, and seed 123 lands 0.262 from the "
     "optimum (limit 0.25); over seeds 0-399 parzen's anneal is within 0.25 in 96.3% of runs, hyperopt's in 96.8%"
 )
-DISTRACTOR = (
-    "TPE quality, one seed: with the test's own options (gamma=0.05, prior_weight=0.01, n_EI_candidates=15) and "
-    "seed 0, parzen's TPE misses the spike; over seeds 0-29 it finds it in 11, hyperopt's TPE in 26 "
-    "(docs/benchmarks.md, the distractor: parzen's defaults are behind hyperopt's on this problem)"
-)
 GAUSS_WAVE_SEED = (
     "seed-dependent threshold: seed 0 ends at -1.87 (limit -2.0); over seeds 0-29 parzen's TPE passes in 29, "
     "hyperopt's in 30"
@@ -144,7 +139,6 @@ EXCLUDED: dict[str, str] = {
     "unit/test_fmin.py::test_invalid_loss_threshold": MESSAGE_WORDS,
     "unit/test_fmin.py::test_early_stop_no_progress_loss": BOUNDS,
     "unit/test_fmin.py::test_quadratic1_anneal": SEEDED_THRESHOLD,
-    "unit/test_tpe.py::TestOpt::test_distractor": DISTRACTOR,
     "unit/test_tpe.py::TestOpt::test_gausswave": GAUSS_WAVE_SEED,
 }
 
