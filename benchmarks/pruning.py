@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from quality import code_version
 
 from parzen.observers import Observer
 
@@ -590,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
                         recorder = optuna_run(workload, method, seed, budget, in_flight)
                     results[key] = {
                         "pruner": settings,
+                        "code": code_version(method.split("_", 1)[0]),
                         "steps": recorder.steps,
                         "budget": budget,
                         "seconds": time.perf_counter() - recorder.start,
