@@ -490,7 +490,8 @@ def summarise(results: dict[str, Any], workload: str, mode: str, seeds: int) -> 
 # What limits successive halving on the real workloads: a one-off analysis (sequential, 10-16 seeds, the
 # same workloads and pruner settings), kept with the tables because the tables alone do not say why.
 _DIAGNOSIS = [
-    "**Why ASHA does not reach 2x on the real workloads (a one-off analysis, sequential, 10-16 seeds).** "
+    "**Why ASHA does not reach 2x on the real workloads (a one-off analysis, sequential, 10-16 seeds, made "
+    "when the first rung was at step 1).** "
     "(1) sgd_digits' loss is the error on 540 validation samples; the best configurations drift between 24 "
     "and 32 errors from epoch to epoch, and of the full-length trials ending near the optimum only 7-14% are "
     "at the target's 24 errors on their last epoch, whatever the method. Reaching the target is a matter of "
@@ -499,9 +500,11 @@ _DIAGNOSIS = [
     "300 random full curves replayed in random orders, only 24% of the top-5% configurations survive "
     "`min_resource=1, reduction_factor=3` to full length (57% with `min_resource=3`); for hgb_cancer 60% and "
     "90%. With `min_resource=3` optuna's SuccessiveHalvingPruner gets better final losses seed by seed on both "
-    "workloads (p = 0.02, 0.03) and parzen's moves the same way (p = 0.06, 0.43). (3) Ten seeds cannot tell "
-    "these ratios apart: bootstrapped over seeds, the unpruned run's ratio against itself spans 0.52-1.93x "
-    "(80% interval) on sgd_digits; hgb_cancer's ASHA row is 'not reached' on 10 seeds and 1.59x on 16.",
+    "workloads (p = 0.02, 0.03) and parzen's moves the same way (p = 0.06, 0.43): the tables now use it for "
+    "both libraries, and logreg_digits scores the same model by log-loss, which is not quantised. (3) Ten "
+    "seeds cannot tell these ratios apart: bootstrapped over seeds, the unpruned run's ratio against itself "
+    "spans 0.52-1.93x (80% interval) on sgd_digits; hgb_cancer's ASHA row was 'not reached' on 10 seeds and "
+    "1.59x on 16.",
     "",
 ]
 
@@ -519,12 +522,20 @@ def render(results: dict[str, Any], seeds: int | None = None) -> str:
         "'Reached' counts the seeds whose run got to the target within the budget; 'compute to target' is "
         "the steps trained by which half the seeds had got there (their best finished loss; 'not reached' "
         "when fewer than half did), measured the same way for the unpruned run; 'less than unpruned' is "
-        "the unpruned run's compute to target over the method's; 'seconds' likewise for wall time. 'Final best' "
-        "is the median best loss at the end of the budget. In flight: parzen on local Spark (`local[8]`), "
-        "optuna with `n_jobs=8` threads, 8 trials at once each, steps counted as they are "
+        "the unpruned run's compute to target over the method's, with an 80% bootstrap interval over the "
+        "seeds of both (∞: in some resamples the unpruned run does not reach its own median, which by "
+        "construction it reaches in about half of them); 'seconds' likewise for wall time. 'Final best' "
+        "is the median best loss at the end of the budget. The last two columns read the same runs at a fixed "
+        "budget, without a threshold: the median best loss after half the budget, and the probability that a "
+        "run of the method at half the budget ends better than an unpruned run at the full budget (ties "
+        "count half): above 0.5, half the compute does at least as well as no pruning. Pruner settings, the "
+        "same for both libraries: median (5 startup trials, 2 warm-up steps); ASHA/SuccessiveHalving and "
+        "Hyperband with the first rung at 3 steps and reduction factor 3. In flight: parzen on local Spark "
+        "(`local[8]`), optuna with `n_jobs=8` threads, 8 trials at once each, steps counted as they are "
         "reported; wall times there are not comparable between the libraries (a Spark job per trial against "
-        "threads of one interpreter). Seeds per table: the n of 'reached'. Regenerate: "
-        "`python benchmarks/pruning.py --seeds 10`.",
+        "threads of one interpreter), nor across sessions on this shared 2-core machine. Seeds per table: "
+        "the n of 'reached'. Regenerate: `python benchmarks/pruning.py --seeds 16 --modes sequential` and "
+        "`--seeds 5 --modes '8 in flight'`.",
         "",
         *_DIAGNOSIS,
     ]
