@@ -233,6 +233,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--after", type=int, default=10_000, help="throughput is measured after this many trials")
     parser.add_argument("--mean", type=float, default=1.0, help="mean trial duration, seconds")
     parser.add_argument("--seeds", type=int, help="smoke mode when given: a small cluster")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per configuration; the median one is kept")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     return parser.parse_args(argv)
 
@@ -244,14 +245,28 @@ CONFIGS = {
 }
 
 
+def median_run(name: str, algo: Any, batches: bool, args: argparse.Namespace) -> dict[str, Any]:
+    """The run with the median throughput after `args.after` trials, of `args.repeats`.
+
+    That window holds only a few batches of several hundred trials, so one run's figure
+    moves by a third between repeats on a shared machine; every repeat's is kept.
+    """
+    entries = [run(name, algo, batches, args.slots, args.evals, args.mean, args.after) for _ in range(args.repeats)]
+    entries.sort(key=lambda e: e["trials_per_s_after"])
+    median = dict(entries[(len(entries) - 1) // 2])
+    median["repeats_trials_per_s_after"] = [e["trials_per_s_after"] for e in entries]
+    return median
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.seeds is not None:  # smoke
         args.slots, args.evals, args.after, args.mean = 20, max(args.evals, 100), max(args.evals, 100) // 2, 0.02
+        args.repeats = 1
     args.evals = max(args.evals, args.after + 2)
     results = {"runs": []}
     for name, (algo, batches) in CONFIGS.items():
-        entry = run(name, algo, batches, args.slots, args.evals, args.mean, args.after)
+        entry = median_run(name, algo, batches, args)
         print(json.dumps(entry), file=sys.stderr, flush=True)
         results["runs"].append(entry)
     results["hyperopt_spark_cap"] = HYPEROPT_SPARK_CAP

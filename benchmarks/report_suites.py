@@ -309,6 +309,13 @@ def in_flight_ablation(data: dict[str, Any] | None, evals: int = 200) -> str:
 # --- the driver -------------------------------------------------------------------------------------------
 
 
+def _after(run: dict[str, Any]) -> str:
+    """Throughput after the warm-up: the median run's, with every repeat's when there were several."""
+    repeats = run.get("repeats_trials_per_s_after", [])
+    text = f"{run['trials_per_s_after']:.0f}"
+    return text + (f" (of {', '.join(f'{v:.0f}' for v in repeats)})" if len(repeats) > 1 else "")
+
+
 def driver_section(data: dict[str, Any] | None) -> str:
     if not data or not data.get("runs"):
         return "## Driver throughput\n\nNo results (run benchmarks/driver.py)."
@@ -317,7 +324,7 @@ def driver_section(data: dict[str, Any] | None) -> str:
     rows = []
     for r in runs:
         rows.append(
-            [r["name"], f"{r['slots']:,}", f"{r['trials']:,}", f"{r['trials_per_s_after']:.0f}"]
+            [r["name"], f"{r['slots']:,}", f"{r['trials']:,}", _after(r)]
             + [f"{r.get('trials_per_cpu_s_after', math.nan):.0f}", f"{r.get('load_average', math.nan):.1f}"]
             + [f"{r['trials_per_s_overall']:.0f}", f"{r['mean_batch']:.1f}", f"{r['driver_busy']:.0%}"]
             + [f"{r['ms_per_trial'].get(p, 0.0):.2f}" for p in parts]
