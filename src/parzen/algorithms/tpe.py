@@ -29,6 +29,14 @@ What differs from hyperopt's TPE, each chosen on the benchmark (``docs/benchmark
   parameter on its own (``in_flight_independent``), combining coordinates of
   different good trials where joint kernels would crowd the neighbourhoods already
   in flight. A sequential suggestion is unchanged.
+* **Pruned trials** rank after the finished ones, the furthest first and then by their
+  last reported value (as optuna ranks them). That rank comes from a partial curve, and
+  a slow starter that would have ended best ranks as bad; so with a share p of the
+  ranked trials pruned, the below kernels widen from ``below_shrink`` towards
+  ``pruned_shrink`` (1) by p. Under ASHA on logreg_digits the narrow kernels held every
+  seed on a local optimum at the bound of the regularisation (validation log-loss 0.21)
+  that optuna's wider kernels left for the best region (0.186); a run without pruned
+  trials is unchanged.
 * **Quantised parameters** are scored by the probability mass of their quantum.
 * **Local below kernels.** ``l``'s kernels are ``below_shrink`` (0.3) times the
   neighbour-gap bandwidth and the prior weighs ``prior_weight`` (2) kernels: chosen by
@@ -98,6 +106,9 @@ class TPEOptions:
     # with r trials running (or r more points in the batch), the below kernels' multiplier moves from
     # below_shrink towards in_flight_shrink by r / (r + n_below): parallel picks cover the good region
     in_flight_shrink: float = 1.0
+    # with a share p of the ranked trials pruned (ranked by a partial curve), the below kernels' multiplier
+    # moves on towards pruned_shrink by p: a slow starter that would end best looks bad, so l hedges
+    pruned_shrink: float = 1.0
     above_shrink: float = 1.0  # multiplies the above kernels' bandwidths (< 1: a bad trial condemns less around it)
     # with probability gap_fill / d (d parameters) a suggestion is the prior draw, of n_EI_candidates,
     # farthest from every trial instead of the best l / g; 0: never
@@ -151,6 +162,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("below_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("above_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("in_flight_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("pruned_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("gap_fill", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
 )
 
@@ -341,6 +353,7 @@ class _GroupFit:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
         in_flight = len(self.pending) + batch_rest
         shrink = opts.below_shrink + (opts.in_flight_shrink - opts.below_shrink) * in_flight / (in_flight + len(below))
+        shrink += (opts.pruned_shrink - shrink) * _pruned_share(loss, state, last_step)
         self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=shrink)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
         self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar, shrink=opts.above_shrink)
@@ -518,6 +531,18 @@ def _split(
     # failed and unranked pruned trials (and, with the liar, running ones) count as bad outcomes
     rest = np.flatnonzero(np.isnan(loss) & np.isin(state, bad))
     return below, np.sort(np.concatenate([above, np.setdiff1d(rest, ranked, assume_unique=True)]))
+
+
+def _pruned_share(loss: np.ndarray, state: np.ndarray, last_step: np.ndarray) -> float:
+    """The share of the ranked trials (finished with a loss, or pruned after a report) that were pruned.
+
+    Their rank comes from where their curve stood when they stopped, not from a final
+    loss, so the more of them there are, the less the ranking says at the scale of
+    narrow below kernels (a slow starter that would have ended best ranks as bad).
+    """
+    pruned = int(((state == TrialState.PRUNED) & (last_step >= 0)).sum())
+    ranked = pruned + int((~np.isnan(loss)).sum())
+    return pruned / ranked if ranked else 0.0
 
 
 def _mixture(
