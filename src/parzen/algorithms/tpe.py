@@ -30,13 +30,13 @@ What differs from hyperopt's TPE, each chosen on the benchmark (``docs/benchmark
   different good trials where joint kernels would crowd the neighbourhoods already
   in flight. A sequential suggestion is unchanged.
 * **Pruned trials** rank after the finished ones, the furthest first and then by their
-  last reported value (as optuna ranks them). That rank comes from a partial curve, and
-  a slow starter that would have ended best ranks as bad; so with a share p of the
-  ranked trials pruned, the below kernels widen from ``below_shrink`` towards
-  ``pruned_shrink`` (1) by p. Under ASHA on logreg_digits the narrow kernels held every
-  seed on a local optimum at the bound of the regularisation (validation log-loss 0.21)
-  that optuna's wider kernels left for the best region (0.186); a run without pruned
-  trials is unchanged.
+  last reported value (as optuna ranks them). That rank comes from a partial curve: a
+  slow starter that would have ended best ranks as bad. ``pruned_shrink`` (off by
+  default) widens the below kernels from ``below_shrink`` towards it by the share of
+  the ranked trials that were pruned. Under ASHA it moved logreg_digits from a local
+  optimum at the bound of the regularisation to optuna's level, but was level on three
+  other workloads and leaned worse on a held-out fifth (docs/benchmarks.md), so it is
+  not the default.
 * **Quantised parameters** are scored by the probability mass of their quantum.
 * **Local below kernels.** ``l``'s kernels are ``below_shrink`` (0.3) times the
   neighbour-gap bandwidth and the prior weighs ``prior_weight`` (2) kernels: chosen by
@@ -107,8 +107,8 @@ class TPEOptions:
     # below_shrink towards in_flight_shrink by r / (r + n_below): parallel picks cover the good region
     in_flight_shrink: float = 1.0
     # with a share p of the ranked trials pruned (ranked by a partial curve), the below kernels' multiplier
-    # moves on towards pruned_shrink by p: a slow starter that would end best looks bad, so l hedges
-    pruned_shrink: float = 1.0
+    # moves on towards pruned_shrink by p (a slow starter that would end best looks bad); None: no widening
+    pruned_shrink: float | None = None
     above_shrink: float = 1.0  # multiplies the above kernels' bandwidths (< 1: a bad trial condemns less around it)
     # with probability gap_fill / d (d parameters) a suggestion is the prior draw, of n_EI_candidates,
     # farthest from every trial instead of the best l / g; 0: never
@@ -162,7 +162,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("below_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("above_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
     ("in_flight_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
-    ("pruned_shrink", "in (0, 1]", lambda v: _is_real(v) and 0 < v <= 1),
+    ("pruned_shrink", "None or in (0, 1]", lambda v: v is None or (_is_real(v) and 0 < v <= 1)),
     ("gap_fill", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
 )
 
@@ -353,7 +353,8 @@ class _GroupFit:
             model_dims, seen = self.rotation.model_dims(self.dims), self.rotation.forward(self.observations)
         in_flight = len(self.pending) + batch_rest
         shrink = opts.below_shrink + (opts.in_flight_shrink - opts.below_shrink) * in_flight / (in_flight + len(below))
-        shrink += (opts.pruned_shrink - shrink) * _pruned_share(loss, state, last_step)
+        if opts.pruned_shrink is not None:
+            shrink += (opts.pruned_shrink - shrink) * _pruned_share(loss, state, last_step)
         self.below_mix = _mixture(model_dims, seen, below, opts, weights=weights, shrink=shrink)
         liar = np.where(state[above] == TrialState.RUNNING, float(opts.liar), 1.0)
         self.above_mix = _mixture(model_dims, seen, above, opts, rng, liar, shrink=opts.above_shrink)
