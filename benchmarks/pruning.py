@@ -556,7 +556,7 @@ _DIAGNOSIS = [
     "at the second and a quarter run to the end, as much after 100 trials as in the first 20: once TPE "
     "proposes good configurations, most of them pass the rungs, so the saving comes from the exploration. On "
     "logreg_digits parzen's ASHA ended behind its own unpruned run (p = 0.04) and behind optuna's "
-    "SuccessiveHalving (p = 0.05): in the seeds inspected, every run settled on a local optimum at the lower "
+    "SuccessiveHalving (p = 0.05): in the 3 seeds inspected, parzen's runs settled on a local optimum at the lower "
     "bound of the regularisation (log-loss 0.21) and optuna's on alpha near 1e-3 (0.186). Configurations "
     "there start slowly, are pruned at the first rung, and rank as bad. Against the default, the probability "
     "that a variant's final best is better (0.5: level; p from Mann-Whitney): univariate kernels "
