@@ -301,3 +301,34 @@ def test_without_pruned_trials_pruned_shrink_changes_nothing():
     assert a == b
     with pytest.raises(InvalidArgument, match=r"pruned_shrink must be None or in \(0, 1\], got 0.0"):
         tpe.suggest(trials.space, history, np.random.default_rng(1), pruned_shrink=0.0)
+
+
+def split_of(trials, **options) -> tuple[np.ndarray, np.ndarray]:
+    from parzen.algorithms.tpe import TPEOptions, _split
+
+    h = trials.history()
+    return _split(h.loss, h.state, TPEOptions.of(options), h.last_step, h.last_value)
+
+
+def test_gamma_is_a_share_of_the_finished_trials_once_one_finished():
+    """Under ASHA most trials are pruned: sized over all ranked trials, the below set would
+    hold every finished trial, mediocre ones included (optuna's split, kept as "all")."""
+    trials = history_with_pruned(90, 0)
+    history = trials.history()
+    finished = np.flatnonzero(~np.isnan(history.loss))
+    pruned = np.flatnonzero(history.state == TrialState.PRUNED)
+    assert len(finished) == 10 and len(pruned) == 90
+    below, above = split_of(trials)
+    assert list(below) == [finished[np.argmin(history.loss[finished])]]  # 10% of 10 finished
+    assert set(pruned) <= set(above) and len(below) + len(above) == 100
+    below_all, _ = split_of(trials, pruned_split="all")
+    assert sorted(below_all) == sorted(finished)  # 10% of 100 ranked: every finished trial
+    with pytest.raises(InvalidArgument, match=r"pruned_split must be 'finished' or 'all', got 'some'"):
+        split_of(trials, pruned_split="some")
+
+
+def test_without_pruned_trials_the_split_is_the_same():
+    trials = history_with_pruned(0, 4)
+    history = trials.history()
+    a = [tpe.suggest(trials.space, history, np.random.default_rng(1), pruned_split="all") for _ in range(3)]
+    assert a == [tpe.suggest(trials.space, history, np.random.default_rng(1)) for _ in range(3)]
