@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-min test-spark35 test-ray bench lint check-python check-java chromium clean
+.PHONY: demo test test-fast test-min test-spark35 test-ray bench bench-quick lint check-python check-java chromium clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -54,6 +54,12 @@ test-ray: $(STAMP)
 bench: check-java $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/run_all.py
+
+# The speed guard (a few minutes; not a test: tests never assert on wall time): parzen against the
+# raw-Spark floor (local[4] and a loopback standalone cluster) and TPE's loop against hyperopt and
+# optuna, each ratio printed beside the one recorded in docs/benchmarks.md. RECORD=1 records this run.
+bench-quick: check-java $(STAMP)
+	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_quick.py $(if $(RECORD),--record)
 
 # ruff (lint and format) and mypy on src/: what .ci/run checks before the tests.
 lint: $(STAMP)

@@ -378,6 +378,32 @@ def spark_section(spark: dict[str, Any] | None) -> str:
     )
 
 
+def guard_section(guard: dict[str, Any] | None) -> str:
+    """The speed guard's recorded ratios (bench_quick.py --record)."""
+    if not guard:
+        return "## Speed guard\n\nNo recorded run (run `python benchmarks/bench_quick.py --record`)."
+    rows = [
+        [name, f"{r['median']:.2f}", f"{r['first']:.2f}", f"{r['low']:.2f}-{r['high']:.2f}"]
+        for name, r in guard["ratios"].items()
+    ]
+    return "\n\n".join(
+        [
+            "## Speed guard",
+            f"`make bench-quick` (benchmarks/bench_quick.py), recorded {guard['when']}, {guard['repeats']} repeats "
+            "per leg, each leg in a fresh process. Spark ratios are parzen / the raw-Spark floor of the same "
+            "session, measured in alternation (above 1: parzen keeps slots busier than P threads of bare "
+            "single-task jobs): `local` is `local[4]` with P = 4 (TPE; utilisation with 32 trials of 0.5 s, "
+            "rate with 100 trivial trials), `standalone` a master and two 8-core workers on 127.0.0.1 with the "
+            "driver under spark-submit, P = 16, 48 trials of 1 s (random search). The TPE rows are "
+            "milliseconds per trial through each library's own loop at 1,000 trials of history (10-D, "
+            "sphere), and hyperopt's and optuna's time as a multiple of parzen's. *first* is the first "
+            "repeat: a fresh process's first run, so what a run pays once per process or session is in it. "
+            "The guard flags a ratio whose median moves by more than the larger spread.",
+            table(["ratio", "median", "first run", "spread (repeats)"], rows),
+        ]
+    )
+
+
 def store_section(load: dict[str, Any] | None) -> str:
     """10,000 trials with the store on (store_load.py)."""
     if not load:
@@ -408,7 +434,9 @@ def store_section(load: dict[str, Any] | None) -> str:
     )
 
 
-def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None, suites: dict | None = None) -> str:
+def render(
+    res: Results, speed: dict[str, Any] | None, spark=None, load=None, suites: dict | None = None, guard=None
+) -> str:
     """The whole report."""
     suites = suites or {}
     sections = [
@@ -424,6 +452,7 @@ def render(res: Results, speed: dict[str, Any] | None, spark=None, load=None, su
         report_suites.driver_section(suites.get("driver")),
         in_flight_table(res),
         speed_table(speed),
+        guard_section(guard),
         spark_section(spark),
         store_section(load),
         problem_tables(res),
@@ -441,6 +470,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--in-flight", type=Path, default=HERE / "results" / "in_flight.json")
     parser.add_argument("--driver", type=Path, default=HERE / "results" / "driver.json")
     parser.add_argument("--pruning", type=Path, default=HERE / "results" / "pruning.json")
+    parser.add_argument("--bench-quick", type=Path, default=HERE / "results" / "bench_quick.json")
     parser.add_argument("--evals", type=int, default=100, help="report the runs of this many evaluations")
     parser.add_argument("--out", type=Path, help="Markdown file (default: stdout)")
     return parser.parse_args(argv)
@@ -470,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, path in (("bbob", args.bbob), ("in_flight", args.in_flight), ("driver", args.driver))
     }
     suites["quality"] = quality
-    text = render(Results(quality, args.evals), speed, *extra, suites=suites) + _pruning_section(args.pruning)
+    guard = _read(args.bench_quick)
+    text = render(Results(quality, args.evals), speed, *extra, suites=suites, guard=guard)
+    text += _pruning_section(args.pruning)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)

@@ -59,10 +59,16 @@ def test_report_outside_a_trial_does_nothing():
 
 
 def test_report_checks_its_arguments():
-    with pytest.raises(ValueError, match="step must be an int >= 0"):
+    with pytest.raises(ValueError, match=r"step must be an int from 0 to 2\*\*53 - 1, got -1"):
         report(-1, 0.5)
-    with pytest.raises(ValueError, match="step must be an int >= 0"):
+    with pytest.raises(ValueError, match="step must be an int from 0"):
         report(1.5, 0.5)
+    with pytest.raises(ValueError, match="got 9223372036854775808"):
+        report(2**63, 0.5)  # no int64 history column holds it
+    with pytest.raises(ValueError, match="value must be a real number"):
+        report(1, 10**400)
+    with pytest.raises(ValueError, match="value must be a real number"):
+        report(1, "high")
 
 
 def test_without_a_pruner_reports_are_recorded_and_nothing_is_pruned():

@@ -340,7 +340,7 @@ def _answer(trials: Trials, return_argmin: bool) -> Any:
 
 
 def _log_summary(trials: Trials) -> None:
-    ok = sum(1 for t in trials.records if t.loss is not None)
+    ok = trials.n_finished - trials.n_failed - trials.count(TrialState.PRUNED)
     logger.info(
         "%d trials: %d succeeded, %d failed, %d pruned, %d cancelled",
         len(trials),

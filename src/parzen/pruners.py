@@ -64,6 +64,9 @@ class Pruner(abc.ABC):
 class NopPruner(Pruner):
     """Never prunes (reports are still recorded): the default when reports come without a pruner."""
 
+    def reset(self, trials: Iterable[Trial]) -> None:
+        """Nothing to rebuild: this pruner keeps no state (a resumed run of 100,000 trials starts at once)."""
+
     def should_prune(self, trial: Trial, step: int, value: float) -> bool:
         return False
 

@@ -15,7 +15,8 @@ from depends on the executor:
 
 from __future__ import annotations
 
-import hmac
+import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -24,6 +25,7 @@ import queue
 import secrets
 import socket
 import socketserver
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from parzen.history import TrialState
 from parzen.observers import Observer, RunInfo
 from parzen.pruners import Pruner
-from parzen.reporting import MAX_MESSAGE_BYTES
+from parzen.reporting import MAX_MESSAGE_BYTES, MAX_STEP
 
 if TYPE_CHECKING:
     from parzen.executors.base import Executor
@@ -42,6 +44,8 @@ logger = logging.getLogger("parzen")
 
 ANSWER_TIMEOUT_SECONDS = 5.0  # a report waits this long for the driver, then the trial goes on
 MAX_WAITING_REPORTS = 256  # reports waiting for an answer at once; more get "go on" at once
+MAX_CONNECTIONS = 512  # clients served at once (a thread each); more are refused and counted
+IDLE_SECONDS = 5.0  # a client that sends nothing for this long is dropped (executors send at once)
 
 
 @dataclass
@@ -71,9 +75,27 @@ class Pruning(Observer):
         self.rejected: Counter[str] = Counter()
         self.pruned_tids: set[int] = set()
         self.server: ReportServer | None = None
+        self.token = ""
+        self.reachable = True
+        self.closed = False
         pruner.reset(trials.records)
         if executor.remote:
-            self.server = ReportServer(self, executor, check_reach)
+            self._serve(executor, check_reach)
+
+    def _serve(self, executor: Executor, check_reach: bool) -> None:
+        """Register with this process's report server; on Connect, check that executors reach it."""
+        self.server = ReportServer.for_host(report_host(executor))
+        self.token = self.server.register(self)
+        if check_reach:
+            self.reachable = executor.can_reach(self.server.host, self.server.port)
+        if not self.reachable:
+            logger.warning(
+                "pruning is off for this run: Spark executors cannot reach the driver's report server at %s:%d "
+                "(on Spark Connect the client may sit outside the cluster). Trials run to the end; set "
+                "PARZEN_REPORT_HOST to an address of this machine that executors can reach to turn it on.",
+                self.server.host,
+                self.server.port,
+            )
 
     # ---- what a trial carries ---------------------------------------------------------
 
@@ -81,7 +103,7 @@ class Pruning(Observer):
         """The ``report`` entry of a trial's context: a callable in process, an address on Spark."""
         if self.server is None:
             return self.report_in_process
-        return self.server.channel() if self.server.reachable else None
+        return self.server.channel(self.token) if self.reachable else None
 
     def report_in_process(self, tid: int, step: int, value: float) -> bool:
         """A report from this process: decided at once on the driver thread, else via the inbox."""
@@ -91,6 +113,8 @@ class Pruning(Observer):
 
     def ask(self, tid: int, step: int, value: float) -> bool:
         """From another thread: queue the report, wake the driver, wait (bounded) for its answer."""
+        if self.closed:
+            return False  # the run is over: nobody will answer
         report = _Report(tid, step, value)
         self.inbox.put(report)
         self.executor.wake()
@@ -114,6 +138,9 @@ class Pruning(Observer):
         trial = self.trials.get(tid)
         if trial is None or trial.state != TrialState.RUNNING:
             self.reject(f"report for trial {tid}, which is not running")
+            return False
+        if not 0 <= step <= MAX_STEP:
+            self.reject("bad tid, step or value")
             return False
         if not self.trials.report(tid, step, value):
             return tid in self.pruned_tids  # the step was reported already: same answer
@@ -139,8 +166,10 @@ class Pruning(Observer):
             logger.warning("parzen.report: rejected a report (%s); later ones like it are counted", reason)
 
     def close(self) -> None:
+        self.closed = True
+        self.drain()  # whoever still waits gets its answer now
         if self.server is not None:
-            self.server.close()
+            self.server.unregister(self.token)
         if self.rejected:
             logger.warning(
                 "parzen.report: %d reports were rejected: %s", sum(self.rejected.values()), dict(self.rejected)
@@ -148,18 +177,22 @@ class Pruning(Observer):
 
 
 class _Handler(socketserver.StreamRequestHandler):
-    """One report: read a JSON line, check it, hand it to the driver, answer."""
+    """One report: read a JSON line, check it, hand it to its run's driver thread, answer."""
 
-    timeout = 10.0
+    timeout = IDLE_SECONDS
     server: _Server
 
     def handle(self) -> None:
-        pruning, answer = self.server.pruning, {"prune": False}
-        line = self.rfile.readline(MAX_MESSAGE_BYTES + 1)
+        answer = {"prune": False}
+        try:
+            line = self.rfile.readline(MAX_MESSAGE_BYTES + 1)
+        except OSError:  # an idle or vanished client: nothing to answer
+            return
         if not line:
             return  # a connection closed without a word: the reachability probe
-        report = self._parse(line, pruning)
-        if report is not None:
+        found = self.server.reports.parse(line)
+        if found is not None:
+            pruning, report = found
             if self.server.waiting.acquire(blocking=False):
                 try:
                     answer["prune"] = pruning.ask(*report)
@@ -167,25 +200,36 @@ class _Handler(socketserver.StreamRequestHandler):
                     self.server.waiting.release()
             else:
                 pruning.reject("too many reports waiting")
-        self.wfile.write(json.dumps(answer).encode() + b"\n")
+        with contextlib.suppress(OSError):
+            self.wfile.write(json.dumps(answer).encode() + b"\n")
 
-    def _parse(self, line: bytes, pruning: Pruning) -> tuple[int, int, float] | None:
-        if len(line) > MAX_MESSAGE_BYTES or not line.endswith(b"\n"):
-            pruning.reject("message too long or not a line")
-            return None
+
+class _Server(socketserver.ThreadingTCPServer):
+    """A threading server that holds at most `MAX_CONNECTIONS` clients and never prints tracebacks."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    reports: ReportServer
+    waiting: threading.BoundedSemaphore
+    connections: threading.BoundedSemaphore
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.connections.acquire(blocking=False):  # a flood of idle clients: refuse, hold nothing
+            self.reports.reject_unattributed("too many connections")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
-            message = json.loads(line)
-            token, tid, step, value = message["token"], message["tid"], message["step"], message["value"]
-        except (ValueError, KeyError, TypeError):
-            pruning.reject("malformed message")
-            return None
-        if not isinstance(token, str) or not hmac.compare_digest(token, self.server.token):
-            pruning.reject("wrong token")
-            return None
-        if not _is_int(tid) or not _is_int(step) or step < 0 or not _is_finite(value):
-            pruning.reject("bad tid, step or value")
-            return None
-        return tid, step, float(value)
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that misbehaves costs a count, not a traceback on the driver's stderr."""
+        self.reports.reject_unattributed(f"connection error ({type(sys.exc_info()[1]).__name__})")
 
 
 def _is_int(x: Any) -> bool:
@@ -193,46 +237,98 @@ def _is_int(x: Any) -> bool:
 
 
 def _is_finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite number; an int too large for a float (1e309 written out) is not."""
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-    pruning: Pruning
-    token: str
-    waiting: threading.BoundedSemaphore
+def _key(token: str) -> bytes:
+    """Runs are looked up by a hash of their token, so the lookup's timing says nothing about it."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).digest()
 
 
 class ReportServer:
-    """The driver's report server for Spark executors (see the module docstring)."""
+    """The driver's report server for Spark executors: one per process and address, shared by runs.
 
-    def __init__(self, pruning: Pruning, executor: Executor, check_reach: bool):
-        self.host = report_host(executor)
-        self.token = secrets.token_hex(16)
-        self.server = _Server((_bind_address(self.host), 0), _Handler)
-        self.server.pruning, self.server.token = pruning, self.token
+    Started by the first run that needs it and kept for the life of the process, so a
+    run pays neither its start nor its shutdown. Each run registers with a random token
+    of its own; a report carries it, and the server hands the report to that run's
+    driver thread. A report with an unknown token, a malformed or oversized line, too
+    many clients at once or an idle client is rejected and counted (on every run
+    registered at the time, since it names none of them), never raised, never printed.
+    """
+
+    _shared: dict[str, ReportServer] = {}
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def for_host(cls, host: str) -> ReportServer:
+        """The server of this process that executors reach at `host` (started on first use)."""
+        with cls._shared_lock:
+            server = cls._shared.get(host)
+            if server is None or not server.thread.is_alive():
+                server = cls._shared[host] = cls(host)
+            return server
+
+    def __init__(self, host: str):
+        self.host = host
+        self.server = _Server((_bind_address(host), 0), _Handler)
+        self.server.reports = self
         self.server.waiting = threading.BoundedSemaphore(MAX_WAITING_REPORTS)
-        self.port = self.server.server_address[1]
+        self.server.connections = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.port: int = self.server.server_address[1]
+        self.runs: dict[bytes, Pruning] = {}
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.server.serve_forever, name="parzen-reports", daemon=True)
         self.thread.start()
-        self.reachable = executor.can_reach(self.host, self.port) if check_reach else True
-        if not self.reachable:
-            logger.warning(
-                "pruning is off for this run: Spark executors cannot reach the driver's report server at %s:%d "
-                "(on Spark Connect the client may sit outside the cluster). Trials run to the end; set "
-                "PARZEN_REPORT_HOST to an address of this machine that executors can reach to turn it on.",
-                self.host,
-                self.port,
-            )
 
-    def channel(self) -> dict[str, Any]:
-        return {"host": self.host, "port": self.port, "token": self.token, "answer_timeout": ANSWER_TIMEOUT_SECONDS + 1}
+    def register(self, pruning: Pruning) -> str:
+        """A new run's token: reports carrying it go to `pruning`."""
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.runs[_key(token)] = pruning
+        return token
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def unregister(self, token: str) -> None:
+        """The run is over: its token is refused from now on."""
+        with self.lock:
+            self.runs.pop(_key(token), None)
+
+    def channel(self, token: str) -> dict[str, Any]:
+        """The ``report`` entry of a trial's context: where and how to report."""
+        return {"host": self.host, "port": self.port, "token": token, "answer_timeout": ANSWER_TIMEOUT_SECONDS + 1}
+
+    def reject_unattributed(self, reason: str) -> None:
+        """Count a rejection that names no run on every run registered now."""
+        with self.lock:
+            runs = list(self.runs.values())
+        for run in runs:
+            run.reject(reason)
+
+    def parse(self, line: bytes) -> tuple[Pruning, tuple[int, int, float]] | None:
+        """The run and the report a line carries, or None (rejected and counted)."""
+        if len(line) > MAX_MESSAGE_BYTES or not line.endswith(b"\n"):
+            self.reject_unattributed("message too long or not a line")
+            return None
+        try:
+            message = json.loads(line)
+            token, tid, step, value = message["token"], message["tid"], message["step"], message["value"]
+        except (ValueError, KeyError, TypeError, RecursionError):
+            self.reject_unattributed("malformed message")
+            return None
+        with self.lock:
+            run = self.runs.get(_key(token)) if isinstance(token, str) else None
+        if run is None:
+            self.reject_unattributed("wrong token")
+            return None
+        if not _is_int(tid) or not _is_int(step) or not 0 <= step <= MAX_STEP or not _is_finite(value):
+            run.reject("bad tid, step or value")
+            return None
+        return run, (tid, step, float(value))
 
 
 def report_host(executor: Executor) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 _SHARED = "_parzen_executor_cache"  # the module `_task` keeps per-process trial state in
 MAX_MESSAGE_BYTES = 4096
+MAX_STEP = 2**53 - 1  # the largest step JSON, a float and the history's int64 column all hold exactly
 _warned: set[str] = set()
 
 
@@ -55,9 +56,12 @@ def report(step: int, value: float) -> bool:
     `step` is an int >= 0 that grows (an epoch, a boosting round, a number of samples);
     `value` is the loss the trial would return if it stopped now (lower is better).
     """
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"report: step must be an int >= 0, got {step!r}")
-    value = float(value)
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+        raise ValueError(f"report: step must be an int from 0 to 2**53 - 1, got {step!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"report: value must be a real number (the loss so far), got {value!r:.80}") from exc
     context = _context()
     channel = context.get("report") if context else None
     if context is None or channel is None:

@@ -173,6 +173,8 @@ class Tuner:
                     f"points_to_evaluate[{i}] must be a {{label: value}} dict, got {type(point).__name__} {point!r}"
                 )
         checked = [self.space.check_point(p) for p in points]
+        if not checked:
+            return []
         known = {_key(t.params) for t in self.trials.records}
         return [p for p in checked if _key(p) not in known]
 

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from parzen import SparkTrials, TrialPruned, TrialState, fmin, hp, report, tpe
+from parzen import AllTrialsFailed, SparkTrials, TrialPruned, TrialState, fmin, hp, report, tpe
 from parzen.executors import _task
 from parzen.pruners import ASHAPruner
 
@@ -168,6 +168,114 @@ def test_the_report_server_rejects_bad_reports_and_keeps_tuning(spark, caplog):
     assert "message too long or not a line" in caplog.text and "which is not running" in caplog.text
     real = [r for r in trials.records if r.state in (TrialState.DONE, TrialState.PRUNED)]
     assert all(sorted(r.intermediate) == list(range(len(r.intermediate))) for r in real)  # no forged reports got in
+
+
+def channel_reporter(params):
+    """Reports once, then hands back its report channel."""
+    report(0, params["x"])
+    return {"loss": params["x"], "status": "ok", "channel": _task.current_trial()["report"]}
+
+
+def huge_step_reporter(params):
+    """A report whose step no int64 column holds: it fails this trial alone."""
+    report(2**63, params["x"])
+    return params["x"]
+
+
+def test_one_report_server_serves_every_run_and_forgets_finished_ones(spark, caplog):
+    channels = []
+    for seed in (0, 1):
+        trials = SparkTrials(parallelism=2, spark_session=spark)
+        fmin(
+            channel_reporter,
+            {"x": hp.uniform("x", 0, 1)},
+            algo=tpe.suggest,
+            max_evals=2,
+            trials=trials,
+            pruner=ASHAPruner(min_resource=1),
+            rstate=np.random.default_rng(seed),
+            show_progressbar=False,
+        )
+        channels.append(trials.records[0].result["channel"])
+        assert all(r.intermediate == {0: r.result["loss"]} for r in trials.records)
+    first, second = channels
+    assert (first["host"], first["port"]) == (second["host"], second["port"]), "one server per process"
+    assert first["token"] != second["token"], "each run has its own token"
+    late = {"token": first["token"], "tid": 0, "step": 1, "value": 0.5}
+    assert json.loads(send(first, json.dumps(late).encode() + b"\n")) == {"prune": False}
+
+
+def test_a_report_no_column_can_hold_fails_its_trial_not_the_run(spark):
+    trials = SparkTrials(parallelism=2, spark_session=spark)
+    with pytest.raises(AllTrialsFailed, match="all 3 finished trials failed"):
+        fmin(
+            huge_step_reporter,
+            {"x": hp.uniform("x", 0, 1)},
+            algo=tpe.suggest,
+            max_evals=3,
+            trials=trials,
+            pruner=ASHAPruner(min_resource=1),
+            show_progressbar=False,
+        )
+    assert trials.count(TrialState.ERROR) == 3, "every trial ran and failed by itself; none was cancelled"
+    assert all("step must be an int from 0 to 2**53 - 1" in r.error for r in trials.records)
+
+
+def forger(params):
+    """Sends the driver reports no honest trial would: huge step, huge value, deep nesting; then finishes."""
+    channel = _task.current_trial()["report"]
+    tid = _task.current_trial()["tid"]
+    answers = []
+    for line in (
+        json.dumps({"token": channel["token"], "tid": tid, "step": 10**30, "value": 1.0}).encode(),
+        b'{"token": "%s", "tid": %d, "step": 1, "value": 1%s}' % (channel["token"].encode(), tid, b"0" * 400),
+        b"[" * 4000 + b"]" * 4000,
+    ):
+        answers.append(send(channel, line + b"\n").decode())
+    return {"loss": params["x"], "status": "ok", "answers": answers}
+
+
+def test_forged_reports_are_refused_and_the_run_goes_on(spark, capfd):
+    trials = SparkTrials(parallelism=2, spark_session=spark)
+    fmin(
+        forger,
+        {"x": hp.uniform("x", 0, 1)},
+        algo=tpe.suggest,
+        max_evals=2,
+        trials=trials,
+        pruner=ASHAPruner(min_resource=1),
+        show_progressbar=False,
+    )
+    assert trials.count(TrialState.DONE) == 2
+    assert all(json.loads(a) == {"prune": False} for r in trials.records for a in r.result["answers"])
+    assert all(r.intermediate == {} for r in trials.records)
+    assert "Traceback" not in capfd.readouterr().err, "a bad client costs a count, not a traceback"
+
+
+def test_idle_clients_hold_bounded_resources(spark):
+    from parzen.pruning import IDLE_SECONDS, MAX_CONNECTIONS
+
+    trials = SparkTrials(parallelism=2, spark_session=spark)
+    fmin(
+        channel_reporter,
+        {"x": hp.uniform("x", 0, 1)},
+        algo=tpe.suggest,
+        max_evals=1,
+        trials=trials,
+        pruner=ASHAPruner(min_resource=1),
+        show_progressbar=False,
+    )
+    channel = trials.records[0].result["channel"]
+    before = threading.active_count()
+    idle = [socket.create_connection((channel["host"], channel["port"])) for _ in range(MAX_CONNECTIONS + 100)]
+    try:
+        time.sleep(1)
+        assert threading.active_count() - before <= MAX_CONNECTIONS, "one thread per client, at most the cap"
+        time.sleep(IDLE_SECONDS + 2)
+        assert threading.active_count() - before <= 5, "idle clients are dropped"
+    finally:
+        for s in idle:
+            s.close()
 
 
 # ---- Spark Connect -------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ announces addresses "0" and "1"), and what happens where Spark cannot honour a p
 
 The cluster's executors run a Python that has neither parzen nor scipy: objectives that
 say ``import parzen`` / ``parzen.STATUS_OK`` / ``parzen.pyll.scope`` work there because
-the driver ships its copy of parzen once per session.
+the driver ships its copy of parzen once per session, at the first run whose objective
+or point refers to parzen (a run that does not ships nothing).
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ GPU_DRIVER = PRELUDE + textwrap.dedent(
         "cpu2": SparkTrials(spark_session=spark, cpus_per_trial=2).parallelism,
         "gpu_half": SparkTrials(spark_session=spark, gpus_per_trial=0.5).parallelism,
     }}
+    def plain_objective(p):  # mentions nothing of parzen: nothing is shipped for it
+        return {"loss": p["x"], "status": "ok"}
+
+    report["unshipped"] = run(plain_objective, max_evals=4, parallelism=2)
+    report["shipped_before"] = [f for f in spark.sparkContext.listFiles if "parzen-" in f]
     report["plain"] = run(objective, parallelism=4)
     report["cpu2"] = run(objective, parallelism=4, cpus_per_trial=2)
     report["gpu1"] = run(objective, parallelism=4, gpus_per_trial=1)
@@ -144,6 +150,8 @@ def test_gpus_and_cpus_per_trial_on_a_standalone_cluster(gpu_cluster, tmp_path):
     assert "4 cpus (spark.executor.cores)" in report["refused"]["cpus8"]
     assert "2 gpu (spark.executor.resource.gpu.amount)" in report["refused"]["gpus3"]
     assert len(report["shipped"]) == 1, "parzen is shipped once per session, not once per SparkTrials"
+    assert report["unshipped"]["errors"] == [] and len(report["unshipped"]["results"]) == 4
+    assert report["shipped_before"] == [], "an objective that never mentions parzen ships nothing"
 
 
 EXECUTOR_COPY_DRIVER = PRELUDE + textwrap.dedent(

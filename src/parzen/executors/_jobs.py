@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import functools
 import hashlib
 import logging
 import pickle
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parzen.exceptions import ExecutorLost
-from parzen.executors import _pickling, _task
+from parzen.executors import _pickling, _task, shipping
 from parzen.executors._task import Outcome, TrialContext
 from parzen.executors.base import Executor
 
@@ -80,6 +81,12 @@ def executor_module_hint(module: str) -> str:
     )
 
 
+@functools.cache
+def _driver_versions() -> dict[str, str]:
+    """The driver's package versions, read once per process (reading package metadata is slow)."""
+    return _task.package_versions()
+
+
 class JobPerTrialExecutor(Executor):
     """Trials as jobs started from a pool of `parallelism` threads, one tag per attempt.
 
@@ -108,7 +115,8 @@ class JobPerTrialExecutor(Executor):
         self.unreported: set[str] = set()  # tags whose pool thread has not reported back
         self.lost: ExecutorLost | None = None
         self.lock = threading.Lock()
-        self.versions = _task.package_versions()  # a failed trial names what differs on its executor
+        self.versions = _driver_versions()  # a failed trial names what differs on its executor
+        self.package_shipped = False
         self.requested_resources: dict[str, Any] | None = None  # what each trial asked for (cpus), if anything
 
     # ---- Executor interface -------------------------------------------------------
@@ -177,12 +185,23 @@ class JobPerTrialExecutor(Executor):
         """The objective as executors load it (`ObjectiveNotSerializable` names what fails)."""
         return _pickling.dumps_objective(fn)
 
+    def _ship_package(self) -> None:
+        """Make the driver's parzen importable where trials run (remote executors override)."""
+
+    def _ship_if_referenced(self, pickled: bytes) -> None:
+        """Ship parzen before the first job whose objective or point would import it."""
+        if not self.package_shipped and shipping.refers_to_parzen(pickled):
+            self._ship_package()
+            self.package_shipped = True
+
     def _payload(self, tid: int, args: Any, context: TrialContext | None) -> dict[str, Any]:
         """What one job needs: the point pickled, which objective, its timeout and context."""
+        point = _pickling.dumps(args)
+        self._ship_if_referenced(point)
         return {
             "tid": tid,
             "token": self.token,
-            "args": _pickling.dumps(args),
+            "args": point,
             "timeout": self.trial_timeout,
             "context": context,
             "versions": self.versions,

@@ -538,21 +538,6 @@ def run_payload(payload: dict[str, Any], blob: Any, attempt_number: int) -> byte
     return dumps_outcome(with_version_note(outcome, payload.get("versions")))
 
 
-def spark_task(blob: Any) -> Any:
-    """The function each single-task Spark job maps over its one-element partition."""
-
-    def run_partition(iterator: Any) -> Any:
-        from pyspark import TaskContext
-
-        payloads = list(iterator)  # consume all input so Spark reuses this Python worker
-        context = TaskContext.get()
-        attempt = context.attemptNumber() if context is not None else 0
-        for payload in payloads:
-            yield run_payload(payload, blob, attempt)
-
-    return run_partition
-
-
 def reach_task(host: str, port: int, timeout: float) -> Any:
     """A ``mapInArrow`` function answering whether the executor can connect to `host`:`port`."""
 

@@ -11,10 +11,11 @@ with ``withResources``.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from typing import Any
 
-from parzen.executors import _task, shipping
+from parzen.executors import _bootstrap, _task, shipping
 from parzen.executors._jobs import BROADCAST_THRESHOLD, JobPerTrialExecutor
 
 # What a classic driver says when its SparkContext (or the JVM behind it) is gone
@@ -31,10 +32,11 @@ _SESSION_GONE = (
 # Spark's startup and scheduling are not charged to a trial: the objective's own run is
 # timed on the executor; the driver cancels a trial stuck in native code this much later.
 STARTUP_GRACE_SECONDS = 30.0
+_CODE_MARK = "_parzen_task_code"  # attribute of a SparkContext: (hash, broadcast) of the trial-running code
 
 
 def ship_task_module() -> None:
-    """Make pyspark pickle ``_task`` and ``parzen.reporting`` by value, so executors need no parzen install.
+    """Make pyspark pickle ``_task``, ``_bootstrap`` and ``parzen.reporting`` by value: executors need no parzen.
 
     ``reporting`` holds what an objective calls (`parzen.report`, `TrialPruned`): an
     objective that uses them carries them along.
@@ -43,8 +45,24 @@ def ship_task_module() -> None:
 
     from parzen import reporting
 
-    cloudpickle.register_pickle_by_value(_task)
-    cloudpickle.register_pickle_by_value(reporting)
+    for module in (_task, _bootstrap, reporting):
+        cloudpickle.register_pickle_by_value(module)
+
+
+def task_code(sc: Any) -> tuple[str, Any]:
+    """``run_payload`` pickled by value into a broadcast variable, once per SparkContext: (its hash, it).
+
+    Jobs then carry only `_bootstrap`'s small closure (see that module).
+    """
+    from pyspark import cloudpickle
+
+    code = cloudpickle.dumps(_task.run_payload)
+    key = hashlib.sha1(code).hexdigest()
+    known = getattr(sc, _CODE_MARK, None)
+    if known is None or known[0] != key:
+        known = (key, sc.broadcast(code))
+        setattr(sc, _CODE_MARK, known)
+    return known
 
 
 def session_gone_reason(exc: BaseException, markers: tuple[str, ...]) -> str | None:
@@ -75,11 +93,15 @@ class SparkExecutor(JobPerTrialExecutor):
         ship_task_module()
         super().__init__(fn, parallelism, trial_timeout, max_retries)
         self.sc = session.sparkContext
-        shipping.ship_to_classic(self.sc)
+        self._ship_if_referenced(self.blob)
         self.profile = profile  # a pyspark ResourceProfile on each trial's job (stage-level scheduling)
         self.requested_resources = None if cpus is None else {"cpus": cpus}
         self.broadcast = self.sc.broadcast(self.blob) if len(self.blob) > BROADCAST_THRESHOLD else None
-        self.task = _task.spark_task(self.broadcast if self.broadcast is not None else self.blob)
+        key, code = task_code(self.sc)
+        self.task = _bootstrap.spark_task(code, key, self.broadcast if self.broadcast is not None else self.blob)
+
+    def _ship_package(self) -> None:
+        shipping.ship_to_classic(self.sc)
 
     def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
         self.sc.setJobGroup(tag, f"parzen trial {tid}", interruptOnCancel=True)

@@ -29,6 +29,8 @@ _SESSION_GONE = (
     "has been closed",
 )
 
+_REACH_MARK = "_parzen_reachable"  # attribute of a Connect session: {(host, port): reachable}
+
 
 class SparkConnectExecutor(JobPerTrialExecutor):
     """Trials as tagged single-task queries on a Spark Connect session."""
@@ -49,12 +51,15 @@ class SparkConnectExecutor(JobPerTrialExecutor):
         ship_task_module()
         super().__init__(fn, parallelism, trial_timeout, max_retries)
         self.spark = session
-        shipping.ship_to_connect(session)
+        self._ship_if_referenced(self.blob)
         self.profile = profile  # a pyspark ResourceProfile for mapInArrow(profile=) (Spark 4.0+)
         self.requested_resources = None if cpus is None else {"cpus": cpus}
         self.source: Any = self.blob
         if len(self.blob) > BROADCAST_THRESHOLD:
             self.source = {"artifact": self._upload(self.blob)}
+
+    def _ship_package(self) -> None:
+        shipping.ship_to_connect(self.spark)
 
     def _upload(self, blob: bytes) -> str:
         name = f"parzen-objective-{self.token}.pkl"
@@ -88,7 +93,18 @@ class SparkConnectExecutor(JobPerTrialExecutor):
             return socket.gethostbyname(socket.gethostname())
 
     def can_reach(self, host: str, port: int) -> bool:
-        """Run one tiny query whose task tries to connect back to `host`:`port` (3 s at most)."""
+        """Whether executors can connect to `host`:`port`: one tiny query, once per session and address.
+
+        The query's task tries to connect back (3 s at most); the answer is kept on the
+        session, so later runs in the same session do not pay for the probe again.
+        """
+        known: dict[tuple[str, int], bool] = getattr(self.spark, _REACH_MARK, None) or {}
+        if (host, port) not in known:
+            known[(host, port)] = self._probe(host, port)
+            setattr(self.spark, _REACH_MARK, known)
+        return known[(host, port)]
+
+    def _probe(self, host: str, port: int) -> bool:
         try:
             frame = self.spark.range(0, 1, 1, 1).mapInArrow(_task.reach_task(host, port, 3.0), "ok boolean")
             return bool(frame.collect()[0][0])

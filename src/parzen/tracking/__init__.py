@@ -15,6 +15,7 @@ This module imports nothing of mlflow until tracking is known to be wanted.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import os
@@ -72,6 +73,18 @@ def _destination_configured() -> bool:
         return False
 
 
+def _mlflow_installed() -> bool:
+    """Whether mlflow can be imported: imported already, or found on sys.path (searched once per process)."""
+    if "mlflow" in sys.modules:
+        return sys.modules["mlflow"] is not None
+    return _mlflow_on_path()
+
+
+@functools.cache
+def _mlflow_on_path() -> bool:
+    return importlib.util.find_spec("mlflow") is not None
+
+
 def tracking_wanted(mlflow_tracking: bool | None, trials: Any = None) -> bool:
     """Whether this `fmin` call logs to MLflow (see the module docstring for the rules)."""
     if mlflow_tracking is not None and not isinstance(mlflow_tracking, bool):
@@ -81,7 +94,7 @@ def tracking_wanted(mlflow_tracking: bool | None, trials: Any = None) -> bool:
         wanted = _parse_switch(os.environ[SWITCH_ENV], f"the environment variable {SWITCH_ENV}")
     if wanted is False:
         return False
-    installed = importlib.util.find_spec("mlflow") is not None
+    installed = _mlflow_installed()
     if wanted is True and not installed:
         raise InvalidArgument(
             "MLflow tracking was asked for (mlflow_tracking=True or PARZEN_MLFLOW_TRACKING=true) but mlflow "
