@@ -37,8 +37,7 @@ from typing import Any
 import numpy as np
 
 from parzen import Trials, fmin, hp, rand, tpe
-from parzen.executors import _task
-from parzen.executors._task import Outcome
+from parzen._remote.outcome import Outcome, outcome_of_return
 from parzen.executors.base import Executor
 
 HERE = Path(__file__).resolve().parent
@@ -97,7 +96,7 @@ class SimulatedCluster(Executor):
         return set(self.live)
 
     def submit(self, tid: int, args: Any, context: Any = None) -> None:
-        outcome = _task.outcome_of_return(self.fn(args), end=time.time())
+        outcome = outcome_of_return(self.fn(args), end=time.time())
         duration = min(self.scale * (1.0 + self.rng.pareto(PARETO_SHAPE)), self.cap)
         self.live[tid] = time.monotonic() + duration
         heapq.heappush(self.heap, (self.live[tid], tid, outcome))
@@ -139,7 +138,7 @@ class SimulatedTrials(Trials):
         store.save = self.clock.timed("store commits", store.save)
         super().attach_store(store)
 
-    def make_executor(self, fn: Any, max_queue_len: int, catch_eval_exceptions: bool, max_evals: Any = None) -> Any:
+    def executor(self, fn: Any, max_evals: Any = None) -> Any:
         self.cluster = SimulatedCluster(fn, self.slots, self.mean_s, np.random.default_rng(self.seed), self.clock)
         return self.cluster
 

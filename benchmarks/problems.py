@@ -29,8 +29,9 @@ class Problem:
     def space(self, library: str) -> Any:
         """The search space built with the ``hp`` and ``scope`` of `library` ("parzen" or "hyperopt")."""
         if library == "parzen":
-            from parzen import hp
             from parzen.pyll import scope
+
+            from parzen import hp
         elif library == "hyperopt":
             from hyperopt import hp
             from hyperopt.pyll import scope

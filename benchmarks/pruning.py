@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from quality import code_version
 
-from parzen.observers import Observer
+from parzen.driver.observers import Observer
 
 HERE = Path(__file__).resolve().parent
 METHODS = (
@@ -242,8 +242,9 @@ class _ParzenSpace:
     """The space helpers for parzen's hp."""
 
     def __init__(self) -> None:
-        from parzen import hp
         from parzen.pyll import scope
+
+        from parzen import hp
 
         self.hp, self.scope = hp, scope
 

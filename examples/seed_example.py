@@ -7,12 +7,12 @@ run's HTML report (figures, best parameters, failures) at the end.
 
 import argparse
 
+from parzen.pyll import scope
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_score
 
 from parzen import STATUS_OK, SparkTrials, fmin, hp, space_eval, tpe
-from parzen.pyll import scope
 
 X, y = load_breast_cancer(return_X_y=True)
 

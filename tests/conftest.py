@@ -20,7 +20,7 @@ def spark():
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    from parzen.spark import LOCAL_SESSION_CONF
+    from parzen.executors.spark.session import LOCAL_SESSION_CONF
 
     builder = SparkSession.builder.master("local[4]").appName("parzen-tests")
     for key, value in LOCAL_SESSION_CONF.items():

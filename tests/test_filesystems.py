@@ -8,8 +8,8 @@ import pytest
 
 from parzen import fmin, hp, load_trials, rand
 from parzen.exceptions import InvalidArgument
-from parzen.filesystems import filesystem_of, parse_mounts, wal_unsafe_reason
-from parzen.store import TrialStore
+from parzen.storage.journal import filesystem_of, parse_mounts, wal_unsafe_reason
+from parzen.storage.store import TrialStore
 
 # Lines as /proc/mounts shows them on a Databricks driver, an NFS client and a 9p (WSL) mount.
 FOREIGN = """\

@@ -8,7 +8,7 @@ import pytest
 
 from parzen import STATUS_FAIL, STATUS_OK, Trials, early_stop, fmin, grid, hp, rand, space_eval
 from parzen.exceptions import AllTrialsFailed, InvalidAlgorithm, InvalidArgument, InvalidParameterValue
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 SPACE = {"x": hp.uniform("x", -5, 5), "c": hp.choice("c", ["a", "b"])}
 

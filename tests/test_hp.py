@@ -147,8 +147,9 @@ def test_choice_over_a_numpy_array():
 
 
 def test_hyperopt_import_paths_and_exception_names():
-    from parzen.exceptions import BadSearchSpace, InvalidLoss, InvalidResultStatus
     from parzen.pyll.base import scope
+
+    from parzen.exceptions import BadSearchSpace, InvalidLoss, InvalidResultStatus
 
     assert scope.int(hp.quniform("q", 1, 3, 1)) is not None
     assert issubclass(BadSearchSpace, ValueError) and InvalidLoss is InvalidResultStatus

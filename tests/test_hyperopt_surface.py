@@ -78,11 +78,10 @@ def test_every_import_form_runs_after_the_rename():
 
 def test_module_paths_are_the_same_module_objects():
     import parzen.anneal
+    import parzen.base
     import parzen.mix
     import parzen.rand
     import parzen.tpe
-
-    import parzen.base
 
     assert parzen.tpe is parzen.algorithms.tpe and parzen.rand is parzen.algorithms.rand
     assert parzen.anneal is parzen.algorithms.anneal and parzen.mix is parzen.algorithms.mix

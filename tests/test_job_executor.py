@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from parzen.executors import _task  # noqa: E402
-from parzen.executors._jobs import JobPerTrialExecutor  # noqa: E402
+from parzen._remote.run import run_payload
+from parzen.executors.jobs import JobPerTrialExecutor  # noqa: E402
 
 
 class ThreadJobs(JobPerTrialExecutor):
@@ -24,7 +24,7 @@ class ThreadJobs(JobPerTrialExecutor):
     def _run_job_under_tag(self, tid, tag, payload):
         if self.corrupt:
             return b"not a pickle"
-        return _task.run_payload(payload, self.blob, 0)
+        return run_payload(payload, self.blob, 0)
 
     def _cancel_tag(self, tag):
         self.cancelled_tags.append(tag)
@@ -133,7 +133,8 @@ def test_unpicklable_point_fails_its_trial_without_a_job():
 )
 def test_a_gone_session_is_recognised_in_each_spark_versions_words(message):
     """These end the run with ExecutorLost (resumable) instead of failing trial after trial."""
-    from parzen.executors.spark import _SESSION_GONE, session_gone_reason
+    from parzen.executors.spark.classic import _SESSION_GONE
+    from parzen.executors.spark.session import session_gone_reason
 
     assert session_gone_reason(RuntimeError(message), _SESSION_GONE) is not None
     assert session_gone_reason(RuntimeError("ValueError: bad input"), _SESSION_GONE) is None

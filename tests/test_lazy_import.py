@@ -32,7 +32,7 @@ def test_every_public_name_resolves_and_fmin_is_the_function():
 
     for name in parzen.__all__:
         assert getattr(parzen, name) is not None, name
-    assert callable(parzen.fmin) and parzen.fmin.__module__ == "parzen.fmin"
+    assert callable(parzen.fmin) and parzen.fmin.__module__ == "parzen.driver.fmin"
     assert sorted(dir(parzen)) == sorted(set(dir(parzen)))
 
 

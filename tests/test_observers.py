@@ -6,8 +6,8 @@ import time
 import numpy as np
 
 from parzen import Trials, fmin, hp, rand
-from parzen.observers import BackgroundObserver, Observer
-from parzen.trials import TrialState
+from parzen.driver.observers import BackgroundObserver, Observer
+from parzen.trial import TrialState
 
 SPACE = {"x": hp.uniform("x", -1, 1)}
 

@@ -5,8 +5,8 @@ import pytest
 from scipy import stats
 
 from parzen import hp
-from parzen.algorithms._parzen import Dim, Mixture, neighbour_bandwidth
-from parzen.algorithms._truncnorm import log_gauss_mass, sample_truncnorm
+from parzen.algorithms.tpe._parzen import Dim, Mixture, neighbour_bandwidth
+from parzen.algorithms.tpe._truncnorm import log_gauss_mass, sample_truncnorm
 
 trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy < 2.0 has only the old name
 

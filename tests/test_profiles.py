@@ -3,7 +3,7 @@
 import pytest
 
 from parzen.exceptions import InvalidArgument
-from parzen.executors import profiles
+from parzen.executors.spark import profiles
 
 
 @pytest.mark.parametrize(

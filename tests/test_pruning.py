@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from parzen.pruners import ASHAPruner, HyperbandPruner, MedianPruner, SuccessiveHalvingPruner
 
 import parzen
 from parzen import Trials, TrialState, fmin, hp, rand, report, tpe
 from parzen.exceptions import InvalidArgument
-from parzen.pruners import ASHAPruner, HyperbandPruner, MedianPruner, SuccessiveHalvingPruner
-from parzen.trials import Trial
+from parzen.trial import Trial
 
 SPACE = {"lr": hp.loguniform("lr", math.log(1e-4), 0), "width": hp.quniform("width", 1, 10, 1)}
 EPOCHS = 27
@@ -139,11 +140,7 @@ def test_a_repeated_step_keeps_its_first_value():
 def test_reports_from_threads_reach_the_driver_thread():
     from parzen.executors.threads import ThreadExecutor
 
-    class ThreadTrials(Trials):
-        def make_executor(self, fn, max_queue_len, catch_eval_exceptions, max_evals=None):
-            return ThreadExecutor(fn, parallelism=4)
-
-    trials = ThreadTrials()
+    trials = Trials()
     fmin(
         curve_objective,
         SPACE,
@@ -153,6 +150,7 @@ def test_reports_from_threads_reach_the_driver_thread():
         pruner=ASHAPruner(min_resource=1),
         rstate=np.random.default_rng(2),
         show_progressbar=False,
+        executor=lambda fn: ThreadExecutor(fn, parallelism=4),  # the documented way to plug in an executor
     )
     assert trials.count(TrialState.PRUNED) > 5 and trials.n_finished == 40
 
@@ -206,12 +204,12 @@ def replay(pruner, events):
     for reports in events:
         trial = Trial(tid=reports[0][0], params={})
         for tid, step, value in reports:
-            trial.intermediate[step] = value
+            trial = trial.reported(step, value)
             prune = pruner.should_prune(trial, step, value)
             decisions.append((tid, step, prune))
             if prune:
                 break
-        trial.state = TrialState.PRUNED if decisions[-1][2] else TrialState.DONE
+        trial = replace(trial, state=TrialState.PRUNED if decisions[-1][2] else TrialState.DONE)
         pruner.finished(trial)
         records.append(trial)
     return decisions

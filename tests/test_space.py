@@ -5,10 +5,10 @@ import pickle
 import cloudpickle
 import numpy as np
 import pytest
+from parzen.pyll import scope, stochastic
 
 from parzen import hp, space_eval
 from parzen.exceptions import InvalidParameterValue, MissingParameter
-from parzen.pyll import scope, stochastic
 from parzen.space import compile_space
 
 N = 4000

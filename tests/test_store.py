@@ -16,7 +16,7 @@ import pytest
 
 from parzen import STATUS_OK, Trials, fmin, hp, load_trials, rand, tpe
 from parzen.exceptions import SpaceMismatch, StoreError
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 SPACE = {"x": hp.uniform("x", -5, 5), "c": hp.choice("c", ["a", "b"])}
 

@@ -5,10 +5,10 @@ import functools
 
 import numpy as np
 import pytest
+from parzen.pyll import scope
 
 from parzen import Trials, Tuner, anneal, fmin, hp, rand, tpe
 from parzen.exceptions import InvalidArgument
-from parzen.pyll import scope
 
 
 def tpe_trials(fn, space, evals, seed=0, **kw):

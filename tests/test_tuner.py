@@ -7,7 +7,7 @@ import pytest
 
 from parzen import STATUS_OK, Trials, Tuner, hp, rand
 from parzen.exceptions import UnknownTrial
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 SPACE = {"x": hp.uniform("x", -3, 3), "k": hp.choice("k", [1, 2, 3])}
 
@@ -101,7 +101,7 @@ def test_ask_many_without_a_batch_form_asks_repeatedly_and_queued_points_come_fi
 
 
 def test_ask_many_starts_trials_generated_to_calculate_before_the_batch():
-    from parzen.migrate import generate_trials_to_calculate
+    from parzen._hyperopt.migrate import generate_trials_to_calculate
 
     calls: list = []
     trials = generate_trials_to_calculate([{"x": 0.25, "k": 0}, {"x": 0.75, "k": 1}])

@@ -15,12 +15,12 @@
 
 import mlflow
 import numpy as np
+from parzen.pyll import scope
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import cross_val_score
 
 from parzen import STATUS_OK, SparkTrials, fmin, hp, space_eval, tpe
-from parzen.pyll import scope
 
 X, y = load_breast_cancer(return_X_y=True)  # ships with scikit-learn: no download
 MAX_EVALS = 32

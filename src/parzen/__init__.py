@@ -7,27 +7,28 @@ from parzen.pyll import scope
 loaded on first use (PEP 562). Objectives that run on Spark executors refer to parzen
 (``parzen.STATUS_OK``, ``parzen.pyll.scope``, ``parzen.trial_resources()``) and
 executors may have numpy but not scipy, so only what a name needs is imported.
+The map of the packages is ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from parzen import _aliases
+
 __version__ = "0.1.0"
 
-# public name -> the module that defines it (a module itself when the name is a submodule)
+# public name -> the module that defines it (a module itself when the name is in _MODULES)
 _LAZY: dict[str, str] = {
-    "base": "parzen.base",
-    "early_stop": "parzen.early_stop",
+    "base": "parzen._hyperopt.base",
+    "early_stop": "parzen.driver.early_stop",
     "exceptions": "parzen.exceptions",
     "hp": "parzen.hp",
-    "pruners": "parzen.pruners",
-    "pyll": "parzen.pyll",
+    "pruners": "parzen.pruning.pruners",
+    "pyll": "parzen._hyperopt.pyll",
     "anneal": "parzen.algorithms.anneal",
     "grid": "parzen.algorithms.grid",
     "mix": "parzen.algorithms.mix",
@@ -36,35 +37,37 @@ _LAZY: dict[str, str] = {
     "AllTrialsFailed": "parzen.exceptions",
     "DuplicateLabel": "parzen.exceptions",
     "InvalidSpace": "parzen.exceptions",
-    "Domain": "parzen.base",
-    "TrialPruned": "parzen.reporting",
-    "report": "parzen.reporting",
-    "from_hyperopt": "parzen.migrate",
-    "generate_trials_to_calculate": "parzen.migrate",
-    "trials_from_docs": "parzen.migrate",
-    "fmin": "parzen.fmin",
-    "partial": "parzen.fmin",
+    "Domain": "parzen._hyperopt.base",
+    "TrialPruned": "parzen._remote.report",
+    "report": "parzen._remote.report",
+    "from_hyperopt": "parzen._hyperopt.migrate",
+    "generate_trials_to_calculate": "parzen._hyperopt.migrate",
+    "trials_from_docs": "parzen._hyperopt.migrate",
+    "fmin": "parzen.driver.fmin",
+    "partial": "parzen.driver.fmin",
     "space_eval": "parzen.space",
-    "SparkTrials": "parzen.spark",
-    "load_trials": "parzen.store",
-    "trial_resources": "parzen.executors._task",
-    "Suggestion": "parzen.tuner",
-    "Tuner": "parzen.tuner",
+    "SparkTrials": "parzen.executors.spark.trials",
+    "load_trials": "parzen.storage.store",
+    "trial_resources": "parzen._remote.resources",
+    "Suggestion": "parzen.driver.tuner",
+    "Tuner": "parzen.driver.tuner",
+    "Trial": "parzen.trial",
+    "TrialState": "parzen.trial",
+    "Trials": "parzen._hyperopt.trials",
 }
-_LAZY.update(dict.fromkeys(["STATUS_FAIL", "STATUS_OK", "STATUS_STRINGS"], "parzen.executors._task"))
-_LAZY.update(
-    dict.fromkeys(
-        ["JOB_STATES", "JOB_STATE_CANCEL", "JOB_STATE_DONE", "JOB_STATE_ERROR", "JOB_STATE_NEW", "JOB_STATE_RUNNING"],
-        "parzen.trials",
-    )
-)
-_LAZY.update(dict.fromkeys(["STATUS_NEW", "STATUS_RUNNING", "STATUS_SUSPENDED"], "parzen.trials"))
-_LAZY.update(dict.fromkeys(["Trial", "Trials", "TrialState"], "parzen.trials"))
+_STATUS = ["STATUS_FAIL", "STATUS_NEW", "STATUS_OK", "STATUS_RUNNING", "STATUS_STRINGS", "STATUS_SUSPENDED"]
+_LAZY.update(dict.fromkeys(_STATUS, "parzen._remote.outcome"))  # standard library only: fine on executors
+_JOB_STATES = ["JOB_STATES", "JOB_STATE_CANCEL", "JOB_STATE_DONE", "JOB_STATE_ERROR", "JOB_STATE_NEW"]
+_LAZY.update(dict.fromkeys([*_JOB_STATES, "JOB_STATE_RUNNING"], "parzen._hyperopt.trials"))
+_PRUNERS = ["ASHAPruner", "HyperbandPruner", "MedianPruner", "NopPruner", "Pruner", "SuccessiveHalvingPruner"]
+_LAZY.update(dict.fromkeys(_PRUNERS, "parzen.pruning.pruners"))
 
 __all__ = [
+    "ASHAPruner",
     "AllTrialsFailed",
     "Domain",
     "DuplicateLabel",
+    "HyperbandPruner",
     "InvalidSpace",
     "JOB_STATES",
     "JOB_STATE_CANCEL",
@@ -72,6 +75,9 @@ __all__ = [
     "JOB_STATE_ERROR",
     "JOB_STATE_NEW",
     "JOB_STATE_RUNNING",
+    "MedianPruner",
+    "NopPruner",
+    "Pruner",
     "STATUS_FAIL",
     "STATUS_NEW",
     "STATUS_OK",
@@ -79,6 +85,7 @@ __all__ = [
     "STATUS_STRINGS",
     "STATUS_SUSPENDED",
     "SparkTrials",
+    "SuccessiveHalvingPruner",
     "Suggestion",
     "Trial",
     "TrialPruned",
@@ -107,7 +114,6 @@ __all__ = [
     "trials_from_docs",
 ]
 
-
 _MODULES = {"base", "pruners", "early_stop", "exceptions", "hp", "pyll", "anneal", "grid", "mix", "rand", "tpe"}
 
 
@@ -123,10 +129,10 @@ def __getattr__(name: str) -> Any:
 
 
 class _Package(types.ModuleType):
-    """The parzen package: ``parzen.fmin`` stays the function when the submodule of that name loads.
+    """The parzen package: ``parzen.fmin`` stays the function when the module ``parzen.fmin`` is imported.
 
     The import system binds every submodule on its package (``parzen.fmin = <module>``);
-    the eager ``from parzen.fmin import fmin`` used to overwrite that, a lazy one cannot.
+    an eager ``from parzen.driver.fmin import fmin`` used to overwrite that, a lazy one cannot.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -140,48 +146,7 @@ class _Package(types.ModuleType):
 
 
 sys.modules[__name__].__class__ = _Package
-
-
-# hyperopt's module paths: `import parzen.tpe` / `from parzen.tpe import suggest` give the
-# very module the name stands for (parzen.algorithms.tpe), imported only when asked for.
-_SUBMODULE_ALIASES = {
-    f"{__name__}.{name}": f"{__name__}.algorithms.{name}" for name in ("tpe", "rand", "anneal", "mix", "grid")
-}
-
-
-class _AliasLoader(importlib.abc.Loader):
-    """Loads an alias as the module it stands for (the same object, not a copy).
-
-    The import system stamps the alias's spec on the module it gets; the module's own
-    spec is put back so `importlib.reload` and tools that read `__spec__` still see it.
-    """
-
-    def __init__(self, target: str):
-        self.target = target
-        self.target_spec: Any = None
-
-    def create_module(self, spec: Any) -> types.ModuleType:
-        module = importlib.import_module(self.target)
-        self.target_spec = module.__spec__
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        """Nothing to run (the target ran when it was imported): only its own spec is restored."""
-        module.__spec__ = self.target_spec
-
-
-class _AliasFinder(importlib.abc.MetaPathFinder):
-    """Finds `parzen.tpe` and its siblings, which have no file of their own."""
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        alias_of = _SUBMODULE_ALIASES.get(fullname)
-        if alias_of is None:
-            return None
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(alias_of))
-
-
-if not any(isinstance(finder, _AliasFinder) for finder in sys.meta_path):
-    sys.meta_path.append(_AliasFinder())
+_aliases.install()
 
 
 assert sorted(__all__) == sorted(_LAZY), "keep __all__ (read by linters) in step with _LAZY"
@@ -192,29 +157,44 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported eagerly
-    from parzen import base, early_stop, exceptions, hp, pruners, pyll
-    from parzen.algorithms import anneal, grid, mix, rand, tpe
-    from parzen.base import Domain
-    from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
-    from parzen.executors._task import STATUS_FAIL, STATUS_OK, STATUS_STRINGS, trial_resources
-    from parzen.fmin import fmin, partial
-    from parzen.migrate import from_hyperopt, generate_trials_to_calculate, trials_from_docs
-    from parzen.reporting import TrialPruned, report
-    from parzen.space import space_eval
-    from parzen.spark import SparkTrials
-    from parzen.store import load_trials
-    from parzen.trials import (
+    from parzen import exceptions, hp
+    from parzen._hyperopt import base, pyll
+    from parzen._hyperopt.base import Domain
+    from parzen._hyperopt.migrate import from_hyperopt, generate_trials_to_calculate, trials_from_docs
+    from parzen._hyperopt.trials import (
         JOB_STATE_CANCEL,
         JOB_STATE_DONE,
         JOB_STATE_ERROR,
         JOB_STATE_NEW,
         JOB_STATE_RUNNING,
         JOB_STATES,
-        STATUS_NEW,
-        STATUS_RUNNING,
-        STATUS_SUSPENDED,
-        Trial,
         Trials,
-        TrialState,
     )
-    from parzen.tuner import Suggestion, Tuner
+    from parzen._remote.outcome import (
+        STATUS_FAIL,
+        STATUS_NEW,
+        STATUS_OK,
+        STATUS_RUNNING,
+        STATUS_STRINGS,
+        STATUS_SUSPENDED,
+    )
+    from parzen._remote.report import TrialPruned, report
+    from parzen._remote.resources import trial_resources
+    from parzen.algorithms import anneal, grid, mix, rand, tpe
+    from parzen.driver import early_stop
+    from parzen.driver.fmin import fmin, partial
+    from parzen.driver.tuner import Suggestion, Tuner
+    from parzen.exceptions import AllTrialsFailed, DuplicateLabel, InvalidSpace
+    from parzen.executors.spark.trials import SparkTrials
+    from parzen.pruning import pruners
+    from parzen.pruning.pruners import (
+        ASHAPruner,
+        HyperbandPruner,
+        MedianPruner,
+        NopPruner,
+        Pruner,
+        SuccessiveHalvingPruner,
+    )
+    from parzen.space import space_eval
+    from parzen.storage.store import load_trials
+    from parzen.trial import Trial, TrialState

@@ -7,9 +7,8 @@ have caught) whose messages name the label or value at fault and what would be v
 
 from typing import Any
 
-
-class ParzenError(Exception):
-    """Base class of every error parzen raises on purpose."""
+# Defined where trials run (standard library only, shipped to executors), raised here too: one class each.
+from parzen._remote.outcome import InvalidResult, ParzenError
 
 
 class InvalidSpace(ParzenError, ValueError):
@@ -57,15 +56,6 @@ class InvalidTrial(ParzenError, ValueError):
 
 class NotProvided(ParzenError, ImportError):
     """A hyperopt module or name parzen deliberately does not provide; the message says what to use instead."""
-
-
-class InvalidResult(ParzenError, ValueError):
-    """An objective returned something that is not a loss or a result dict.
-
-    parzen records such a trial as failed (with a message saying what came back)
-    instead of raising; the name exists so ``except`` clauses written for hyperopt's
-    `InvalidLoss` / `InvalidResultStatus` keep importing.
-    """
 
 
 class AllTrialsFailed(ParzenError):

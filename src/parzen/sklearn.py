@@ -25,9 +25,10 @@ from sklearn.model_selection._search import BaseSearchCV
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array
 
+from parzen._hyperopt.trials import Trials
+from parzen.driver.fmin import fmin
 from parzen.exceptions import InvalidArgument
-from parzen.fmin import fmin
-from parzen.trials import STATUS_FAIL, STATUS_OK, Trials
+from parzen.trial import STATUS_FAIL, STATUS_OK
 
 __all__ = ["HyperoptSearchCV"]
 

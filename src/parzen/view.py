@@ -359,7 +359,7 @@ def read_store(path: str | os.PathLike) -> tuple[dict[str, str], list[Any], tupl
     import warnings
 
     from parzen.exceptions import StoreWarning
-    from parzen.store import TrialStore
+    from parzen.storage.store import TrialStore
 
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         return {}, [], None  # a store fmin created a moment ago

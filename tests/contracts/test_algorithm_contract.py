@@ -19,12 +19,11 @@ import zlib
 
 import numpy as np
 import pytest
-
-from parzen import anneal, grid, hp, mix, rand, tpe
-from parzen.history import TrialState
 from parzen.pyll import scope
+
+from parzen import Trials, anneal, grid, hp, mix, rand, tpe
 from parzen.space import Categorical, CompiledSpace, Numeric, compile_space
-from parzen.trials import Trials
+from parzen.trial import TrialState
 
 ALGORITHMS = {
     "rand": rand.suggest,

@@ -29,9 +29,9 @@ def objective(x):
     if x < 0:
         raise ValueError(f"objective failure at {x}")
     if x == 42:
-        from parzen.executors import _task  # the installed module: it must see what the shipped copy set
+        from parzen._remote.context import current_trial
 
-        return {"loss": 0.0, "status": "ok", "context": dict(_task.current_trial() or {})}
+        return {"loss": 0.0, "status": "ok", "context": dict(current_trial() or {})}
     if x >= 100:
         time.sleep(x)
     return {"loss": float(x), "status": "ok"}
@@ -46,25 +46,25 @@ def make_threads(request, parallelism):
 
 
 def make_spark(request, parallelism):
-    from parzen.executors.spark import SparkExecutor
+    from parzen.executors.spark.classic import SparkExecutor
 
     return SparkExecutor(request.getfixturevalue("spark"), objective, parallelism, None, 0)
 
 
 def make_connect(request, parallelism):
-    from parzen.executors.spark_connect import SparkConnectExecutor
+    from parzen.executors.spark.connect import SparkConnectExecutor
 
     return SparkConnectExecutor(request.getfixturevalue("connect_spark"), objective, parallelism, None, 0)
 
 
 def make_spark_threads(request, parallelism):
-    from parzen.executors.threads import SparkThreadExecutor
+    from parzen.executors.spark.driver_threads import SparkThreadExecutor
 
     return SparkThreadExecutor(request.getfixturevalue("spark"), objective, parallelism)
 
 
 def make_connect_threads(request, parallelism):
-    from parzen.executors.threads import SparkThreadExecutor
+    from parzen.executors.spark.driver_threads import SparkThreadExecutor
 
     return SparkThreadExecutor(request.getfixturevalue("connect_spark"), objective, parallelism)
 

@@ -13,7 +13,7 @@ import pytest
 
 from parzen import load_trials
 from parzen.plotting import serve_dashboard
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 from .conftest import run, save_screenshot
 

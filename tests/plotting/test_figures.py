@@ -88,9 +88,13 @@ def test_importance_and_contour_show_the_parameters_that_matter(store):
 def test_intermediate_values_one_line_per_reporting_trial():
     trials = run(n=12)
     assert "no trial reported" in plot_intermediate_values(trials).layout.annotations[0].text
-    for record in trials.records[:5]:  # as the pruning channel records them: step -> value
-        record.intermediate = {step: 1.0 / (step + 1 + record.tid) for step in range(4)}
-    fig = plot_intermediate_values(trials)
+    reporting = Trials()
+    for tid in range(5):  # as the driver records reports: step -> value, then the trial ends
+        trial = reporting.new({"x": 0.1 * tid})
+        for step in range(4):
+            reporting.report(trial.tid, step, 1.0 / (step + 1 + tid))
+        reporting.finish(trial.tid, {"errored": False, "result": {"loss": 0.1, "status": "ok"}})
+    fig = plot_intermediate_values(reporting)
     assert len(fig.data) == 5 and all(list(t.x) == [0, 1, 2, 3] for t in fig.data)
     assert fig.layout.xaxis.title.text == "step"
 

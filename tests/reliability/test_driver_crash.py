@@ -13,7 +13,7 @@ import time
 import pytest
 
 from parzen import load_trials
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 

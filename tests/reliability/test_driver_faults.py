@@ -19,7 +19,7 @@ import pytest
 
 from parzen import STATUS_OK, SparkTrials, Trials, fmin, hp, load_trials, rand, tpe
 from parzen.exceptions import AllTrialsFailed, InvalidArgument, InvalidParameterValue
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 SPACE = {"x": hp.uniform("x", -3, 3), "y": hp.loguniform("y", -5, 0), "c": hp.choice("c", ["a", "b"])}
 
@@ -227,7 +227,7 @@ def test_trial_timeout_does_not_charge_spark_start_up_to_the_first_trials(spark)
 
 @pytest.mark.spark
 def test_a_trial_stuck_in_native_code_is_still_cancelled(spark, monkeypatch):
-    from parzen.executors.spark import SparkExecutor
+    from parzen.executors.spark.classic import SparkExecutor
 
     pytest.importorskip("pyspark").cloudpickle.register_pickle_by_value(sys.modules[__name__])
     monkeypatch.setattr(SparkExecutor, "startup_grace", 2.0)
@@ -252,7 +252,7 @@ def test_a_trial_stuck_in_native_code_is_still_cancelled(spark, monkeypatch):
 # ---- what parzen opens on the network ----------------------------------------------------------------
 
 UI_PORT_SCRIPT = """
-from parzen.spark import get_or_create_session
+from parzen.executors.spark.session import get_or_create_session
 session = get_or_create_session()
 print("REPORT " + __import__("json").dumps({"ui": session.sparkContext.uiWebUrl}))
 input()  # keep the session up until the test has looked

@@ -13,7 +13,7 @@ import pytest
 
 from parzen import STATUS_OK, SparkTrials, fmin, hp, load_trials, rand
 from parzen.exceptions import ObjectiveNotSerializable
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark").cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -22,9 +22,8 @@ import pytest
 from parzen import STATUS_OK, Trials, fmin, hp, load_trials, rand
 from parzen.cli import main as cli
 from parzen.exceptions import StoreError, StoreWarning
-from parzen.history import TrialState
-from parzen.store import TrialStore
-from parzen.trials import Trial
+from parzen.storage.store import TrialStore
+from parzen.trial import Trial, TrialState
 
 SPACE = {"x": hp.uniform("x", -5, 5), "c": hp.choice("c", ["a", "b"])}
 
@@ -126,10 +125,7 @@ def test_threads_racing_for_one_store_leave_exactly_one_holder(tmp_path):
 
 
 def finished(tid, x, loss):
-    trial = Trial(tid=tid, params={"x": x, "c": 0})
-    trial.state = TrialState.DONE
-    trial.result = {"loss": loss, "status": STATUS_OK}
-    return trial
+    return Trial(tid=tid, params={"x": x, "c": 0}, state=TrialState.DONE, result={"loss": loss, "status": STATUS_OK})
 
 
 def test_creation_never_replaces_an_existing_trial(tmp_path):

@@ -19,8 +19,8 @@ import pytest
 
 from parzen import STATUS_OK, Trials, fmin, hp, load_trials, rand
 from parzen.exceptions import SpaceMismatch, StoreError, StoreWarning
-from parzen.history import TrialState
-from parzen.store import TrialStore
+from parzen.storage.store import TrialStore
+from parzen.trial import TrialState
 
 V1_STORE = Path(__file__).parent / "data" / "v1_store.db"
 
@@ -216,7 +216,8 @@ def test_worker_intermediate_and_pruned_round_trip(tmp_path):
 def test_intermediate_values_of_copied_trials_are_written(tmp_path):
     trials = Trials()
     trial = trials.new({"x": 0.5})
-    trial.intermediate = {0: 1.0, 5: 0.5}
+    trials.report(trial.tid, 0, 1.0)
+    trials.report(trial.tid, 5, 0.5)
     trials.finish(trial.tid, {"errored": False, "result": {"loss": 0.5, "status": STATUS_OK}})
     store = TrialStore(tmp_path / "copy.db")
     trials.attach_store(store)

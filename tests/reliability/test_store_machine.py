@@ -17,12 +17,12 @@ import warnings
 import numpy as np
 import pytest
 
-import parzen.store as store_module
+import parzen.storage.store as store_module
 from parzen import Trials, fmin, hp, load_trials, rand
 from parzen.cli import main as cli
 from parzen.exceptions import StoreError, StoreWarning
-from parzen.store import TrialStore
-from parzen.trials import Trial
+from parzen.storage.store import TrialStore
+from parzen.trial import Trial
 
 SPACE = {"x": hp.uniform("x", -5, 5), "c": hp.choice("c", ["a", "b"])}
 
@@ -232,10 +232,10 @@ def pretend_other_host(db):
 TAKE_OVER = textwrap.dedent(
     """
     import sys
-    import parzen.store
+    import parzen.storage.store
     from parzen.exceptions import StoreError
-    parzen.store.STALE_LEASE_SECONDS = float(sys.argv[2])
-    store = parzen.store.TrialStore(sys.argv[1])
+    parzen.storage.store.STALE_LEASE_SECONDS = float(sys.argv[2])
+    store = parzen.storage.store.TrialStore(sys.argv[1])
     try:
         store.acquire()
     except StoreError as exc:

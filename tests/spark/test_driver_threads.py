@@ -11,7 +11,7 @@ import pytest
 
 from parzen import SparkTrials, fmin, hp, tpe
 from parzen.exceptions import AllTrialsFailed
-from parzen.executors.threads import SparkThreadExecutor
+from parzen.executors.spark.driver_threads import SparkThreadExecutor
 
 pytestmark = [pytest.mark.spark]
 

@@ -13,10 +13,10 @@ import time
 
 import numpy as np
 import pytest
+from parzen.pruners import ASHAPruner
 
 from parzen import AllTrialsFailed, SparkTrials, TrialPruned, TrialState, fmin, hp, report, tpe
-from parzen.executors import _task
-from parzen.pruners import ASHAPruner
+from parzen._remote.context import current_trial
 
 pytestmark = pytest.mark.spark
 pytest.importorskip("pyspark").cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -100,7 +100,7 @@ def slow_reporter(params):
     for step in range(10):
         report(step, params["x"] + 1.0 / (step + 1))
         time.sleep(0.2)
-    return {"loss": params["x"], "status": "ok", "channel": _task.current_trial()["report"]}
+    return {"loss": params["x"], "status": "ok", "channel": current_trial()["report"]}
 
 
 def send(channel, payload: bytes, timeout: float = 10.0) -> bytes:
@@ -173,7 +173,7 @@ def test_the_report_server_rejects_bad_reports_and_keeps_tuning(spark, caplog):
 def channel_reporter(params):
     """Reports once, then hands back its report channel."""
     report(0, params["x"])
-    return {"loss": params["x"], "status": "ok", "channel": _task.current_trial()["report"]}
+    return {"loss": params["x"], "status": "ok", "channel": current_trial()["report"]}
 
 
 def huge_step_reporter(params):
@@ -223,8 +223,8 @@ def test_a_report_no_column_can_hold_fails_its_trial_not_the_run(spark):
 
 def forger(params):
     """Sends the driver reports no honest trial would: huge step, huge value, deep nesting; then finishes."""
-    channel = _task.current_trial()["report"]
-    tid = _task.current_trial()["tid"]
+    channel = current_trial()["report"]
+    tid = current_trial()["tid"]
     answers = []
     for line in (
         json.dumps({"token": channel["token"], "tid": tid, "step": 10**30, "value": 1.0}).encode(),
@@ -253,7 +253,7 @@ def test_forged_reports_are_refused_and_the_run_goes_on(spark, capfd):
 
 
 def test_idle_clients_hold_bounded_resources(spark):
-    from parzen.pruning import IDLE_SECONDS, MAX_CONNECTIONS
+    from parzen.pruning.server import IDLE_SECONDS, MAX_CONNECTIONS
 
     trials = SparkTrials(parallelism=2, spark_session=spark)
     fmin(

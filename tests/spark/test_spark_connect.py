@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     from pyspark.sql import SparkSession
     from parzen import SparkTrials, fmin, hp, rand, tpe
-    from parzen.trials import TrialState
+    from parzen.trial import TrialState
 
     spark = SparkSession.builder.remote("local[4]").config("spark.ui.enabled", "false").getOrCreate()
     report = {"session": type(spark).__module__}

@@ -14,7 +14,7 @@ import pytest
 
 from parzen import STATUS_FAIL, STATUS_OK, SparkTrials, early_stop, fmin, hp, rand, tpe
 from parzen.exceptions import AllTrialsFailed, InvalidArgument, ObjectiveNotSerializable
-from parzen.trials import TrialState
+from parzen.trial import TrialState
 
 pytestmark = pytest.mark.spark
 
@@ -277,7 +277,8 @@ def test_every_trial_failed_quotes_the_first_traceback(spark):
 
 
 def test_large_objective_travels_by_broadcast(spark):
-    from parzen.executors.spark import BROADCAST_THRESHOLD, SparkExecutor
+    from parzen.executors.jobs import BROADCAST_THRESHOLD
+    from parzen.executors.spark.classic import SparkExecutor
 
     data = np.random.default_rng(0).normal(size=BROADCAST_THRESHOLD // 8 * 3)
 

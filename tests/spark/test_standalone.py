@@ -49,7 +49,7 @@ DRIVER = textwrap.dedent(
     import importlib.util, json, os, socket, sys
     from pyspark.sql import SparkSession
     from parzen import SparkTrials, fmin, hp, tpe
-    from parzen.trials import TrialState
+    from parzen.trial import TrialState
 
     master, executor_python = sys.argv[1], sys.argv[2]
     spark = (SparkSession.builder.master(master).appName("parzen-standalone")

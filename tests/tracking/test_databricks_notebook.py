@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parzen.spark import is_connect_session
+from parzen.executors.spark.session import is_connect_session
 
 pytest.importorskip("mlflow")
 pytest.importorskip("sklearn")

@@ -12,7 +12,7 @@ mlflow = pytest.importorskip("mlflow")
 
 from parzen import Trials, fmin, hp, rand  # noqa: E402
 from parzen.exceptions import InvalidArgument  # noqa: E402
-from parzen.store import TrialStore  # noqa: E402
+from parzen.storage.store import TrialStore  # noqa: E402
 from parzen.tracking import tracking_wanted  # noqa: E402
 from parzen.tracking.mlflow_observer import PARENT_META_KEY, MlflowObserver  # noqa: E402
 
@@ -235,8 +235,9 @@ def test_a_trial_without_a_ready_run_gets_its_run_afterwards(mlflow_experiment, 
 def test_learning_curves_are_step_metrics_and_pruned_trials_say_so(mlflow_experiment):
     """What an objective reports is the child run's ``intermediate_value`` history (one point
     per step); ``loss`` stays the final loss; a pruned trial's run is FINISHED, tagged pruned."""
-    import parzen
     from parzen.pruners import MedianPruner
+
+    import parzen
 
     client, experiment_id = mlflow_experiment
 

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from parzen import SparkTrials, fmin, hp, rand
+from parzen._remote.context import _shared_state
+from parzen._remote.run import run_captured
 from parzen.exceptions import InvalidArgument
-from parzen.executors import _task
 from parzen.tracking import DATABRICKS_CONF, tracking_wanted
 
 mlflow = pytest.importorskip("mlflow")
@@ -58,10 +59,10 @@ def test_worker_side_logging_on_spark_connect(connect_spark, mlflow_experiment):
 
 def test_an_executor_without_mlflow_runs_the_trial_and_says_why(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # `import mlflow` raises ImportError, as where it is missing
-    monkeypatch.delitem(_task._shared_state().__dict__, "said", raising=False)
+    monkeypatch.delitem(_shared_state().__dict__, "said", raising=False)
     context = {"tid": 3, "mlflow": {"run_id": "0123456789abcdef", "tracking_uri": "http://127.0.0.1:1"}}
-    first = _task.run_captured(lambda p: p["x"], {"x": 0.5}, context=context)
-    second = _task.run_captured(lambda p: p["x"], {"x": 0.25}, context=context)
+    first = run_captured(lambda p: p["x"], {"x": 0.5}, context=context)
+    second = run_captured(lambda p: p["x"], {"x": 0.25}, context=context)
     assert not first["errored"] and first["result"]["loss"] == 0.5 and second["result"]["loss"] == 0.25
     assert "mlflow is not installed for the Python running this trial" in first["stderr"]
     assert second["stderr"] == ""  # said once per worker

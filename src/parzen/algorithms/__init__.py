@@ -1,6 +1,6 @@
 """Suggest functions: ``suggest(space, history, rng, **options) -> params | None``.
 
 Each is a small pure function of the compiled space, the trials so far (finished and
-running, as `parzen.history.History` columns) and a numpy Generator. Options are set
+running, as `parzen.trial.history.History` columns) and a numpy Generator. Options are set
 with ``functools.partial(module.suggest, option=value)``, as in hyperopt.
 """

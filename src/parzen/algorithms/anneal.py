@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from parzen.history import History
 from parzen.space import Categorical, CompiledSpace, Numeric, Param, to_python
+from parzen.trial import History
 
 
 class _Annealer:

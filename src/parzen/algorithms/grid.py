@@ -17,8 +17,8 @@ import numpy as np
 from scipy.special import ndtri
 
 from parzen.exceptions import InvalidArgument
-from parzen.history import History
 from parzen.space import Categorical, CompiledSpace, Numeric, Param
+from parzen.trial import History
 
 
 def values_for(param: Param, points_per_dimension: int) -> Sequence[Any]:

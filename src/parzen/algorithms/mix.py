@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from parzen.exceptions import InvalidArgument
-from parzen.history import History
 from parzen.space import CompiledSpace
+from parzen.trial import History
 
 
 def suggest(

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from parzen.history import History
 from parzen.space import CompiledSpace
+from parzen.trial import History
 
 
 def suggest(space: CompiledSpace, history: History, rng: np.random.Generator) -> dict[str, Any]:

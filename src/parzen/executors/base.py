@@ -1,4 +1,12 @@
-"""The one interface every executor implements, so `fmin` has a single loop."""
+"""The one interface every executor implements, so `fmin` has a single loop (a plug-in point).
+
+Executors shipped with parzen: `parzen.executors.serial.SerialExecutor` (in the driver
+thread), `parzen.executors.threads.ThreadExecutor` (driver threads), and the Spark ones
+in `parzen.executors.spark` (a single-task job per trial on classic Spark or Spark
+Connect, or driver threads whose Spark jobs are tagged per trial). A new one plugs in
+with ``fmin(..., executor=lambda fn: MyExecutor(fn))``; `parzen.testing.executors` is
+the contract suite to run against it.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +14,41 @@ import abc
 from collections.abc import Iterator
 from typing import Any
 
-from parzen.executors._task import Outcome, TrialContext
+from parzen._remote.context import TrialContext
+from parzen._remote.outcome import Outcome
 
 
 class Executor(abc.ABC):
-    remote = False  # trials run in other processes (they report over the network, not by a call)
+    """Runs trials and hands their outcomes back to the driver thread (developer API).
 
-    """Runs trials and hands their outcomes back to the driver thread.
+    The contract, which `parzen.testing.executors` checks:
 
-    Only the driver thread calls these methods. ``completed(timeout)`` blocks until at
-    least one trial finishes (or `timeout` seconds pass) and yields ``(tid, outcome)``
-    pairs for every trial finished by then (see `Outcome`).
+    * Only the driver thread calls these methods; an executor may use threads of its own
+      inside, but decisions (retries, timeouts, what `completed` yields) are taken when
+      the driver calls.
+    * ``submit(tid, args, context)`` starts trial `tid` on `args` (the point as the
+      objective receives it) and returns without waiting; at most `capacity` trials may
+      be submitted before one completes. A point that cannot be sent (unpicklable)
+      completes as a failed trial, it does not raise.
+    * ``completed(timeout)`` blocks until at least one trial has finished or `timeout`
+      seconds pass (None: no limit; no polling loop with sleeps), then yields ``(tid,
+      Outcome)`` for every trial finished by then. Each submitted tid is yielded exactly
+      once, unless it was cancelled first; nothing finished is ever dropped. An outcome
+      the caller does not consume stays for the next call.
+    * ``cancel(tid)`` stops a running trial (its outcome is never yielded); True if it was
+      running. ``cancel_all`` cancels every one. ``running`` is the set of tids submitted
+      and not yet yielded or cancelled.
+    * When the executor itself can no longer run trials (its Spark session stopped), the
+      outcomes it still holds are yielded first, then `completed` raises
+      `parzen.exceptions.ExecutorLost` naming the running trials.
+    * ``close`` cancels what still runs and releases threads and connections; an
+      executor is a context manager that closes on exit.
+    * `wake` makes a waiting `completed` return early (a report from a trial needs the
+      driver thread); `remote`, `driver_address` and `can_reach` tell the report channel
+      (`parzen.pruning`) how trials reach the driver.
     """
+
+    remote = False  # trials run in other processes (they report over the network, not by a call)
 
     @property
     @abc.abstractmethod
@@ -28,7 +59,7 @@ class Executor(abc.ABC):
     def submit(self, tid: int, args: Any, context: TrialContext | None = None) -> None:
         """Start evaluating the objective on `args` for trial `tid`.
 
-        `context` is made current while the objective runs (``_task.current_trial()``);
+        `context` is made current while the objective runs (``current_trial()``);
         on Spark it travels with the job, so it must be plain, picklable data.
         """
 

@@ -7,8 +7,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from parzen.executors import _task
-from parzen.executors._task import Outcome, TrialContext
+from parzen._remote.context import TrialContext
+from parzen._remote.outcome import Outcome
+from parzen._remote.run import run_objective
 from parzen.executors.base import Executor
 
 
@@ -52,7 +53,7 @@ class SerialExecutor(Executor):
         """One objective call; a working directory it changes is restored for the driver."""
         cwd = os.getcwd()
         try:
-            return _task.run_objective(self.fn, args, reraise=not self.catch_exceptions, context=context)
+            return run_objective(self.fn, args, reraise=not self.catch_exceptions, context=context)
         finally:
             if os.getcwd() != cwd:
                 os.chdir(cwd)

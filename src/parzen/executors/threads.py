@@ -7,9 +7,8 @@ of the Spark executors. The objective is not pickled: it may hold the SparkSessi
 a model on the GPU or anything else that only lives in this process.
 
 A Python thread cannot be killed: a cancelled trial's result is ignored, and its
-thread keeps running until the objective returns. `SparkThreadExecutor` adds what makes
-cancellation real for Spark programs: each trial's Spark jobs run under the trial's own
-job group (classic) or tag (Connect) and are cancelled with it.
+thread keeps running until the objective returns. `parzen.executors.spark.driver_threads`
+adds what makes cancellation real for Spark programs.
 """
 
 from __future__ import annotations
@@ -19,9 +18,10 @@ import socket
 import threading
 from typing import Any
 
-from parzen.executors import _task
-from parzen.executors._jobs import Job, JobPerTrialExecutor
-from parzen.executors._task import TrialContext
+from parzen._remote.context import TrialContext
+from parzen._remote.outcome import dumps_outcome
+from parzen._remote.run import run_objective
+from parzen.executors.jobs import Job, JobPerTrialExecutor
 
 
 class ThreadExecutor(JobPerTrialExecutor):
@@ -48,50 +48,13 @@ class ThreadExecutor(JobPerTrialExecutor):
         return {"tid": tid, "args": args, "context": context}
 
     def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
-        outcome = _task.run_objective(self.fn, payload["args"], context=payload["context"])
+        outcome = run_objective(self.fn, payload["args"], context=payload["context"])
         outcome["host"] = socket.gethostname()
         outcome["pid"] = os.getpid()
-        return _task.dumps_outcome(outcome)
+        return dumps_outcome(outcome)
 
     def _cancel_tag(self, tag: str) -> None:
         """Nothing can stop a thread: its outcome is dropped when it arrives."""
 
 
-class SparkThreadExecutor(ThreadExecutor):
-    """Trials that are Spark programs: driver threads, each trial's Spark jobs under its own tag.
-
-    The tag is set in the trial's own thread before the objective runs: pyspark's
-    pinned-thread mode makes a classic job group thread-local, and so is a Spark
-    Connect tag. Cancelling a trial (timeout, Ctrl-C, ``loss_threshold``) cancels its
-    Spark jobs at once; the objective then fails out of its Spark call and its thread
-    ends. Spark ML's ``CrossValidator(parallelism=k)`` runs its fits the same way.
-    """
-
-    def __init__(
-        self, session: Any, fn: Any, parallelism: int, trial_timeout: float | None = None, max_retries: int = 0
-    ):
-        from parzen.spark import is_connect_session
-
-        super().__init__(fn, parallelism, trial_timeout, max_retries)
-        self.session = session
-        self.connect = is_connect_session(session)
-        self.sc = None if self.connect else session.sparkContext
-
-    def _run_job_under_tag(self, tid: int, tag: str, payload: dict[str, Any]) -> bytes:
-        if self.connect:
-            self.session.addTag(tag)
-            try:
-                return super()._run_job_under_tag(tid, tag, payload)
-            finally:
-                self.session.removeTag(tag)
-        self.sc.setJobGroup(tag, f"parzen trial {tid}", interruptOnCancel=True)  # type: ignore[union-attr]
-        try:
-            return super()._run_job_under_tag(tid, tag, payload)
-        finally:
-            self.sc.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[union-attr]
-
-    def _cancel_tag(self, tag: str) -> None:
-        if self.connect:
-            self.session.interruptTag(tag)
-        elif self.sc is not None and self.sc._jsc is not None:
-            self.sc.cancelJobGroup(tag)
+# END

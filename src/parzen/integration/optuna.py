@@ -30,8 +30,9 @@ from optuna.trial import TrialState as OptunaState
 from parzen import hp
 from parzen.algorithms import tpe
 from parzen.exceptions import InvalidArgument
-from parzen.history import Columns, History, TrialState
 from parzen.space import CompiledSpace, Param, compile_space
+from parzen.trial import History, TrialState
+from parzen.trial.history import Columns
 
 __all__ = ["ParzenSampler"]
 

@@ -29,11 +29,12 @@ from ray.tune.search import Searcher
 from ray.tune.search.sample import Categorical, Domain, Float, Integer, LogUniform, Normal, Quantized, Uniform
 
 from parzen import hp
+from parzen._hyperopt.pyll import scope
+from parzen._hyperopt.trials import Trials
 from parzen.algorithms import tpe
+from parzen.driver.tuner import Tuner
 from parzen.exceptions import InvalidArgument, InvalidSpace
-from parzen.pyll import scope
-from parzen.trials import STATUS_FAIL, Trials
-from parzen.tuner import Tuner
+from parzen.trial import STATUS_FAIL
 
 __all__ = ["ParzenSearch", "convert_search_space"]
 

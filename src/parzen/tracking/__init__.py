@@ -22,8 +22,8 @@ import os
 import sys
 from typing import Any
 
+from parzen.driver.observers import Observer
 from parzen.exceptions import InvalidArgument
-from parzen.observers import Observer
 
 logger = logging.getLogger("parzen")
 

@@ -6,7 +6,7 @@ talks to the tracking server happens on this observer's own thread:
 
 - child runs are created *ahead of need* (a small pool), so `trial_context` hands a
   ready run id to each trial without a network call; the objective's own ``mlflow.log_*``
-  calls then land in that run, on Spark executors too (``parzen.executors._task``);
+  calls then land in that run, on Spark executors too (``parzen._remote.context``);
 - what trials produce is queued and written with ``MlflowClient.log_batch``, one call
   per run for everything that piled up, plus one ``set_terminated``;
 - a failed write stays queued and is retried with back-off, so a server that is down,
@@ -32,10 +32,9 @@ import mlflow
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from parzen.history import TrialState
-from parzen.observers import Observer, RunInfo, _snapshot
+from parzen.driver.observers import Observer, RunInfo
 from parzen.space import Categorical
-from parzen.trials import STATUS_OK, Trial
+from parzen.trial import STATUS_OK, Trial, TrialState
 
 logger = logging.getLogger("parzen")
 
@@ -162,7 +161,7 @@ class MlflowObserver(Observer):
         self.without_run = 0
         active = mlflow.active_run()
         resume = run.trials.store.meta(PARENT_META_KEY) if run.trials.store is not None else None
-        loaded = [_snapshot(t) for t in run.trials.records if t.state != TrialState.RUNNING]
+        loaded = [t for t in run.trials.records if t.state != TrialState.RUNNING]  # frozen records
         self.fmin_uuid = run.fmin_uuid
         self.pool_size = 2 * max(1, run.actual_parallelism) if self.runs_ahead is None else self.runs_ahead
         self.first_fill = min(self.pool_size, max(1, run.actual_parallelism))
@@ -216,11 +215,11 @@ class MlflowObserver(Observer):
             return self.ready.popleft()
 
     def trial_started(self, run: RunInfo, trial: Trial) -> None:
-        self.events.put(("started", run, _snapshot(trial), self.assigned.pop(trial.tid, None)))
+        self.events.put(("started", run, trial, self.assigned.pop(trial.tid, None)))
 
     def trial_ended(self, run: RunInfo, trial: Trial) -> None:
         self._save_parent_id(run)
-        self.events.put(("ended", run, _snapshot(trial)))
+        self.events.put(("ended", run, trial))
 
     def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
         """Queue the parent's summary, wait (bounded) for the writes, report once what is left."""

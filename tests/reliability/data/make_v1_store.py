@@ -15,8 +15,8 @@ import sys
 import numpy as np
 
 from parzen import STATUS_OK, Trials, fmin, hp, rand
-from parzen.store import TrialStore
-from parzen.trials import Trial
+from parzen.storage.store import TrialStore
+from parzen.trial import Trial
 
 SPACE = {"x": hp.uniform("x", -5, 5), "agg": hp.choice("agg", [np.mean, np.median]), "c": hp.choice("c", ["a", "b"])}
 

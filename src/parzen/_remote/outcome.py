@@ -1,0 +1,222 @@
+"""The `Outcome`: the one record that crosses from wherever a trial ran to the driver.
+
+Also what a trial's result may be (`normalize_result`: hyperopt's rules, one place) and
+the outcomes of a return, an exception, a failure and a pruned trial. Standard library
+only: this runs on Spark executors, shipped by value (see `parzen._remote`).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import sys
+import time
+import traceback
+from typing import Any, Required, TypedDict
+
+from parzen._remote.versions import missing_module_hint, package_versions
+
+STATUS_OK = "ok"
+
+
+STATUS_FAIL = "fail"
+
+
+STATUS_NEW = "new"
+STATUS_RUNNING = "running"
+STATUS_SUSPENDED = "suspended"
+STATUS_STRINGS = (STATUS_NEW, STATUS_RUNNING, STATUS_SUSPENDED, STATUS_OK, STATUS_FAIL)
+
+
+class Outcome(TypedDict, total=False):
+    """What happened to one run of a trial, as the driver records it.
+
+    ``errored`` and ``result`` are always present; the rest depend on where it ran.
+    """
+
+    errored: Required[bool]  # the objective raised, returned garbage, timed out, or its worker died
+    result: Required[dict[str, Any]]  # status, loss, the objective's extra keys, attachments
+    error: str | None  # traceback or message of an errored trial (or a status-fail result's "error")
+    error_type: str  # exception class name, or InvalidResult / WorkerCrashed / TrialTimeout / ...
+    start_time: float | None  # when the objective started (the clock of the machine it ran on)
+    end_time: float | None
+    host: str  # host name of the machine the trial ran on
+    pid: int  # process id of the Python worker that ran it
+    stdout: str  # the last OUTPUT_TAIL_CHARS characters the trial printed
+    stderr: str
+    attempts: int  # runs of the trial (> 1 when a crashed trial was retried)
+    crashed: bool  # its worker or job died, not the objective: the trial may be retried
+    pruned: bool  # the objective stopped early (raised TrialPruned) after reporting values
+    exception: BaseException  # in-process only: re-raised by fmin after recording
+
+
+class ParzenError(Exception):
+    """Base class of every error parzen raises on purpose (all of them are in `parzen.exceptions`)."""
+
+
+class InvalidResult(ParzenError, ValueError):
+    """An objective returned something that is not a loss or a result dict.
+
+    parzen records such a trial as failed (with a message saying what came back)
+    instead of raising; the name exists so ``except`` clauses written for hyperopt's
+    `InvalidLoss` / `InvalidResultStatus` keep importing.
+    """
+
+
+def _describe_value(value):
+    text = repr(value)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _as_loss(value):
+    """float(value) for real numbers (numpy scalars included), else None."""
+    if isinstance(value, bool) or value is None or isinstance(value, (str, bytes)):
+        return None
+    if getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy bools, refused like bool
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def normalize_result(value):
+    """The result dict for what an objective returned, or raise `InvalidResult`.
+
+    A number is a loss with status ok. A dict keeps every key; its ``status`` must be
+    one of hyperopt's status strings (ok when missing and a loss is given), and a
+    status-ok result needs a finite ``loss``.
+    """
+    if not isinstance(value, dict):
+        loss = _as_loss(value)
+        if loss is None:
+            raise InvalidResult(
+                f"the objective returned {_describe_value(value)}; return a float loss or a dict "
+                "with 'loss' and 'status' (e.g. {'loss': 0.1, 'status': STATUS_OK})"
+            )
+        _check_finite(loss, "returned")
+        return {"loss": loss, "status": STATUS_OK}
+    result = dict(value)
+    status = result.setdefault("status", STATUS_OK if "loss" in result else None)
+    if status not in STATUS_STRINGS:
+        raise InvalidResult(
+            f"the objective returned a dict with status {status!r}; valid statuses are "
+            f"{list(STATUS_STRINGS)} (use STATUS_OK or STATUS_FAIL)"
+        )
+    if status == STATUS_OK:
+        if "loss" not in result:
+            raise InvalidResult(
+                f"the objective returned status 'ok' without a 'loss' (keys: {sorted(map(str, result))})"
+            )
+        loss = _as_loss(result["loss"])
+        if loss is None:
+            raise InvalidResult(
+                f"the objective returned 'loss' = {_describe_value(result['loss'])}; it must be a number"
+            )
+        _check_finite(loss, "returned 'loss' =")
+        result["loss"] = loss
+    return result
+
+
+def _check_finite(loss, what):
+    if not math.isfinite(loss):
+        raise InvalidResult(
+            f"the objective {what} {loss!r}; a loss must be finite (return STATUS_FAIL for a failed evaluation)"
+        )
+
+
+def failure_outcome(kind: str, message: str, start: float | None, summary: str | None = None) -> Outcome:
+    """The outcome of a trial that failed with `message` (`kind`: what failed).
+
+    `summary` is the one line shown in logs and tables (default: the message's last line).
+    """
+    if summary is None:
+        summary = message.strip().splitlines()[-1] if message.strip() else kind
+    return {
+        "errored": True,
+        "result": {"status": STATUS_FAIL, "error": summary, "error_type": kind},
+        "error": message,
+        "error_type": kind,
+        "start_time": start,
+        "end_time": time.time(),
+    }
+
+
+def outcome_of_return(value: Any, start: float | None = None, end: float | None = None) -> Outcome:
+    """The outcome of an objective that returned `value` (garbage makes a failed trial)."""
+    try:
+        result = normalize_result(value)
+    except InvalidResult as exc:
+        return failure_outcome("InvalidResult", str(exc), start) | {"end_time": end}
+    return {"errored": False, "result": result, "error": result.get("error"), "start_time": start, "end_time": end}
+
+
+def outcome_of_exception(exc: BaseException, start: float | None = None, text: str | None = None) -> Outcome:
+    """The outcome of an objective that raised `exc` (`text`: its formatted traceback)."""
+    if text is None:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, ImportError):
+        text += missing_module_hint(exc)
+    return failure_outcome(type(exc).__name__, text, start)
+
+
+def pruned_outcome(start: float | None) -> Outcome:
+    """The outcome of an objective that stopped early because the pruner said so."""
+    return {
+        "errored": False,
+        "pruned": True,
+        "result": {"status": STATUS_FAIL, "pruned": True},
+        "error": None,
+        "start_time": start,
+        "end_time": time.time(),
+    }
+
+
+def dumps_outcome(outcome: Outcome) -> bytes:
+    """Pickle an outcome; a result that cannot be pickled becomes a failed trial."""
+    try:
+        return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        bad = [k for k, v in (outcome.get("result") or {}).items() if not _picklable(v)]
+        message = (
+            f"the objective's result cannot be sent back to the driver: {type(exc).__name__}: {exc}; "
+            f"keys that cannot be pickled: {bad}"
+        )
+        safe = failure_outcome("UnpicklableResult", message, outcome.get("start_time") or time.time())
+        for key in ("stdout", "stderr", "host", "pid"):
+            if key in outcome:
+                safe[key] = outcome[key]
+        return pickle.dumps(safe, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _picklable(value: Any) -> bool:
+    try:
+        pickle.dumps(value)
+        return True
+    except Exception:
+        return False
+
+
+def with_version_note(outcome: Outcome, driver: dict[str, str] | None) -> Outcome:
+    """Append to a failed trial's error which versions differ between the driver and here.
+
+    Packages missing here are left out: a missing module has its own hint.
+    """
+    if not outcome.get("errored") or not driver:
+        return outcome
+    here = package_versions()
+    differ = [
+        f"{name} {driver[name]} on the driver, {here[name]} here"
+        for name in driver
+        if here.get(name, driver[name]) != driver[name]
+    ]
+    if differ:
+        note = (
+            f"\nversions differ between the driver and this executor ({sys.executable}): "
+            + "; ".join(differ)
+            + ". Objects pickled by one version may not load in another: align them (cluster libraries)."
+        )
+        outcome["error"] = (outcome.get("error") or "") + note
+    return outcome

@@ -1,0 +1,97 @@
+"""Intermediate values from inside the objective: ``parzen.report(step, value)``.
+
+    from parzen import report, TrialPruned
+
+    def objective(params):
+        model = make_model(params)
+        for epoch in range(50):
+            model.partial_fit(X, y)
+            if report(epoch, validation_loss(model)):   # True: the pruner says stop
+                raise TrialPruned()
+        return validation_loss(model)
+
+The objective keeps hyperopt's ``fn(params)`` signature: `report` finds the running
+trial through the context the executor made current (see ``parzen._remote.context``).
+Outside a trial (the objective called by hand) it does nothing and returns False.
+
+This module runs on executors that may not have parzen installed: it imports only the
+standard library and is shipped by value with the objective. In process, a report is a
+function call into the driver; on Spark it is one short TCP exchange with the driver's
+report server (token-authenticated, size-limited). A report whose answer is late or
+lost lets the trial continue: reporting never fails or stalls a trial for long.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import sys
+from typing import Any
+
+_SHARED = "_parzen_executor_cache"  # the module `_task` keeps per-process trial state in
+MAX_MESSAGE_BYTES = 4096
+MAX_STEP = 2**53 - 1  # the largest step JSON, a float and the history's int64 column all hold exactly
+_warned: set[str] = set()
+
+
+class TrialPruned(Exception):  # noqa: N818 - optuna's and Ray's name, kept for familiarity
+    """Raise it from the objective to stop a trial the pruner asked to stop.
+
+    The trial is recorded as pruned (not failed), with every value it reported.
+    """
+
+    parzen_pruned = True  # how executors recognise it, whichever copy of this class raised it
+
+
+def _context() -> dict[str, Any] | None:
+    state = sys.modules.get(_SHARED)
+    slot = getattr(state, "current", None)
+    return getattr(slot, "context", None) if slot is not None else None
+
+
+def report(step: int, value: float) -> bool:
+    """Record `value` at `step` for the running trial; True if the pruner says to stop.
+
+    `step` is an int >= 0 that grows (an epoch, a boosting round, a number of samples);
+    `value` is the loss the trial would return if it stopped now (lower is better).
+    """
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
+        raise ValueError(f"report: step must be an int from 0 to 2**53 - 1, got {step!r}")
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"report: value must be a real number (the loss so far), got {value!r:.80}") from exc
+    context = _context()
+    channel = context.get("report") if context else None
+    if context is None or channel is None:
+        _warn_once("outside", "parzen.report() called outside a trial (or without a pruner): nothing is recorded")
+        return False
+    if not math.isfinite(value):
+        _warn_once("nonfinite", f"parzen.report(): value {value!r} is not finite; it is not recorded")
+        return False
+    if callable(channel):  # in process: a direct call to the driver
+        return bool(channel(context["tid"], step, value))
+    return _ask_driver(channel, context["tid"], step, value)
+
+
+def _ask_driver(channel: dict[str, Any], tid: int, step: int, value: float) -> bool:
+    """One report to the driver's report server; False when it cannot answer in time."""
+    message = json.dumps({"token": channel["token"], "tid": tid, "step": step, "value": value}).encode() + b"\n"
+    try:
+        with socket.create_connection(
+            (channel["host"], channel["port"]), timeout=channel.get("connect_timeout", 2.0)
+        ) as s:
+            s.settimeout(channel.get("answer_timeout", 5.0))
+            s.sendall(message)
+            answer = s.makefile("rb").readline(MAX_MESSAGE_BYTES)
+        return bool(json.loads(answer or b"{}").get("prune", False))
+    except (OSError, ValueError) as exc:
+        _warn_once("unreachable", f"parzen.report(): the driver did not answer ({exc}); the trial goes on")
+        return False
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        print(f"[parzen] {message}", file=sys.stderr)

@@ -1,0 +1,124 @@
+"""The progress bar of `fmin` (trials finished, best loss, failures), as an observer."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from parzen.driver.observers import Observer, RunInfo
+from parzen.trial import Trial, Trials
+
+_NO_TOTAL = 2**62
+
+
+class ProgressObserver(Observer):
+    """Moves a progress display to the number of finished trials and shows the best loss.
+
+    `show` is a bool (a tqdm bar or nothing) or, as in hyperopt, a callable
+    ``show(initial=..., total=...)`` returning a context manager whose object has
+    ``update(n)`` and a ``postfix`` attribute.
+    """
+
+    def __init__(self, show: Any, total: int | None):
+        self.show = show
+        self.total = total if total is not None and total < _NO_TOTAL else None
+        self.context: Any = None
+        self.display: Any = None
+        self.shown = 0
+
+    def run_started(self, run: RunInfo) -> None:
+        self.shown = run.trials.n_finished
+        if callable(self.show):
+            self.context = self.show(initial=self.shown, total=self.total)
+            self.display = self.context.__enter__()
+        elif self.show:
+            from tqdm.auto import tqdm
+
+            self.display = tqdm(total=self.total, initial=self.shown, unit="trial", dynamic_ncols=True)
+
+    def trial_ended(self, run: RunInfo, trial: Trial) -> None:
+        if self.display is None:
+            return
+        done = run.trials.n_finished
+        if done > self.shown:
+            self.display.update(done - self.shown)
+            self.shown = done
+        self._show_best(run.trials)
+
+    def _show_best(self, trials: Trials) -> None:
+        best = trials.best_loss
+        if self.context is not None:  # hyperopt's protocol
+            if best is not None:
+                self.display.postfix = f"best loss: {best}"
+            return
+        self.display.set_postfix_str(f"best loss: {'-' if best is None else f'{best:.6g}'}, failed: {trials.n_failed}")
+
+    def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
+        if self.context is not None:
+            self.context.__exit__(None, None, None)
+        elif self.display is not None:
+            self.display.close()
+        self.display = self.context = None
+
+
+@contextlib.contextmanager
+def tqdm_progress_callback(initial: int, total: int | None) -> Iterator[Any]:
+    """hyperopt's progress bar (``fmin(show_progressbar=tqdm_progress_callback)``).
+
+    While it is shown, what the objective prints goes through ``tqdm.write``, above the
+    bar instead of through it.
+    """
+    from tqdm.auto import tqdm
+
+    with _print_above_bar(), tqdm(total=total, initial=initial, unit="trial", dynamic_ncols=True) as bar:
+        bar.postfix = "best loss: ?"
+        yield bar
+
+
+@contextlib.contextmanager
+def no_progress_callback(initial: int, total: int | None) -> Iterator[Any]:
+    """No progress display (hyperopt's ``no_progress_callback``)."""
+
+    class _Silent:
+        postfix = ""
+
+        def update(self, n: int) -> None:
+            """Nothing to show."""
+
+    yield _Silent()
+
+
+default_callback = tqdm_progress_callback
+
+
+class _TqdmWriter(io.TextIOBase):
+    """A text stream that writes through ``tqdm.write`` (so a progress bar is not broken)."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        from tqdm import tqdm
+
+        if text.rstrip():
+            tqdm.write(text.rstrip("\n"), file=self.stream)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+@contextlib.contextmanager
+def _print_above_bar() -> Iterator[None]:
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TqdmWriter(stdout), _TqdmWriter(stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr

@@ -1,0 +1,160 @@
+"""The driver side of ``parzen.report``: record each report, ask the pruner, answer.
+
+Every report is decided on the driver thread, which owns the trials. Where it comes
+from depends on the executor:
+
+* in process, on the driver thread itself (`Trials`): a direct call;
+* from other threads of the driver (the thread executors): the report waits in an inbox,
+  the executor wakes the driver, which answers;
+* from Spark executors: the process's report server (`parzen.pruning.server`), where this
+  run registers with a token of its own. A report whose answer is late gets "go on".
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from parzen._remote.report import MAX_STEP
+from parzen.driver.observers import Observer, RunInfo
+from parzen.pruning.pruners import Pruner
+from parzen.pruning.server import ANSWER_TIMEOUT_SECONDS, ReportServer, report_host
+from parzen.trial import TrialState
+
+if TYPE_CHECKING:
+    from parzen.executors.base import Executor
+    from parzen.trial import Trial, Trials
+
+logger = logging.getLogger("parzen")
+
+
+@dataclass
+class _Report:
+    tid: int
+    step: int
+    value: float
+    answered: threading.Event = field(default_factory=threading.Event)
+    prune: bool = False
+
+
+class Pruning(Observer):
+    """Records reports into the trials and answers them with the pruner's decision.
+
+    An observer of the run: it gives each trial its report channel (`trial_context`),
+    tells the pruner how trials end, and closes its server when the run ends.
+    `check_reach`: on executors that may not reach this driver (Spark Connect), probe
+    first and run without pruning if they cannot (asked for only with a real pruner).
+    """
+
+    def __init__(self, pruner: Pruner, trials: Trials, executor: Executor, check_reach: bool = True):
+        self.pruner = pruner
+        self.trials = trials
+        self.executor = executor
+        self.driver = threading.current_thread()
+        self.inbox: queue.Queue[_Report] = queue.Queue()
+        self.rejected: Counter[str] = Counter()
+        self.pruned_tids: set[int] = set()
+        self.server: ReportServer | None = None
+        self.token = ""
+        self.reachable = True
+        self.closed = False
+        pruner.reset(trials.records)
+        if executor.remote:
+            self._serve(executor, check_reach)
+
+    def _serve(self, executor: Executor, check_reach: bool) -> None:
+        """Register with this process's report server; on Connect, check that executors reach it."""
+        self.server = ReportServer.for_host(report_host(executor))
+        self.token = self.server.register(self)
+        if check_reach:
+            self.reachable = executor.can_reach(self.server.host, self.server.port)
+        if not self.reachable:
+            logger.warning(
+                "pruning is off for this run: Spark executors cannot reach the driver's report server at %s:%d "
+                "(on Spark Connect the client may sit outside the cluster). Trials run to the end; set "
+                "PARZEN_REPORT_HOST to an address of this machine that executors can reach to turn it on.",
+                self.server.host,
+                self.server.port,
+            )
+
+    # ---- what a trial carries ---------------------------------------------------------
+
+    def channel(self) -> Any:
+        """The ``report`` entry of a trial's context: a callable in process, an address on Spark."""
+        if self.server is None:
+            return self.report_in_process
+        return self.server.channel(self.token) if self.reachable else None
+
+    def report_in_process(self, tid: int, step: int, value: float) -> bool:
+        """A report from this process: decided at once on the driver thread, else via the inbox."""
+        if threading.current_thread() is self.driver:
+            return self.decide(tid, step, value)
+        return self.ask(tid, step, value)
+
+    def ask(self, tid: int, step: int, value: float) -> bool:
+        """From another thread: queue the report, wake the driver, wait (bounded) for its answer."""
+        if self.closed:
+            return False  # the run is over: nobody will answer
+        report = _Report(tid, step, value)
+        self.inbox.put(report)
+        self.executor.wake()
+        report.answered.wait(ANSWER_TIMEOUT_SECONDS)
+        return report.prune
+
+    # ---- driver thread ----------------------------------------------------------------------
+
+    def drain(self) -> None:
+        """Answer every report waiting in the inbox (driver thread)."""
+        while True:
+            try:
+                report = self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            report.prune = self.decide(report.tid, report.step, report.value)
+            report.answered.set()
+
+    def decide(self, tid: int, step: int, value: float) -> bool:
+        """Record `value` at `step` for running trial `tid`; True if it should stop."""
+        trial = self.trials.get(tid)
+        if trial is None or trial.state != TrialState.RUNNING:
+            self.reject(f"report for trial {tid}, which is not running")
+            return False
+        if not 0 <= step <= MAX_STEP:
+            self.reject("bad tid, step or value")
+            return False
+        if not self.trials.report(tid, step, value):
+            return tid in self.pruned_tids  # the step was reported already: same answer
+        prune = bool(self.pruner.should_prune(self.trials.record(tid), step, value))  # the record with this step
+        if prune:
+            self.pruned_tids.add(tid)
+        return prune
+
+    def trial_context(self, run: RunInfo, trial: Trial) -> dict[str, Any]:
+        channel = self.channel()
+        return {} if channel is None else {"report": channel}
+
+    def trial_ended(self, run: RunInfo, trial: Trial) -> None:
+        """A trial left the running state: the pruner learns its final state."""
+        self.pruner.finished(trial)
+
+    def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
+        self.close()
+
+    def reject(self, reason: str) -> None:
+        self.rejected[reason] += 1
+        if self.rejected[reason] == 1:
+            logger.warning("parzen.report: rejected a report (%s); later ones like it are counted", reason)
+
+    def close(self) -> None:
+        self.closed = True
+        self.drain()  # whoever still waits gets its answer now
+        if self.server is not None:
+            self.server.unregister(self.token)
+        if self.rejected:
+            logger.warning(
+                "parzen.report: %d reports were rejected: %s", sum(self.rejected.values()), dict(self.rejected)
+            )
