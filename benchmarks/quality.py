@@ -81,6 +81,29 @@ def save(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+CHECKPOINTS = (5, 10, 25, 50, 75, 100, 150, 200)  # evaluation counts kept of a best-so-far curve
+
+
+def compact_curve(best: list[float]) -> dict[str, float]:
+    """The best-so-far value after each checkpoint's evaluations and after the last (what the tables read).
+
+    A run's whole curve is not kept: the tables quote checkpoints, and a curve per
+    evaluation made the results tens of megabytes.
+    """
+    n = len(best)
+    return {str(k): float(f"{best[k - 1]:.10g}") for k in sorted({*(c for c in CHECKPOINTS if c <= n), n})}
+
+
+def best_at(run: dict[str, Any], n: int) -> float:
+    """The best value a stored run had after `n` evaluations (a checkpoint or its last)."""
+    return run["best_at"][str(n)]
+
+
+def final_best(run: dict[str, Any]) -> float:
+    """The best value a stored run reached."""
+    return run["best_at"][str(run["evals"])]
+
+
 def record(problem: str, method: str, seed: int, evals: int) -> dict[str, Any]:
     """Run one (problem, method, seed) and return what is stored."""
     result = run(method, PROBLEMS[problem], seed, evals)
@@ -89,7 +112,7 @@ def record(problem: str, method: str, seed: int, evals: int) -> dict[str, Any]:
         "method": method,
         "seed": seed,
         "evals": evals,
-        "best": [float(f"{v:.10g}") for v in result["best"]],
+        "best_at": compact_curve(result["best"]),
         "seconds": round(result["seconds"], 4),
         "code": code_version(parse_method(method).library),
     }

@@ -36,18 +36,19 @@ MAIN_TPE = ("parzen_tpe", "optuna_tpe", "hyperopt_tpe")  # the methods the in-fl
 
 
 class Results:
-    """Best-so-far regret curves, indexed [problem][method][seed], for one number of evaluations."""
+    """Best-so-far regret at checkpoints, indexed [problem][method][seed][n evaluations], for one budget."""
 
     def __init__(self, data: dict[str, Any], evals: int):
         self.evals = evals
         self.meta = data.get("meta", {})
-        self.curves: dict[str, dict[str, dict[int, np.ndarray]]] = defaultdict(lambda: defaultdict(dict))
+        self.curves: dict[str, dict[str, dict[int, dict[int, float]]]] = defaultdict(lambda: defaultdict(dict))
         self.codes: dict[str, set] = defaultdict(set)
         for run in data.get("runs", {}).values():
             if run["evals"] != evals or run["problem"] not in PROBLEMS:
                 continue
             problem = PROBLEMS[run["problem"]]
-            self.curves[run["problem"]][run["method"]][run["seed"]] = np.array([problem.regret(v) for v in run["best"]])
+            at = {int(k): problem.regret(v) for k, v in run["best_at"].items()}
+            self.curves[run["problem"]][run["method"]][run["seed"]] = at
             self.codes[run["method"]].add(run.get("code", "?"))
         self.seconds = _seconds(data, evals)
 
@@ -61,7 +62,7 @@ class Results:
 
     def at(self, problem: str, method: str, n_evals: int) -> dict[int, float]:
         """seed -> best regret after `n_evals` evaluations."""
-        return {seed: float(curve[n_evals - 1]) for seed, curve in self.curves[problem][method].items()}
+        return {seed: float(curve[n_evals]) for seed, curve in self.curves[problem][method].items()}
 
 
 def _seconds(data: dict[str, Any], evals: int) -> dict[tuple[str, str], float]:

@@ -14,6 +14,7 @@ import numpy as np
 from bbob import BUDGETS, CANDIDATES, GROUPS, RIVALS, BBOBResults, bootstrap_ci, cross_validate
 from in_flight import KS, OPTUNA, PARZEN
 from problems import DECOY_ESCAPE, DISTRACTOR_TARGET, PROBLEMS
+from quality import final_best
 from scipy import stats
 
 DIMS = (2, 5, 10, 20)
@@ -129,7 +130,7 @@ def _quality_cells(quality: dict[str, Any] | None, method: str) -> list[str]:
     finals: dict[str, list[float]] = {"decoy": [], "distractor": [], "conditional": []}
     for run in (quality or {}).get("runs", {}).values():
         if run["method"] == method and run["evals"] == 100 and run["problem"] in finals:
-            finals[run["problem"]].append(run["best"][-1])
+            finals[run["problem"]].append(final_best(run))
     cells = []
     if finals["decoy"]:
         cells.append(f"{np.mean(np.array(finals['decoy']) < DECOY_ESCAPE):.0%} of {len(finals['decoy'])}")
@@ -183,7 +184,7 @@ def _finals(data: dict[str, Any], evals: int) -> dict[tuple[str, str], list[floa
     out: dict[tuple[str, str], list[float]] = {}
     for run in data.get("runs", {}).values():
         if run["evals"] == evals and run["problem"] in PROBLEMS:
-            out.setdefault((run["problem"], run["method"]), []).append(PROBLEMS[run["problem"]].regret(run["best"][-1]))
+            out.setdefault((run["problem"], run["method"]), []).append(PROBLEMS[run["problem"]].regret(final_best(run)))
     return out
 
 
@@ -259,7 +260,7 @@ def _seed_finals(data: dict[str, Any], evals: int) -> dict[tuple[str, str], dict
     out: dict[tuple[str, str], dict[int, float]] = {}
     for run in data.get("runs", {}).values():
         if run["evals"] == evals and run["problem"] in PROBLEMS:
-            regret = PROBLEMS[run["problem"]].regret(run["best"][-1])
+            regret = PROBLEMS[run["problem"]].regret(final_best(run))
             out.setdefault((run["problem"], run["method"]), {})[run["seed"]] = regret
     return out
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from parzen.exceptions import StoreError
+from parzen.storage.snapshot import read_store
 
 SHORT_NAME_CHARS = 40  # a nested-space option longer than this is cut with an ellipsis
 INACTIVE = None  # the value of a parameter in a trial where its branch was not chosen
@@ -349,42 +348,3 @@ def max_concurrency(rows: list[Row]) -> int:
         running += step
         best = max(best, running)
     return best
-
-
-# ---- reading a store without ever writing it -------------------------------------------------
-
-
-def read_store(path: str | os.PathLike) -> tuple[dict[str, str], list[Any], tuple | None]:
-    """(meta, the `Trial` records, the lease row or None), read-only, then closed."""
-    import warnings
-
-    from parzen.exceptions import StoreWarning
-    from parzen.storage.store import TrialStore
-
-    if os.path.isfile(path) and os.path.getsize(path) == 0:
-        return {}, [], None  # a store fmin created a moment ago
-    store = TrialStore(path, readonly=True)
-    try:
-        tables = {name for (name,) in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        meta = dict(store.db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
-        lease = store.db.execute("SELECT host, pid, heartbeat FROM lease").fetchone() if "lease" in tables else None
-        records = store.load()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot read {str(path)!r} as a parzen trial store: {exc}") from exc
-    finally:
-        store.close()
-    if store.damage:
-        warnings.warn(store.damage_report(), StoreWarning, stacklevel=3)
-    return meta, records, lease
-
-
-def store_signature(path: str | os.PathLike) -> tuple:
-    """Changes whenever a writer commits (the file or its WAL): a cheap 'anything new?' test."""
-    out: list[tuple[int, int] | None] = []
-    for suffix in ("", "-wal"):
-        try:
-            st = os.stat(f"{path}{suffix}")
-            out.append((st.st_mtime_ns, st.st_size))
-        except FileNotFoundError:
-            out.append(None)
-    return tuple(out)

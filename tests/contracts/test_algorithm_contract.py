@@ -1,221 +1,52 @@
-"""The contract every suggest algorithm keeps, checked for each algorithm on each kind of space.
+"""Every algorithm of parzen against the public contract suite (`parzen.testing.algorithms`).
 
-An algorithm is a function ``suggest(space, history, rng) -> {label: value} | None``.
-Whatever it does inside, its suggestions must hold:
-
-* only the labels active under the choices it made, every one of them;
-* every value inside its hyperparameter's domain (bounds, integers, quanta, options);
-* the same points for the same seed and the same history;
-* sensible behaviour with running and failed trials in the history.
-
-A new algorithm gets these tests by being added to ALGORITHMS.
+A new algorithm gets these tests with a class of three lines here; the last tests
+show the contract is a real check: broken algorithms fail it.
 """
 
 from __future__ import annotations
 
 import functools
-import math
-import zlib
 
 import numpy as np
 import pytest
-from parzen.pyll import scope
 
-from parzen import Trials, anneal, grid, hp, mix, rand, tpe
-from parzen.space import Categorical, CompiledSpace, Numeric, compile_space
-from parzen.trial import TrialState
-
-ALGORITHMS = {
-    "rand": rand.suggest,
-    "grid": functools.partial(grid.suggest, points_per_dimension=3),
-    "anneal": anneal.suggest,
-    "tpe": tpe.suggest,
-    "tpe_early_model": functools.partial(tpe.suggest, n_startup_jobs=2),
-    "tpe_univariate": functools.partial(tpe.suggest, n_startup_jobs=2, multivariate=False),
-    "tpe_batch": lambda space, history, rng: tpe.suggest_many(space, history, rng, 3, n_startup_jobs=2)[-1],
-    "mix": functools.partial(mix.suggest, p_suggest=[(0.5, rand.suggest), (0.5, tpe.suggest)]),
-}
-
-SPACES = {
-    "every_numeric_kind": {
-        "uniform": hp.uniform("uniform", -2, 3),
-        "quniform": hp.quniform("quniform", 0.5, 10, 0.75),
-        "loguniform": hp.loguniform("loguniform", math.log(1e-4), math.log(1.0)),
-        "qloguniform": hp.qloguniform("qloguniform", math.log(1), math.log(1000), 5),
-        "normal": hp.normal("normal", 3, 2),
-        "qnormal": hp.qnormal("qnormal", 0, 10, 2),
-        "lognormal": hp.lognormal("lognormal", 0, 1),
-        "qlognormal": hp.qlognormal("qlognormal", 2, 1, 3),
-        "randint": hp.randint("randint", 7),
-        "randint_range": hp.randint("randint_range", -3, 4),
-        "uniformint": hp.uniformint("uniformint", 2, 9),
-        "scoped": scope.int(hp.quniform("scoped", 10, 100, 10)),
-    },
-    "categorical": {
-        "choice": hp.choice("choice", ["a", "b", "c", "d"]),
-        "pchoice": hp.pchoice("pchoice", [(0.1, "rare"), (0.6, "common"), (0.3, "middle")]),
-        "never": hp.pchoice("never", [(0.0, "zero odds"), (1.0, "always")]),
-        "x": hp.uniform("x", 0, 1),
-    },
-    "conditional": hp.choice(
-        "model",
-        [
-            {"kind": "svm", "C": hp.loguniform("C", -3, 3), "kernel": hp.choice("kernel", ["rbf", "linear"])},
-            {
-                "kind": "forest",
-                "depth": hp.quniform("depth", 1, 10, 1),
-                "split": hp.choice(
-                    "split",
-                    [
-                        {"criterion": "gini"},
-                        {"criterion": "entropy", "min_gain": hp.uniform("min_gain", 0, 0.5)},
-                    ],
-                ),
-            },
-            {"kind": "none"},
-        ],
-    ),
-    "shared_across_branches": (
-        lambda lr: {"opt": hp.choice("opt", [{"sgd": lr, "momentum": hp.uniform("momentum", 0, 1)}, {"adam": lr}])}
-    )(hp.loguniform("lr", -7, 0)),
-}
+from parzen import anneal, grid, mix, rand, tpe
+from parzen.space import Numeric
+from parzen.testing.algorithms import SPACES, AlgorithmContract, drive
 
 
-# ---- what a valid suggestion is, written independently of parzen's own checks --------
+class TestRand(AlgorithmContract):
+    algorithm = staticmethod(rand.suggest)
 
 
-def active_labels(space: CompiledSpace, point: dict) -> set[str]:
-    """The labels a point must hold, following its own choices from the root."""
-    found: set[str] = set()
-
-    def visit(obj):
-        if isinstance(obj, Categorical):
-            found.add(obj.label)
-            assert obj.label in point, f"active choice {obj.label!r} missing from {point}"
-            visit(obj.options[point[obj.label]])
-            return
-        if isinstance(obj, Numeric):
-            found.add(obj.label)
-            return
-        children = obj.children() if hasattr(obj, "children") else ()
-        if isinstance(obj, dict):
-            children = obj.values()
-        elif isinstance(obj, (list, tuple)):
-            children = obj
-        for child in children:
-            visit(child)
-
-    visit(space.root)
-    return found
+class TestGrid(AlgorithmContract):
+    algorithm = staticmethod(functools.partial(grid.suggest, points_per_dimension=3))
+    reaches_every_branch = False  # by construction, checked in its own tests
 
 
-def quantised_bounds(param: Numeric) -> tuple[float, float]:
-    low, high = (math.exp(param.low), math.exp(param.high)) if param.log else (param.low, param.high)
-    if param.q is None:
-        return low, high
-    return round(low / param.q) * param.q, round(high / param.q) * param.q
+class TestAnneal(AlgorithmContract):
+    algorithm = staticmethod(anneal.suggest)
 
 
-def assert_in_domain(param, value) -> None:
-    label = param.label
-    if isinstance(param, Categorical):
-        assert isinstance(value, int) and 0 <= value < len(param.options), (label, value)
-        assert param.probs[value] > 0, f"{label}: option {value} has prior probability 0"
-        return
-    assert isinstance(value, (int, float)) and not isinstance(value, bool), (label, value)
-    assert math.isfinite(value), (label, value)
-    if param.kind == "randint":
-        assert isinstance(value, int) and param.low <= value < param.high, (label, value)
-        return
-    if param.q is not None:
-        steps = value / param.q
-        assert abs(steps - round(steps)) < 1e-6, f"{label}: {value} is not a multiple of q={param.q}"
-    if param.log:
-        assert value >= 0, (label, value)
-    if param.bounded:
-        low, high = quantised_bounds(param)
-        tolerance = 1e-9 * max(1.0, abs(low), abs(high))
-        assert low - tolerance <= value <= high + tolerance, f"{label}: {value} outside [{low}, {high}]"
+class TestTPE(AlgorithmContract):
+    algorithm = staticmethod(tpe.suggest)
 
 
-def check_suggestion(space: CompiledSpace, point) -> None:
-    """The contract for one suggestion (None means: exhausted)."""
-    if point is None:
-        return
-    assert isinstance(point, dict), f"a suggestion is a dict, got {type(point).__name__}"
-    expected = active_labels(space, point)
-    assert set(point) == expected, f"labels {sorted(point)}, active labels {sorted(expected)}"
-    for label, value in point.items():
-        assert_in_domain(space.params[label], value)
+class TestTPEEarlyModel(AlgorithmContract):
+    algorithm = staticmethod(functools.partial(tpe.suggest, n_startup_jobs=2))
 
 
-# ---- a history with running, failed and finished trials --------------------------------------
+class TestTPEUnivariate(AlgorithmContract):
+    algorithm = staticmethod(functools.partial(tpe.suggest, n_startup_jobs=2, multivariate=False))
 
 
-def loss_of(point: dict) -> float:
-    """A deterministic loss of a point (any function will do; it must not depend on dict order)."""
-    return zlib.crc32(repr(sorted(point.items())).encode()) / 2**32
+class TestTPEBatch(AlgorithmContract):
+    algorithm = staticmethod(lambda space, history, rng: tpe.suggest_many(space, history, rng, 3, n_startup_jobs=2)[-1])
 
 
-def drive(algo, space_def, seed: int, n: int = 30) -> list:
-    """Ask `n` suggestions; every 4th trial stays running, every 5th fails, the rest finish."""
-    space = compile_space(space_def)
-    trials = Trials()
-    trials.attach_space(space)
-    rng = np.random.default_rng(seed)
-    points = []
-    for i in range(n):
-        point = algo(space, trials.history(), rng)
-        check_suggestion(space, point)
-        points.append(point)
-        if point is None:
-            break
-        trial = trials.new(point)
-        if i % 4 == 3:
-            continue  # left running: the next suggestions see it as running
-        if i % 5 == 4:
-            trials.finish(trial.tid, {"errored": True, "result": {"status": "fail"}, "error": "boom"})
-        else:
-            trials.finish(trial.tid, {"errored": False, "result": {"status": "ok", "loss": loss_of(point)}})
-    history = trials.history()
-    assert (history.state == TrialState.RUNNING).any() or points[-1] is None or n < 4
-    return points
-
-
-@pytest.mark.parametrize("space_name", sorted(SPACES))
-@pytest.mark.parametrize("algo_name", sorted(ALGORITHMS))
-def test_suggestions_keep_the_contract(algo_name, space_name):
-    points = drive(ALGORITHMS[algo_name], SPACES[space_name], seed=11)
-    assert points[0] is not None, "the first suggestion of a fresh run cannot be 'exhausted'"
-
-
-@pytest.mark.parametrize("space_name", sorted(SPACES))
-@pytest.mark.parametrize("algo_name", sorted(ALGORITHMS))
-def test_same_seed_same_points(algo_name, space_name):
-    first = drive(ALGORITHMS[algo_name], SPACES[space_name], seed=5, n=16)
-    second = drive(ALGORITHMS[algo_name], SPACES[space_name], seed=5, n=16)
-    assert first == second
-
-
-@pytest.mark.parametrize("algo_name", sorted(ALGORITHMS))
-def test_every_option_and_branch_is_reached(algo_name):
-    if algo_name == "grid":
-        pytest.skip("grid reaches every option by construction (checked in test_grid.py)")
-    points = drive(ALGORITHMS[algo_name], SPACES["conditional"], seed=2, n=60)
-    assert {p["model"] for p in points if p} == {0, 1, 2}
-
-
-@pytest.mark.parametrize("algo_name", sorted(ALGORITHMS))
-def test_a_history_of_only_running_and_failed_trials(algo_name):
-    space = compile_space(SPACES["every_numeric_kind"])
-    trials = Trials()
-    trials.attach_space(space)
-    rng = np.random.default_rng(0)
-    for i in range(12):
-        trial = trials.new(space.sample(rng))
-        if i % 2:
-            trials.finish(trial.tid, {"errored": True, "result": {"status": "fail"}, "error": "crash"})
-    check_suggestion(space, ALGORITHMS[algo_name](space, trials.history(), rng))
+class TestMix(AlgorithmContract):
+    algorithm = staticmethod(functools.partial(mix.suggest, p_suggest=[(0.5, rand.suggest), (0.5, tpe.suggest)]))
 
 
 # ---- the contract is a real check: a broken algorithm fails it --------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
-from parzen.exceptions import InvalidArgument
+from parzen._validation import integer_at_least
 from parzen.space import Categorical, CompiledSpace, Numeric, Param
 from parzen.trial import History
 
@@ -127,10 +127,7 @@ def suggest(
     space: CompiledSpace, history: History, rng: np.random.Generator, points_per_dimension: int = 5
 ) -> dict[str, Any] | None:
     """The first grid point not yet in `history`, or None when the grid is exhausted."""
-    if not isinstance(points_per_dimension, (int, np.integer)) or points_per_dimension < 1:
-        raise InvalidArgument(
-            f"grid.suggest: points_per_dimension must be an integer >= 1, got {points_per_dimension!r}"
-        )
+    integer_at_least("grid.suggest: points_per_dimension", points_per_dimension, 1)
     per_space: dict[int, _Enumeration] = space.algorithm_state(_Enumeration, dict)
     enumeration = per_space.get(points_per_dimension)
     if enumeration is None or enumeration.rows_seen > len(history):  # a different history

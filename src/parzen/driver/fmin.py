@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-import math
-import numbers
 import os
 import sys
 import time
@@ -22,6 +20,7 @@ from typing import Any
 from parzen._hyperopt.migrate import generate_trials_to_calculate
 from parzen._hyperopt.trials import Trials
 from parzen._remote.outcome import Outcome
+from parzen._validation import integer_at_least, is_integer, is_number, require
 from parzen.driver.observers import Observer, Observers, RunInfo
 from parzen.driver.progress import ProgressObserver
 from parzen.driver.reports import Pruning
@@ -42,21 +41,13 @@ partial = functools.partial  # hyperopt exported its own `partial`; scripts impo
 
 
 def _check_budget(max_evals: Any, timeout: Any, loss_threshold: Any, max_queue_len: Any) -> int:
-    if max_evals is not None and (
-        not isinstance(max_evals, numbers.Integral) or isinstance(max_evals, bool) or max_evals <= 0
-    ):
-        raise InvalidArgument(f"max_evals must be a positive integer (or None for no limit), got {max_evals!r}")
-    if timeout is not None and (not _is_number(timeout) or not timeout > 0):
-        raise InvalidArgument(f"timeout must be a positive number of seconds (or None), got {timeout!r}")
-    if loss_threshold is not None and not _is_number(loss_threshold):
-        raise InvalidArgument(f"loss_threshold must be a number (or None), got {loss_threshold!r}")
-    if not isinstance(max_queue_len, numbers.Integral) or max_queue_len < 1:
-        raise InvalidArgument(f"max_queue_len must be an integer >= 1, got {max_queue_len!r}")
+    positive = max_evals is None or (is_integer(max_evals) and max_evals > 0)
+    require(positive, "max_evals", "a positive integer (or None for no limit)", max_evals)
+    seconds = timeout is None or (is_number(timeout) and timeout > 0)
+    require(seconds, "timeout", "a positive number of seconds (or None)", timeout)
+    require(loss_threshold is None or is_number(loss_threshold), "loss_threshold", "a number (or None)", loss_threshold)
+    integer_at_least("max_queue_len", max_queue_len, 1)
     return sys.maxsize if max_evals is None else int(max_evals)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and not math.isnan(x)
 
 
 def _annotated_space(fn: Callable[..., Any]) -> tuple[Callable[..., Any], dict[str, Any]]:

@@ -128,7 +128,11 @@ class Pruning(Observer):
             return False
         if not self.trials.report(tid, step, value):
             return tid in self.pruned_tids  # the step was reported already: same answer
-        prune = bool(self.pruner.should_prune(self.trials.record(tid), step, value))  # the record with this step
+        try:
+            prune = bool(self.pruner.should_prune(self.trials.record(tid), step, value))  # the record with this step
+        except Exception as exc:  # a pruner's bug must not stop the tuning: the trial goes on
+            self.reject(f"the pruner failed ({type(exc).__name__}: {exc})")
+            return False
         if prune:
             self.pruned_tids.add(tid)
         return prune

@@ -29,7 +29,8 @@ import plotly
 
 from parzen.exceptions import ParzenError
 from parzen.plotting._report import page, payload
-from parzen.view import RunView, from_store, from_trials, store_signature
+from parzen.storage.snapshot import store_signature
+from parzen.view import RunView, from_store, from_trials
 
 POLL_MS = 1000
 BUSY_FACTOR = 2  # wait 2x the last build's time before the next: rebuilding takes <= 1/3 of a core

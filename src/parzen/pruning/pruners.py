@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from parzen._validation import integer_at_least
 from parzen.exceptions import InvalidArgument
 from parzen.trial import Trial, TrialState
 
@@ -37,7 +38,17 @@ __all__ = ["ASHAPruner", "HyperbandPruner", "MedianPruner", "NopPruner", "Pruner
 
 
 class Pruner(abc.ABC):
-    """Decides, at each report, whether a running trial should stop."""
+    """Decides, at each report, whether a running trial should stop (a plug-in point).
+
+    The contract: every method is called on the driver thread, which owns the trials.
+    `reset` is called once when `fmin` starts, with the trials it continues from (a
+    resumed run rebuilds the pruner's state from them); `should_prune(trial, step, value)`
+    is called for each new report of a running trial (its record already holds the
+    report) and must return quickly, without side effects on the trial; `finished` is
+    called once per trial when it leaves the running state, in any final state. A pruner
+    never raises for a report: a value it cannot use means "go on". The objective stops
+    when told (``raise parzen.TrialPruned()``); the trial is then recorded as pruned.
+    """
 
     def reset(self, trials: Iterable[Trial]) -> None:
         """Forget any state and rebuild it from `trials` (called when `fmin` starts)."""
@@ -71,9 +82,7 @@ class NopPruner(Pruner):
 
 
 def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidArgument(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return integer_at_least(f"{owner}: {name}", value, minimum)
 
 
 class MedianPruner(Pruner):

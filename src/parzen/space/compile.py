@@ -54,7 +54,8 @@ class CompiledSpace:
 
         Parameters are visited depth-first and a choice is decided before anything
         inside its options, so only the chosen branch is visited. A parameter object
-        used in several places is picked once.
+        used in several places is picked once. numpy scalars `pick` returns become plain
+        Python numbers (points are JSON-able and compare simply).
         """
         point: dict[str, Any] = {}
         self._walk(self.root, pick, point)
@@ -62,7 +63,7 @@ class CompiledSpace:
 
     def _walk(self, obj: Any, pick: Callable, point: dict) -> None:
         if isinstance(obj, Param) and obj.label not in point:
-            point[obj.label] = pick(obj)
+            point[obj.label] = to_python(pick(obj))
         if isinstance(obj, Categorical):
             self._walk(obj.options[point[obj.label]], pick, point)
             return
@@ -71,7 +72,7 @@ class CompiledSpace:
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """One flat point drawn from the prior."""
-        return self.walk(lambda p: to_python(p.sample(rng)))
+        return self.walk(lambda p: p.sample(rng))
 
     def check_point(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """Validate a user-given flat point; returns it restricted to its active labels."""

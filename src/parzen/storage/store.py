@@ -74,11 +74,29 @@ _holders: weakref.WeakValueDictionary[tuple[int, int], TrialStore] = weakref.Wea
 
 
 class TrialStore:
-    """One SQLite file holding one experiment's trials.
+    """One SQLite file holding one experiment's trials (developer API; users pass ``trials_save_file``).
 
-    ``readonly=True`` opens it for analysis: nothing is written, not even in a folder the
-    reader cannot write. Otherwise the file is created (if missing or empty) or checked to
-    be exactly a parzen store before anything is written.
+    The contract `parzen.Trials` relies on (checked by tests/reliability):
+
+    * ``save(trial, new=True)`` creates a trial's row and fails if the tid exists (no
+      experiment is ever merged into another); ``save(trial)`` updates it, and a finished
+      row is never overwritten by another writer; ``save_intermediate(tid, step, value)``
+      keeps the first value reported at a step. Each call commits before it returns.
+    * A write the disk refuses (full, read-only, locked) is held in memory and retried,
+      never dropped; ``end_run`` writes what is held or raises `StoreError` naming the
+      trials still only in memory.
+    * ``load()`` returns every readable `Trial` in tid order, reading around damaged rows
+      (listed in ``damage``); attachments are read only when asked for.
+    * ``acquire(space)`` takes the lease (one driver per file, a heartbeat thread keeps it);
+      ``check_space`` refuses a different space (`SpaceMismatch`) before anything is written.
+    * Values JSON cannot hold are stored as their repr, with a warning; nothing is pickled,
+      and opening a store never runs code.
+
+    Args:
+        path: the SQLite file (created when missing or empty; otherwise it must be exactly
+            a parzen store).
+        readonly: open for analysis: nothing is written, not even in a folder the reader
+            cannot write (``parzen show``, the report, `load_trials`).
     """
 
     def __init__(self, path: str | os.PathLike[str], readonly: bool = False):

@@ -16,7 +16,6 @@ a handful of array operations, with no Python loop over kernels or candidates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -160,11 +159,6 @@ def _logsumexp_rows(x: np.ndarray) -> np.ndarray:
         return peak + np.log(x.sum(axis=1))
 
 
-def scott_bandwidth(n: int, n_dims: int, span: Any) -> Any:
-    """A Scott-style joint bandwidth: shrinks as n^(-1/(d+4))."""
-    return 0.2 * max(n, 1) ** (-1.0 / (n_dims + 4)) * span
-
-
 class Mixture:
     """Weighted product kernels over a group's dimensions; the last kernel is the prior."""
 
@@ -174,7 +168,6 @@ class Mixture:
         observations: np.ndarray,
         weights: np.ndarray,
         prior_weight: float,
-        bandwidth: str = "neighbour",
         magic_clip: bool = True,
         shrink: float = 1.0,
     ):
@@ -187,10 +180,10 @@ class Mixture:
         self.categorical = [j for j, d in enumerate(dims) if d.categorical]
         self.continuous = [k for k, j in enumerate(self.numeric) if not dims[j].quantized]
         self.quantized = [k for k, j in enumerate(self.numeric) if dims[j].quantized]
-        self._build_numeric(observations, bandwidth, magic_clip)
+        self._build_numeric(observations, magic_clip)
         self._build_categorical(observations, prior_weight)
 
-    def _build_numeric(self, observations: np.ndarray, bandwidth: str, magic_clip: bool) -> None:
+    def _build_numeric(self, observations: np.ndarray, magic_clip: bool) -> None:
         n = len(observations)
         dims = [self.dims[j] for j in self.numeric]
         mus = observations[:, self.numeric]
@@ -198,10 +191,7 @@ class Mixture:
         low = np.where(bounded, 0.0, np.minimum(0.0, mus.min(axis=0, initial=0.0)))
         high = np.where(bounded, 1.0, np.maximum(1.0, mus.max(axis=0, initial=1.0)))
         cap = np.array([d.prior_sigma for d in dims])
-        if bandwidth == "scott":
-            sigmas = np.broadcast_to(scott_bandwidth(n, len(self.dims), cap), mus.shape)
-        else:
-            sigmas = neighbour_bandwidth(mus, low, high, cap, n + 1, magic_clip)
+        sigmas = neighbour_bandwidth(mus, low, high, cap, n + 1, magic_clip)
         # < 1: kernels narrower than the rule (a more local l), on bounded dimensions only:
         # on an unbounded one the rule's width is what keeps the search exploring beyond the
         # trials seen (a space of normal, lognormal and quantised parameters found its

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from parzen._validation import is_integer, require
 from parzen.exceptions import InvalidArgument
 
 EXECUTOR_WAIT_SECONDS = 60.0  # how long SparkTrials waits for a new cluster's first executor
@@ -41,8 +42,7 @@ class TrialProfile:
 def _whole(name: str, value: Any) -> int | None:
     if value is None:
         return None
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise InvalidArgument(f"SparkTrials: {name} must be a positive integer (or None), got {value!r}")
+    require(is_integer(value) and value >= 1, f"SparkTrials: {name}", "a positive integer (or None)", value)
     return int(value)
 
 

@@ -19,14 +19,13 @@ objectives that are themselves Spark programs (they use the `SparkSession`).
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import os
 import warnings
 from dataclasses import replace
 from typing import Any
 
 from parzen._hyperopt.trials import Trials
+from parzen._validation import integer_at_least, is_integer, is_number, is_real, require
 from parzen.exceptions import InvalidArgument
 from parzen.executors.base import Executor
 from parzen.executors.spark import profiles
@@ -37,13 +36,10 @@ from parzen.trial import TrialState
 logger = logging.getLogger("parzen")
 
 
-def _positive(name: str, value: Any, integer: bool = False) -> Any:
-    if value is None:
-        return None
-    valid_type = numbers.Integral if integer else numbers.Real
-    if not isinstance(value, valid_type) or isinstance(value, bool) or not float(value) > 0 or not math.isfinite(value):
-        kind = "a positive integer" if integer else "a positive number of seconds"
-        raise InvalidArgument(f"SparkTrials: {name} must be {kind} (or None), got {value!r}")
+def _positive(name: str, value: Any) -> Any:
+    """A positive number of seconds, or None."""
+    valid = value is None or (is_real(value) and value > 0)
+    require(valid, f"SparkTrials: {name}", "a positive number of seconds (or None)", value)
     return value
 
 
@@ -56,10 +52,8 @@ def _requested_parallelism(parallelism: Any) -> int | None:
     There is no upper cap (hyperopt capped at 128): parzen keeps exactly `parallelism`
     jobs in flight and warns when that is more than the cluster's task slots.
     """
-    if parallelism is not None and (not isinstance(parallelism, numbers.Integral) or isinstance(parallelism, bool)):
-        raise InvalidArgument(
-            f"SparkTrials: parallelism must be an integer (or None for the cluster's task slots), got {parallelism!r}"
-        )
+    ok = parallelism is None or is_integer(parallelism)
+    require(ok, "SparkTrials: parallelism", "an integer (or None for the cluster's task slots)", parallelism)
     if parallelism is not None and parallelism <= 0:
         warnings.warn(
             f"SparkTrials: parallelism={parallelism} is not positive; using the cluster's task slots instead "
@@ -80,10 +74,41 @@ def _where(run_trials_on: Any) -> str:
 
 
 class SparkTrials(Trials):
-    """Trials evaluated on Spark, `parallelism` at a time.
+    """Trials evaluated on Spark, `parallelism` at a time: each trial is a single-task Spark job.
 
-    ``count_successful_trials()`` and friends count trials by state, as hyperopt's did
-    (Databricks' MLflow logging reads them).
+    ``fmin(fn, space, trials=SparkTrials(parallelism=8), max_evals=200)``. The objective is
+    pickled once and runs on the executors (which need pyspark, not parzen); results
+    stream back and the next suggestion is made as soon as one finishes. Outside a
+    cluster it creates a local-mode session (``local[*]``); under ``spark-submit`` or in a
+    notebook it uses the active session. ``count_successful_trials()`` and friends count
+    trials by state, as hyperopt's did (Databricks' MLflow logging reads them).
+
+    Args:
+        parallelism: trials in flight at once. None (default): what the cluster can run at
+            once (its task slots, or what fits under `cpus_per_trial` / `gpus_per_trial`);
+            0 or negative: the same, with a warning (hyperopt's rule). No upper cap: more than
+            the cluster's slots only queues in Spark (with a warning).
+        timeout: seconds after which the run stops starting trials and cancels running
+            ones (as ``fmin(timeout=...)``; the tighter of the two wins).
+        loss_threshold: stop once a trial reaches this loss (as ``fmin(loss_threshold=...)``).
+        spark_session: the `SparkSession` to use (classic or Spark Connect); default: the
+            active one, else a new local-mode one.
+        trial_timeout: seconds a trial's objective may run before it is cancelled and
+            recorded as failed (the clock starts when the objective does, on the executor).
+        max_retries: re-runs of a trial whose executor or Python worker died (not of one
+            whose objective raised: that is a result, recorded as failed).
+        cpus_per_trial: CPUs each trial's task holds (Spark's stage-level scheduling), so a
+            trial may use them (``n_jobs=parzen.trial_resources()["cpus"]``).
+        gpus_per_trial: GPUs each trial's task holds (a fraction shares one GPU between
+            trials); ``CUDA_VISIBLE_DEVICES`` names them while the objective runs.
+        resource_profile: a pyspark ``ResourceProfile`` for each trial's job, instead of
+            `cpus_per_trial` / `gpus_per_trial`.
+        run_trials_on: ``"executors"`` (default) or ``"driver"``: trials run in driver
+            threads, for objectives that are themselves Spark programs (they use the
+            session); each trial's Spark jobs are cancelled with it.
+
+    Raises:
+        InvalidArgument: an argument out of its domain, naming it and what is valid.
     """
 
     asynchronous = True
@@ -106,12 +131,10 @@ class SparkTrials(Trials):
         parallelism = _requested_parallelism(parallelism)
         self.timeout = _positive("timeout", timeout)
         self.trial_timeout = _positive("trial_timeout", trial_timeout)
-        if loss_threshold is not None and (not isinstance(loss_threshold, numbers.Real) or math.isnan(loss_threshold)):
-            raise InvalidArgument(f"SparkTrials: loss_threshold must be a number (or None), got {loss_threshold!r}")
+        ok = loss_threshold is None or is_number(loss_threshold)
+        require(ok, "SparkTrials: loss_threshold", "a number (or None)", loss_threshold)
         self.loss_threshold = loss_threshold
-        if not isinstance(max_retries, numbers.Integral) or isinstance(max_retries, bool) or max_retries < 0:
-            raise InvalidArgument(f"SparkTrials: max_retries must be an integer >= 0, got {max_retries!r}")
-        self.max_retries: int = int(max_retries)
+        self.max_retries: int = integer_at_least("SparkTrials: max_retries", max_retries, 0)
         self.run_trials_on: str = _where(run_trials_on)
         self.trial_profile: TrialProfile | None = profiles.build(cpus_per_trial, gpus_per_trial, resource_profile)
         if self.trial_profile is not None and self.run_trials_on == "driver":

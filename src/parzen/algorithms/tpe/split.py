@@ -1,0 +1,57 @@
+"""Which trials are "below" (the good ones TPE refines) and which "above": the ranking and the split.
+
+Finished trials are ranked by loss; pruned ones follow, the furthest first and then by
+their last reported value (as optuna ranks them). ``gamma`` of them (``n_below``) are
+"below"; failed trials, unranked pruned ones and, with the liar, running ones count as
+bad outcomes in "above". Older trials weigh less (hyperopt's linear forgetting).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from parzen.algorithms.tpe.options import TPEOptions
+from parzen.trial import TrialState
+
+FINISHED_BADLY = (TrialState.DONE, TrialState.ERROR, TrialState.PRUNED)  # what counts as a bad outcome
+FINISHED = FINISHED_BADLY  # the states that count towards n_startup_jobs (startup="finished")
+
+
+def linear_forgetting_weights(n: int, lf: int) -> np.ndarray:
+    """hyperopt's weights by age: the `lf` newest trials weigh 1, older ones ramp down."""
+    if n <= lf or lf <= 0:
+        return np.ones(n)
+    return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - lf), np.ones(lf)])
+
+
+def n_below(n_ok: int, gamma: float, split: str, max_below: int) -> int:
+    """How many of the best trials form the "below" set."""
+    raw = gamma * math.sqrt(n_ok) if split == "sqrt" else gamma * n_ok
+    return int(min(max(1, math.ceil(raw)), max_below, n_ok))
+
+
+def split(
+    loss: np.ndarray, state: np.ndarray, opts: TPEOptions, last_step: np.ndarray, last_value: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the below (best first) and above (time order) sets among the active trials.
+
+    Finished trials are ranked by loss; pruned ones follow, the furthest first and then
+    by their last reported value (as optuna ranks them), so while none has finished the
+    most promising pruned ones are "below". Once one has, ``pruned_split="finished"``
+    sizes the below set by the finished trials alone: a pruner stops most trials, and
+    counting them would put every finished trial in l, mediocre ones included.
+    """
+    ok_idx = np.flatnonzero(~np.isnan(loss))
+    finished = ok_idx[np.argsort(loss[ok_idx], kind="stable")]
+    pruned = np.flatnonzero((state == TrialState.PRUNED) & (last_step >= 0))
+    ranked = np.concatenate([finished, pruned[np.lexsort((last_value[pruned], -last_step[pruned]))]])
+    split_over = len(finished) if opts.pruned_split == "finished" and len(finished) else len(ranked)
+    k = n_below(split_over, opts.gamma, opts.split, opts.max_below)
+    below = ranked[:k]
+    above = ranked[k:]
+    bad = FINISHED_BADLY + ((TrialState.RUNNING,) if opts.liar else ())
+    # failed and unranked pruned trials (and, with the liar, running ones) count as bad outcomes
+    rest = np.flatnonzero(np.isnan(loss) & np.isin(state, bad))
+    return below, np.sort(np.concatenate([above, np.setdiff1d(rest, ranked, assume_unique=True)]))
