@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from parzen._output import check_output, terminal_safe, write_text
 from parzen.exceptions import ParzenError
 from parzen.view import Row, RunView, from_store
 
@@ -46,7 +47,7 @@ def show(path: str, top: int) -> str:
         lines.append(f"first failure (tid {failed[0].tid}): {failed[0].error_message}")
         lines.append(f"failures by message ({len(failed)} trials):")
         lines += [f"  {len(rows):>5} x {message}" for message, rows in failures]
-    return "\n".join(lines)
+    return "\n".join(map(terminal_safe, lines))  # labels, values and errors come from user code
 
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def export(path: str, out: str | None, fmt: str | None) -> str:
     fmt = fmt or ("json" if out and out.endswith(".json") else "csv")
     target = None if out in (None, "-") else Path(str(out))
     if target is not None:
-        _check_output(target, path)
+        check_output(target, path, "the export")
     records = export_records(from_store(path))
     if fmt == "json":
         text = json.dumps(records, ensure_ascii=False, default=repr, indent=1) + "\n"
@@ -97,15 +98,8 @@ def export(path: str, out: str | None, fmt: str | None) -> str:
         text = buffer.getvalue()
     if target is None:
         return text.rstrip("\n")
-    target.write_text(text, encoding="utf-8")
+    write_text(target, text)  # complete or not at all
     return f"wrote {len(records)} trials to {out}"
-
-
-def _check_output(out: Path, store: str) -> None:
-    if not out.parent.is_dir():
-        raise ParzenError(f"cannot write {str(out)!r}: the folder {str(out.parent)!r} does not exist")
-    if out.exists() and out.resolve() == Path(store).resolve():
-        raise ParzenError(f"refusing to overwrite the trial store {str(out)!r}; choose another output file")
 
 
 def report(path: str, out: str | None) -> str:
@@ -191,11 +185,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             text = dashboard(args.store, args.host, args.port)
     except ParzenError as exc:
-        print(f"parzen: {exc}", file=sys.stderr)
+        print(f"parzen: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `parzen export x.db | head`
         sys.stderr.close()
         return 0
+    if args.command == "export" and sys.stdout.isatty():  # data for a pipe; on a terminal, escaped
+        text = "\n".join(map(terminal_safe, text.split("\n")))
     print(text)
     return 0
 
