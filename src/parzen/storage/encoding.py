@@ -6,6 +6,10 @@ they were under the reserved key ``_nonfinite`` of the same document: a JSON poi
 (RFC 6901) to ``"nan"``, ``"inf"`` or ``"-inf"``. Reading puts them back, so a result
 reads back as it was written. A value JSON cannot hold at all (an object, a set) is
 stored as its ``repr``, with a warning naming its key.
+
+A user's own top-level key that looks like the marker (``_nonfinite``, ``~_nonfinite``,
+...) is stored with one more leading ``~`` and read back without it, so a result or a
+label named like the marker round-trips unchanged and never reads as the store's notes.
 """
 
 from __future__ import annotations
@@ -32,18 +36,35 @@ def encode(mapping: Mapping[str, Any], where: str) -> str:
     if _flat_and_finite(mapping):  # the usual result ({"loss": 0.25, "status": "ok"}): no walk needed
         return _STRICT.encode(mapping)
     nonfinite: dict[str, str] = {}
-    data = {k: _plain(v, (k,), where, nonfinite) for k, v in mapping.items()}
+    keys = [_escape_key(k) for k in mapping]
+    data = {k: _plain(v, (k,), where, nonfinite) for k, v in zip(keys, mapping.values())}
     if nonfinite:
-        if NONFINITE in data:
-            warnings.warn(f"result key {NONFINITE!r} is reserved by the store; its value is replaced", StoreWarning, 3)
         data[NONFINITE] = nonfinite
     return _STRICT.encode(data)
+
+
+def _escape_key(key: Any) -> Any:
+    """A user key named like the marker gets one more leading ``~`` (see the module docstring)."""
+    return "~" + key if _marker_like(key) else key
+
+
+def _marker_like(key: Any) -> bool:
+    return isinstance(key, str) and key.lstrip("~") == NONFINITE
+
+
+def _unescape(data: dict[str, Any]) -> dict[str, Any]:
+    """The user's keys as they were: one leading ``~`` fewer on an escaped marker-like key."""
+    if not any(_marker_like(k) for k in data):
+        return data
+    return {(k[1:] if _marker_like(k) else k): v for k, v in data.items()}
 
 
 def _flat_and_finite(mapping: Mapping[str, Any]) -> bool:
     for key, value in mapping.items():
         kind = type(value)
         if type(key) is not str or not (kind in _SIMPLE or (kind is float and math.isfinite(value))):
+            return False
+        if key.endswith(NONFINITE):  # a user key named like the marker is escaped
             return False
     return True
 
@@ -76,7 +97,7 @@ def decode(text: Any) -> dict[str, Any]:
     if isinstance(notes, dict):
         for pointer, name in notes.items():
             _restore(data, pointer, name)
-    return data
+    return _unescape(data)
 
 
 def _plain(value: Any, path: Path, where: str, nonfinite: dict[str, str]) -> Any:
