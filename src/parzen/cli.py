@@ -110,13 +110,15 @@ def report(path: str, out: str | None) -> str:
     return f"report written to {written}"
 
 
-def dashboard(path: str, host: str, port: int) -> str:
+def dashboard(path: str, host: str, port: int, allow_remote: bool = False, allowed_hosts: tuple = ()) -> str:
     from_store(path)
     plotting = _plotting()
     if hasattr(os, "nice"):
         os.nice(5)  # the tuning run on the same machine comes first
-    board = plotting._dashboard.Dashboard(path, host, port)
+    board = plotting._dashboard.Dashboard(path, host, port, allow_remote=allow_remote, allowed_hosts=allowed_hosts)
     print(f"parzen dashboard of {path} at {board.url} (read-only; Ctrl-C to stop)", flush=True)
+    if board.exposure:
+        print(f"parzen: warning: {board.exposure}", file=sys.stderr, flush=True)
     try:
         board.serve_forever()
     except KeyboardInterrupt:
@@ -170,6 +172,14 @@ def _parser() -> argparse.ArgumentParser:
     dash_cmd.add_argument("store")
     dash_cmd.add_argument("--host", default="127.0.0.1")
     dash_cmd.add_argument("--port", type=_port, default=8050, help="0 picks a free port")
+    dash_cmd.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="with --host 0.0.0.0: serve other machines too (no authentication: anyone who reaches the port reads it)",
+    )
+    dash_cmd.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME", help="a host name to answer to (a reverse proxy)"
+    )
     return parser
 
 
@@ -183,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "report":
             text = report(args.store, args.output)
         else:
-            text = dashboard(args.store, args.host, args.port)
+            text = dashboard(args.store, args.host, args.port, args.allow_remote, tuple(args.allow_host))
     except ParzenError as exc:
         print(f"parzen: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
