@@ -7,6 +7,10 @@ they were under the reserved key ``_nonfinite`` of the same document: a JSON poi
 reads back as it was written. A value JSON cannot hold at all (an object, a set, a key
 that is not a string, nesting deeper than `MAX_DEPTH`) is stored as its ``repr``, with
 one warning per key naming it: a result is never refused for what it holds.
+
+A user's own top-level key that looks like the marker (``_nonfinite``, ``~_nonfinite``,
+...) is stored with one more leading ``~`` and read back without it, so a result or a
+label named like the marker round-trips unchanged and never reads as the store's notes.
 """
 
 from __future__ import annotations
@@ -37,16 +41,32 @@ def encode(mapping: Mapping[str, Any], where: str) -> str:
     nonfinite: dict[str, str] = {}
     data = _mapping(mapping, (), where, nonfinite)
     if nonfinite:
-        if NONFINITE in data:
-            warnings.warn(f"result key {NONFINITE!r} is reserved by the store; its value is replaced", StoreWarning, 3)
         data[NONFINITE] = nonfinite
     return _STRICT.encode(data)
+
+
+def _escape_key(key: Any) -> Any:
+    """A user key named like the marker gets one more leading ``~`` (see the module docstring)."""
+    return "~" + key if _marker_like(key) else key
+
+
+def _marker_like(key: Any) -> bool:
+    return isinstance(key, str) and key.lstrip("~") == NONFINITE
+
+
+def _unescape(data: dict[str, Any]) -> dict[str, Any]:
+    """The user's keys as they were: one leading ``~`` fewer on an escaped marker-like key."""
+    if not any(_marker_like(k) for k in data):
+        return data
+    return {(k[1:] if _marker_like(k) else k): v for k, v in data.items()}
 
 
 def _flat_and_finite(mapping: Mapping[str, Any]) -> bool:
     for key, value in mapping.items():
         kind = type(value)
         if type(key) is not str or not (kind in _SIMPLE or (kind is float and math.isfinite(value))):
+            return False
+        if key.endswith(NONFINITE):  # a user key named like the marker is escaped
             return False
     return True
 
@@ -75,11 +95,13 @@ def decode(text: Any) -> dict[str, Any]:
         raise ValueError(f"is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"holds a JSON {type(data).__name__}, not an object")
+    if NONFINITE not in text:  # the usual document: no marker, no marker-like key (a search in C, not a walk)
+        return data
     notes = data.pop(NONFINITE, None)
     if isinstance(notes, dict):
         for pointer, name in notes.items():
             _restore(data, pointer, name)
-    return data
+    return _unescape(data)
 
 
 def _plain(value: Any, path: Path, where: str, nonfinite: dict[str, str]) -> Any:
@@ -107,12 +129,17 @@ def _plain(value: Any, path: Path, where: str, nonfinite: dict[str, str]) -> Any
 
 
 def _mapping(mapping: Mapping[Any, Any], path: Path, where: str, nonfinite: dict[str, str]) -> dict[str, Any]:
-    """A dict as JSON holds it: keys that are not strings become their repr (said once per key)."""
+    """A dict as JSON holds it: keys that are not strings become their repr (said once per key).
+
+    At the top (`path` empty) a key named like the store's marker gets one more leading ``~``.
+    """
     out: dict[str, Any] = {}
     for key, value in mapping.items():
         if not isinstance(key, str):
             _warn_once((*path, repr(key)), f"has a {type(key).__name__} key, which JSON cannot hold", where)
             key = repr(key)
+        if not path:  # the document's own keys: one named like the marker is escaped
+            key = _escape_key(key)
         out[key] = _plain(value, (*path, key), where, nonfinite)
     return out
 
