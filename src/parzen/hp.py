@@ -82,14 +82,31 @@ def _options(label: str, kind: str, options: Any) -> tuple:
 
 
 def choice(label: str, options: Sequence) -> Categorical:
-    """One of `options` (each may be a nested space); `fmin` reports the index."""
+    """One of `options` (each may be a nested space); `fmin` reports the index.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        options: a list or tuple of values or sub-spaces (dicts, lists, other ``hp.*``), each
+            equally likely a priori.
+
+    Returns:
+        The categorical node; ``space_eval`` maps the reported index back to the option.
+    """
     label = validate_label(label, "choice")
     options = _options(label, "choice", options)
     return Categorical(label, options, [1.0 / len(options)] * len(options))
 
 
 def pchoice(label: str, p_options: Sequence) -> Categorical:
-    """One of the options of ``[(probability, option), ...]``, drawn with those odds."""
+    """One of the options of ``[(probability, option), ...]``, drawn with those odds.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        p_options: ``(probability, option)`` pairs; the probabilities must sum to 1.
+
+    Returns:
+        The categorical node (reported by index, as `choice`).
+    """
     label = validate_label(label, "pchoice")
     pairs = _options(label, "pchoice", p_options)
     probs, options = [], []
@@ -115,7 +132,16 @@ def _integer_bound(label: str, name: str, value: Any) -> int:
 
 
 def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
-    """An integer: ``randint(label, upper)`` in ``[0, upper)``, ``randint(label, low, high)`` in ``[low, high)``."""
+    """An integer: ``randint(label, upper)`` in ``[0, upper)``, ``randint(label, low, high)`` in ``[low, high)``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        *args: ``(upper)`` or ``(low, high)``, integers; `high`/`upper` is excluded.
+        **kwargs: the same bounds by name: ``upper=``, or ``low=`` and ``high=``.
+
+    Returns:
+        The integer node (its values are ints; TPE treats them as ordered).
+    """
     label = validate_label(label, "randint")
     if kwargs:
         bad = set(kwargs) - {"low", "high", "upper"}
@@ -134,62 +160,124 @@ def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
 
 
 def uniform(label: str, low: float, high: float) -> Numeric:
-    """A float uniformly in ``[low, high]``."""
+    """A float uniformly in ``[low, high]``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the lower bound.
+        high: the upper bound, greater than `low`.
+    """
     label = validate_label(label, "uniform")
     low, high = _bounds(label, "uniform", low, high)
     return Numeric(label, "uniform", low=low, high=high)
 
 
 def quniform(label: str, low: float, high: float, q: float) -> Numeric:
-    """``round(uniform(low, high) / q) * q`` (a float, as in hyperopt)."""
+    """``round(uniform(low, high) / q) * q`` (a float, as in hyperopt).
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the lower bound.
+        high: the upper bound, greater than `low`.
+        q: the step (> 0); wrap in ``scope.int(...)`` for an int.
+    """
     label = validate_label(label, "quniform")
     low, high = _bounds(label, "quniform", low, high)
     return Numeric(label, "quniform", low=low, high=high, q=_step(label, "quniform", q))
 
 
 def loguniform(label: str, low: float, high: float) -> Numeric:
-    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range."""
+    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range.
+
+    For learning rates and other scales: ``hp.loguniform("lr", np.log(1e-5), np.log(1e-1))``
+    draws between 1e-5 and 0.1, evenly per decade.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the log of the smallest value (``np.log(1e-5)``, not ``1e-5``).
+        high: the log of the largest value, greater than `low`.
+    """
     label = validate_label(label, "loguniform")
     low, high = _bounds(label, "loguniform", low, high)
     return Numeric(label, "loguniform", low=low, high=high)
 
 
 def qloguniform(label: str, low: float, high: float, q: float) -> Numeric:
-    """``round(exp(uniform(low, high)) / q) * q``."""
+    """``round(exp(uniform(low, high)) / q) * q``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the log of the smallest value, as for `loguniform`.
+        high: the log of the largest value, greater than `low`.
+        q: the step (> 0) the value is rounded to.
+    """
     label = validate_label(label, "qloguniform")
     low, high = _bounds(label, "qloguniform", low, high)
     return Numeric(label, "qloguniform", low=low, high=high, q=_step(label, "qloguniform", q))
 
 
 def normal(label: str, mu: float, sigma: float) -> Numeric:
-    """A normally distributed float (unbounded)."""
+    """A normally distributed float (unbounded).
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean.
+        sigma: the standard deviation (> 0).
+    """
     label = validate_label(label, "normal")
     mu, sigma = _normal(label, "normal", mu, sigma)
     return Numeric(label, "normal", mu=mu, sigma=sigma)
 
 
 def qnormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
-    """``round(normal(mu, sigma) / q) * q``."""
+    """``round(normal(mu, sigma) / q) * q``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean.
+        sigma: the standard deviation (> 0).
+        q: the step (> 0) the value is rounded to.
+    """
     label = validate_label(label, "qnormal")
     mu, sigma = _normal(label, "qnormal", mu, sigma)
     return Numeric(label, "qnormal", mu=mu, sigma=sigma, q=_step(label, "qnormal", q))
 
 
 def lognormal(label: str, mu: float, sigma: float) -> Numeric:
-    """``exp(normal(mu, sigma))``: positive, log-normally distributed."""
+    """``exp(normal(mu, sigma))``: positive, log-normally distributed.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean of the value's log.
+        sigma: the standard deviation of the value's log (> 0).
+    """
     label = validate_label(label, "lognormal")
     mu, sigma = _normal(label, "lognormal", mu, sigma)
     return Numeric(label, "lognormal", mu=mu, sigma=sigma)
 
 
 def qlognormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
-    """``round(exp(normal(mu, sigma)) / q) * q``."""
+    """``round(exp(normal(mu, sigma)) / q) * q``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean of the value's log.
+        sigma: the standard deviation of the value's log (> 0).
+        q: the step (> 0) the value is rounded to.
+    """
     label = validate_label(label, "qlognormal")
     mu, sigma = _normal(label, "qlognormal", mu, sigma)
     return Numeric(label, "qlognormal", mu=mu, sigma=sigma, q=_step(label, "qlognormal", q))
 
 
 def uniformint(label: str, low: float, high: float, q: float = 1.0) -> Call:
-    """``int(quniform(label, low, high, 1))``: an integer in ``[low, high]``, as in hyperopt."""
+    """``int(quniform(label, low, high, 1))``: an integer in ``[low, high]``, as in hyperopt.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the smallest integer.
+        high: the largest integer (included).
+        q: accepted for hyperopt's signature; the step is always 1.
+    """
     label = validate_label(label, "uniformint")
     return Call(int, (quniform(label, low, high, 1.0),))
