@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
+"""The states hyperopt counted as not failed (new, running, done)."""
 
 
 class Domain:

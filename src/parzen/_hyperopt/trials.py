@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL = range(5)
+"""hyperopt's trial states (0-4: new, running, done, error, cancelled), the ``state`` of `Trials.trials` documents."""
 JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL]
+"""Every ``JOB_STATE_*`` code, in order."""
 
 # hyperopt has no pruned or interrupted jobs: a pruned trial is done (with status fail),
 # an interrupted one was cancelled.

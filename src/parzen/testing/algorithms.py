@@ -82,6 +82,8 @@ SPACES = {
         lambda lr: {"opt": hp.choice("opt", [{"sgd": lr, "momentum": hp.uniform("momentum", 0, 1)}, {"adam": lr}])}
     )(hp.loguniform("lr", -7, 0)),
 }
+"""The spaces the contract drives an algorithm on: every numeric kind, choices (one with a zero-odds option),
+a conditional space three levels deep, and one hyperparameter shared by two branches."""
 
 
 # ---- what a valid suggestion is, written independently of parzen's own checks --------

@@ -28,7 +28,9 @@ from parzen.exceptions import InvalidArgument
 logger = logging.getLogger("parzen")
 
 SWITCH_ENV = "PARZEN_MLFLOW_TRACKING"
+"""The environment variable that turns MLflow tracking on or off (``true``/``false``) when `fmin` is not told."""
 DATABRICKS_CONF = "spark.databricks.mlflow.trackHyperopt.enabled"
+"""The Spark setting Databricks uses to switch hyperopt's MLflow tracking; parzen honours it too."""
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 

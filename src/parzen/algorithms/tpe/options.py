@@ -105,6 +105,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
 
 
 DEFAULTS = {f.name: f.default for f in fields(TPEOptions)}  # hyperopt-style view of the defaults
+"""Each `tpe.suggest` option's default, by name (reading it changes nothing; set options with ``partial``)."""
 
 # hyperopt's module-level names of the defaults, for code that reads them (assigning them
 # changes nothing: set options with functools.partial(tpe.suggest, gamma=...)).
