@@ -97,7 +97,17 @@ def suggest_many(
     and each point gets its own `n_EI_candidates` draws from ``l``, all scored in one go;
     the branch floor counts earlier points of the batch, but the mixtures are not
     refitted for them: a batch of 1,000 costs about one fit and 1,000 scorings, not
-    1,000 fits. `options` as for `suggest`.
+    1,000 fits.
+
+    Args:
+        space: the compiled space.
+        history: every trial so far, running ones included.
+        rng: the run's random generator.
+        n: how many points.
+        **options: as for `suggest`.
+
+    Returns:
+        `n` points, each ``{label: value}`` for its active labels.
     """
     opts = TPEOptions.of(options)
     model = space_model(space)
