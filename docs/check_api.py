@@ -17,6 +17,8 @@ public class, following the class's parzen bases. It reports:
 Docstrings are Google style (``Args:``, ``Returns:``, ``Raises:``), the style mkdocstrings
 renders. A dataclass or named tuple may name its fields under ``Attributes:`` instead.
 
+It also checks that every public name is on a page of docs/reference (`unreferenced`).
+
 Usage: ``python docs/check_api.py`` (exit status 1 and one line per problem when something is missing).
 Names that come from other libraries (``partial`` is ``functools.partial``, inherited
 scikit-learn methods) are theirs to document, and skipped.
@@ -407,6 +409,67 @@ def _defining_modules(module: types.ModuleType, name: str) -> Iterator[types.Mod
         yield from _defining_modules(importlib.import_module(lazy[name]), name)
 
 
+def _resolve(identifier: str) -> Any:
+    """The object a ``::: identifier`` line renders (a module, or an attribute of one)."""
+    parts = identifier.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            value: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
+            value = getattr(value, part)
+        return value
+    raise ImportError(identifier)
+
+
+def unreferenced(reference: Path) -> list[str]:
+    """Public names no page under `reference` renders (``::: name``, its module's, or, for a constant, its name).
+
+    An object counts as rendered when a ``:::`` line names it or a module that exports it;
+    a module that cannot be imported here (Ray Tune missing) covers the names under its path.
+    A constant griffe cannot render (names bound by tuple unpacking) may be named in the text.
+    """
+    text = "\n".join(page.read_text() for page in sorted(reference.rglob("*.md")))
+    identifiers = re.findall(r"^::: *([\w.]+)", text, re.M)
+    rendered: set[int] = set()
+    paths: set[str] = set()
+    for identifier in identifiers:
+        paths.add(identifier)
+        try:
+            value = _resolve(identifier)
+        except (ImportError, AttributeError):
+            continue
+        rendered.add(id(value))
+        if isinstance(value, types.ModuleType):
+            rendered.update(id(getattr(value, name)) for name in public_names(value))
+    missing = []
+    for path, value in _public_objects():
+        external = (inspect.isclass(value) or callable(value)) and not _is_parzen(value)
+        if external or id(value) in rendered or any(path == p or path.startswith(p + ".") for p in paths):
+            continue
+        if not callable(value) and f"`{path.rsplit('.', 1)[-1]}`" in text:
+            continue
+        missing.append(path)
+    return missing
+
+
+def _public_objects() -> Iterator[tuple[str, Any]]:
+    """(path, object) of every top-level public name, each module of the reference and its public names."""
+    parzen = importlib.import_module("parzen")
+    for name in parzen.__all__:
+        yield f"parzen.{name}", getattr(parzen, name)
+    for module_name in PUBLIC_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            yield module_name, None
+            continue
+        yield module_name, module
+        for name in public_names(module):
+            yield f"{module_name}.{name}", getattr(module, name)
+
+
 def check() -> Checker:
     """Walk the whole public API and return the checker with its problems."""
     checker = Checker()
@@ -428,8 +491,15 @@ def main() -> int:
     checker = check()
     for problem in checker.problems:
         print(problem)
-    print(f"check_api: {checker.checked} public names checked, {len(checker.problems)} problems", file=sys.stderr)
-    return 1 if checker.problems else 0
+    missing = unreferenced(Path(__file__).parent / "reference")
+    for path in missing:
+        print(f"{path}: on no page of docs/reference (add a ::: line)")
+    print(
+        f"check_api: {checker.checked} public names checked, {len(checker.problems)} problems, "
+        f"{len(missing)} not on a reference page",
+        file=sys.stderr,
+    )
+    return 1 if checker.problems or missing else 0
 
 
 if __name__ == "__main__":
