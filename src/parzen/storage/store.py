@@ -809,6 +809,17 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
 
     Pass the `space` to get ``best_params`` and choice values in ``to_dataframe()``. Rows
     of a damaged store that cannot be read are skipped with a `StoreWarning` listing them.
+
+    Args:
+        path: the store file (a run's ``trials_save_file``).
+        space: the run's search space (optional; see above).
+
+    Returns:
+        A `parzen.Trials` holding the store's trials, detached from the file.
+
+    Raises:
+        StoreError: the file is missing, is not a parzen store, or was written by a newer parzen.
+        SpaceMismatch: `space` differs from the space the store was made with.
     """
     store = TrialStore(path, readonly=True)
     try:
