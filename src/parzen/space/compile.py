@@ -182,7 +182,12 @@ def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:
 
 
 def sample(space: Any, rng: np.random.Generator | None = None) -> Any:
-    """A random point of `space`, evaluated (``hyperopt.pyll.stochastic.sample``)."""
+    """A random point of `space`, evaluated (``hyperopt.pyll.stochastic.sample``).
+
+    Args:
+        space: the search space.
+        rng: a ``numpy.random.Generator`` (a legacy ``RandomState`` is accepted); None: a fresh one.
+    """
     if rng is None:
         rng = np.random.default_rng()
     elif isinstance(rng, np.random.RandomState):
