@@ -164,7 +164,18 @@ def serve_dashboard(source: Any, host: str = "127.0.0.1", port: int = 8050, bloc
     """Serve the live dashboard of a store path or a Trials.
 
     ``block=False`` (in a notebook) serves from a background thread and returns at once;
-    open ``dashboard.url``, and call ``dashboard.stop()`` when done.
+    open ``dashboard.url``, and call ``dashboard.stop()`` when done. The store is opened
+    read-only for each refresh, so the dashboard can follow a run another process writes.
+
+    Args:
+        source: the path of a store, or a `Trials`/`SparkTrials` (in this process).
+        host: the address to listen on; 127.0.0.1 (this machine only) unless you need
+            another machine to reach it (on a Databricks driver, 0.0.0.0 for the driver proxy).
+        port: the port (0: any free one).
+        block: serve until interrupted (True), or from a background thread (False).
+
+    Returns:
+        The `Dashboard` (its ``url``, and ``stop()``).
     """
     dashboard = Dashboard(source, host, port)
     if block:

@@ -38,7 +38,13 @@ MIN_TRIALS = 4  # fewer ok trials than this say nothing about importance
 
 @dataclass(frozen=True)
 class Importance:
-    """Share of the loss variance that `label`'s main effect explains (mean and std over trees)."""
+    """Share of the loss variance that `label`'s main effect explains (mean and std over trees).
+
+    Attributes:
+        label: the parameter.
+        fraction: its main effect's share of the loss variance, averaged over the forest's trees.
+        std: the standard deviation of that share over the trees.
+    """
 
     label: str
     fraction: float
