@@ -283,6 +283,7 @@ class BackgroundObserver(Observer):
         Args:
             run: what this `fmin` call was asked to do.
         """
+        pass
 
     def handle_trial_started(self, run: RunInfo, trial: Trial) -> None:
         """`trial_started`, on the observer's thread; default: nothing.
@@ -291,6 +292,7 @@ class BackgroundObserver(Observer):
             run: what this `fmin` call was asked to do.
             trial: the trial's frozen record at this moment.
         """
+        pass
 
     def handle_trial_ended(self, run: RunInfo, trial: Trial) -> None:
         """`trial_ended`, on the observer's thread; default: nothing.
@@ -299,6 +301,7 @@ class BackgroundObserver(Observer):
             run: what this `fmin` call was asked to do.
             trial: the trial's final record.
         """
+        pass
 
     def handle_run_ended(self, run: RunInfo, error: BaseException | None) -> None:
         """`run_ended`, on the observer's thread; default: nothing.
@@ -307,3 +310,4 @@ class BackgroundObserver(Observer):
             run: what this `fmin` call was asked to do.
             error: the exception that ended the run, or None.
         """
+        pass
