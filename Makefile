@@ -1,13 +1,15 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11+, Java 17):
-#   make demo   -- virtualenv + install + the seed example on local-mode Spark
-#   make test   -- the same set-up, then the whole test suite
+#   make demo   -- virtualenv + parzen with what the demo needs ([spark,plots]) + the seed example on local Spark
+#   make test   -- the same virtualenv with the test tools too, then the whole test suite
+#   make dist   -- the wheel and sdist in dist/, checked (metadata, licence, contents)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test test-fast test-min test-spark35 test-ray bench bench-quick lint docs check-python check-java chromium clean
+.PHONY: demo test test-fast test-min test-spark35 test-ray bench bench-quick lint docs dist check-python check-java chromium clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -25,7 +27,14 @@ $(STAMP): pyproject.toml | check-python
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[spark,test,plots]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
+
+# The demo needs Spark and the plots only (about 25 packages, not the test tools).
+$(DEMO_STAMP): pyproject.toml | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[spark,plots]'
+	touch $(DEMO_STAMP)
 
 # The report and dashboard tests open pages in Debian's chromium (driven by playwright
 # from PyPI; nothing is downloaded besides the two packages). Installed once, if missing.
@@ -37,7 +46,7 @@ chromium:
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	else echo "NOTE: /usr/bin/chromium is missing and apt-get is unavailable: the browser tests will be skipped"; fi
 
-demo: check-java $(STAMP)
+demo: check-java $(DEMO_STAMP)
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) examples/seed_example.py --report demo-report.html
 
 test: check-java $(STAMP) chromium
@@ -55,6 +64,14 @@ test-ray: $(STAMP)
 bench: check-java $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/run_all.py
+
+# The wheel and sdist, built in an isolated environment and checked: twine's metadata check and
+# .ci/check_dist.py (every module, py.typed, the licence, the version; no tests or benchmarks inside).
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+	$(PY) .ci/check_dist.py dist
 
 # The speed guard (a few minutes; not a test: tests never assert on wall time): parzen against the
 # raw-Spark floor (local[4] and a loopback standalone cluster) and TPE's loop against hyperopt and

@@ -138,6 +138,7 @@ def test_catch_eval_exceptions_keeps_going():
         (math.inf, "inf"),
         ({"status": "ok"}, "without a 'loss'"),
         ({"loss": 1, "status": "great"}, "valid statuses"),
+        ({"loss": 0.5}, "a dict without 'status' (keys: ['loss']); add 'status': STATUS_OK"),  # hyperopt refused it
     ],
 )
 def test_garbage_results_are_failed_trials_with_a_message(value, words):
@@ -351,3 +352,43 @@ def test_trials_delete_all():
     assert len(trials) == 0 and trials.best_loss is None
     run(trials=trials, max_evals=2)
     assert trials.tids == [0, 1]
+
+
+def test_the_trials_class_instead_of_an_object_is_named():
+    with pytest.raises(
+        InvalidArgument, match=r"got the class Trials itself: write trials=Trials\(\) \(with parentheses\)"
+    ):
+        fmin(quadratic, SPACE, max_evals=2, trials=Trials, show_progressbar=False)
+    hyperopt = pytest.importorskip("hyperopt")
+    with pytest.raises(InvalidArgument, match=r"a hyperopt Trials\? use parzen.Trials, or convert it with"):
+        fmin(quadratic, SPACE, max_evals=2, trials=hyperopt.Trials(), show_progressbar=False)
+
+
+def test_a_run_nothing_would_end_says_so_at_the_start():
+    stop_at = {"n": 0}
+
+    def counting(p):
+        stop_at["n"] += 1
+        if stop_at["n"] >= 3:
+            raise KeyboardInterrupt  # the user's Ctrl-C
+        return quadratic(p)
+
+    with pytest.warns(UserWarning, match="it runs until interrupted"), pytest.raises(KeyboardInterrupt):
+        fmin(counting, SPACE, show_progressbar=False)
+
+
+def test_the_reason_a_run_stopped_is_printed_under_the_bar(capsys):
+    fmin(quadratic, SPACE, max_evals=50, loss_threshold=0.5, rstate=np.random.default_rng(0), show_progressbar=True)
+    err = capsys.readouterr().err
+    assert "fmin stopped: loss_threshold reached (best loss" in err
+    assert "trials:" in err and " ok, 0 failed" in err
+    fmin(quadratic, SPACE, max_evals=3, show_progressbar=True)
+    assert "fmin stopped: max_evals=3 finished trials reached (3 trials: 3 ok, 0 failed)" in capsys.readouterr().err
+
+
+def test_the_bar_says_a_run_resumed_and_counts_running_trials(tmp_path, capsys):
+    store = tmp_path / "t.db"
+    fmin(quadratic, SPACE, max_evals=3, trials_save_file=str(store), show_progressbar=False)
+    fmin(quadratic, SPACE, max_evals=5, trials_save_file=str(store), show_progressbar=True)
+    err = capsys.readouterr().err
+    assert "resumed from 3 trials" in err and "running: 0" in err

@@ -1,6 +1,7 @@
 """Bad spaces fail when they are defined, naming the label and what would be valid."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -153,3 +154,33 @@ def test_hyperopt_import_paths_and_exception_names():
 
     assert scope.int(hp.quniform("q", 1, 3, 1)) is not None
     assert issubclass(BadSearchSpace, ValueError) and InvalidLoss is InvalidResultStatus
+
+
+def test_a_forgotten_label_is_named_not_a_missing_argument():
+    with pytest.raises(
+        InvalidSpace,
+        match=r"hp.uniform takes a label first, as in hp.uniform\('x', low, high\); "
+        r"got hp.uniform\(-5, 5\), whose first argument -5 is not a label",
+    ):
+        hp.uniform(-5, 5)
+    with pytest.raises(InvalidSpace, match=r"hp.choice takes a label first"):
+        hp.choice(["a", "b"])
+    with pytest.raises(InvalidSpace, match=r"hp.quniform\('n'\) needs low, high, q"):
+        hp.quniform("n", 1, 10)
+
+
+def test_log_bounds_that_read_as_raw_values_get_a_warning_naming_the_fix():
+    with pytest.warns(UserWarning, match=r"write hp.loguniform\('lr', math.log\(1e-05\), math.log\(0.1\)\)"):
+        hp.loguniform("lr", 1e-5, 1e-1)
+    with pytest.warns(UserWarning, match=r"math.log\(1.0\), math.log\(1000.0\), q\)"):
+        hp.qloguniform("n", 1, 1000, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.loguniform("ok", math.log(1e-5), math.log(1e-1))  # logs: no warning
+        hp.loguniform("small", -3, 3)
+
+
+def test_randint_bounds_beyond_int64_say_so():
+    with pytest.raises(InvalidSpace, match=r"upper must be between -2\*\*63 and 2\*\*63 - 1"):
+        hp.randint("x", 10**30)
+    assert hp.randint("x", 2**62).high == 2**62

@@ -112,17 +112,33 @@ def test_a_trial_that_ignores_the_decision_is_an_ordinary_finished_trial():
         return learning_curve(params, 9)
 
     trials = Trials()
-    fmin(
-        stubborn,
-        SPACE,
-        algo=rand.suggest,
-        max_evals=20,
-        trials=trials,
-        pruner=MedianPruner(n_startup_trials=2),
-        rstate=np.random.default_rng(1),
-        show_progressbar=False,
-    )
+    with pytest.warns(UserWarning, match=r"was told to stop .* but returned normally.*raise parzen.TrialPruned\(\)"):
+        fmin(
+            stubborn,
+            SPACE,
+            algo=rand.suggest,
+            max_evals=20,
+            trials=trials,
+            pruner=MedianPruner(n_startup_trials=2),
+            rstate=np.random.default_rng(1),
+            show_progressbar=False,
+        )
     assert trials.count(TrialState.DONE) == 20
+
+
+def test_the_break_and_return_trap_is_named(recwarn):
+    """The mistake a newcomer makes: stop on report's answer with `break`, then return the partial loss."""
+
+    def breaks(params):
+        for epoch in range(27):
+            if report(epoch, learning_curve(params, epoch)):
+                break
+        return learning_curve(params, epoch)
+
+    fmin(breaks, SPACE, algo=rand.suggest, max_evals=30, pruner=ASHAPruner(min_resource=1),
+         rstate=np.random.default_rng(0), show_progressbar=False)  # fmt: skip
+    told = [w for w in recwarn if "was told to stop" in str(w.message)]
+    assert len(told) == 1, "said once per run, not once per trial"
 
 
 def test_a_repeated_step_keeps_its_first_value():

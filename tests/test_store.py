@@ -275,3 +275,13 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     assert {r.tid: (r.params, r.loss) for r in after.records if r.tid in before} == before
     interrupted = [r for r in after.records if r.state == TrialState.INTERRUPTED]
     assert len(interrupted) <= 1 and all("interrupted" in r.error for r in interrupted)
+
+
+def test_best_params_of_a_store_loaded_without_its_space_decode_plain_choices(tmp_path):
+    space = {"k": hp.choice("k", ["rbf", "linear"]), "C": hp.loguniform("C", -3, 3),
+             "m": hp.choice("m", [{"a": 1}, {"b": hp.uniform("b", 0, 1)}])}  # fmt: skip
+    fmin(lambda p: p["C"], space, max_evals=6, trials_save_file=str(tmp_path / "t.db"), show_progressbar=False)
+    loaded = load_trials(tmp_path / "t.db")
+    best = loaded.best_params
+    assert best["k"] in ("rbf", "linear") and best["C"] == loaded.argmin["C"]
+    assert best["m"] == loaded.argmin["m"], "a choice of nested spaces stays its index"

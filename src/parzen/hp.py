@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,6 +40,36 @@ __all__ = [
 ]
 
 _PROB_TOLERANCE = 1e-6
+_MISSING: Any = object()  # a bound left out: said plainly, not as Python's "missing positional argument"
+_INT64 = (-(2**63), 2**63 - 1)  # what numpy draws integers in
+_EXP_LIMIT = 50.0  # exp(50) ~ 5e21: a log bound past it is almost surely a raw value
+
+
+def _given(label: Any, kind: str, names: str, *values: Any) -> str:
+    """The checked label, once every bound was given (`names`: how the call reads, for the message)."""
+    missing = any(v is _MISSING for v in values)  # identity: a value may be a numpy array
+    if not isinstance(label, str) and missing:
+        shown = ", ".join(repr(v) for v in (label, *values) if v is not _MISSING)
+        raise InvalidSpace(
+            f"hp.{kind} takes a label first, as in hp.{kind}('x', {names}); got hp.{kind}({shown}), "
+            f"whose first argument {label!r} is not a label (a string)"
+        )
+    label = validate_label(label, kind)
+    if missing:
+        raise InvalidSpace(f"hp.{kind}({label!r}) needs {names}: hp.{kind}({label!r}, {names})")
+    return label
+
+
+def _warn_if_raw(label: str, kind: str, low: float, high: float) -> None:
+    """loguniform's bounds are logs; bounds that read as raw values (1e-5, 1e-1) get a warning naming the fix."""
+    if low > 0 and (high / low >= 10 or high > _EXP_LIMIT):
+        warnings.warn(
+            f"hp.{kind}({label!r}, {low!r}, {high!r}): the bounds are logs, so values run from "
+            f"exp({low!r}) to exp({high!r}); if you meant {low!r} to {high!r}, write "
+            f"hp.{kind}({label!r}, math.log({low!r}), math.log({high!r})" + (", q)" if kind.startswith("q") else ")"),
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _finite(label: str, kind: str, name: str, value: Any) -> float:
@@ -81,7 +112,7 @@ def _options(label: str, kind: str, options: Any) -> tuple:
     return tuple(options)
 
 
-def choice(label: str, options: Sequence) -> Categorical:
+def choice(label: str, options: Sequence = _MISSING) -> Categorical:
     """One of `options` (each may be a nested space); `fmin` reports the index.
 
     Args:
@@ -92,12 +123,12 @@ def choice(label: str, options: Sequence) -> Categorical:
     Returns:
         The categorical node; ``space_eval`` maps the reported index back to the option.
     """
-    label = validate_label(label, "choice")
+    label = _given(label, "choice", "[option, ...]", options)
     options = _options(label, "choice", options)
     return Categorical(label, options, [1.0 / len(options)] * len(options))
 
 
-def pchoice(label: str, p_options: Sequence) -> Categorical:
+def pchoice(label: str, p_options: Sequence = _MISSING) -> Categorical:
     """One of the options of ``[(probability, option), ...]``, drawn with those odds.
 
     Args:
@@ -107,7 +138,7 @@ def pchoice(label: str, p_options: Sequence) -> Categorical:
     Returns:
         The categorical node (reported by index, as `choice`).
     """
-    label = validate_label(label, "pchoice")
+    label = _given(label, "pchoice", "[(probability, option), ...]", p_options)
     pairs = _options(label, "pchoice", p_options)
     probs, options = [], []
     for i, pair in enumerate(pairs):
@@ -125,10 +156,19 @@ def pchoice(label: str, p_options: Sequence) -> Categorical:
 
 
 def _integer_bound(label: str, name: str, value: Any) -> int:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or float(value) != int(value):
-        raise InvalidSpace(f"hp.randint({label!r}): {name} must be an integer, got {value!r}")
-    return int(value)
+    """An int, or a float with an integer value; within numpy's int64, where integers are drawn."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if not whole:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or float(value) != int(value):
+            raise InvalidSpace(f"hp.randint({label!r}): {name} must be an integer, got {value!r}")
+    number = int(value)
+    if not _INT64[0] <= number <= _INT64[1]:
+        raise InvalidSpace(
+            f"hp.randint({label!r}): {name} must be between -2**63 and 2**63 - 1 (integers are drawn as int64), "
+            f"got {value!r}; for a larger range draw its logarithm with hp.qloguniform"
+        )
+    return number
 
 
 def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
@@ -159,7 +199,7 @@ def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
     return Numeric(label, "randint", low=low, high=high)
 
 
-def uniform(label: str, low: float, high: float) -> Numeric:
+def uniform(label: str, low: float = _MISSING, high: float = _MISSING) -> Numeric:
     """A float uniformly in ``[low, high]``.
 
     Args:
@@ -167,12 +207,12 @@ def uniform(label: str, low: float, high: float) -> Numeric:
         low: the lower bound.
         high: the upper bound, greater than `low`.
     """
-    label = validate_label(label, "uniform")
+    label = _given(label, "uniform", "low, high", low, high)
     low, high = _bounds(label, "uniform", low, high)
     return Numeric(label, "uniform", low=low, high=high)
 
 
-def quniform(label: str, low: float, high: float, q: float) -> Numeric:
+def quniform(label: str, low: float = _MISSING, high: float = _MISSING, q: float = _MISSING) -> Numeric:
     """``round(uniform(low, high) / q) * q`` (a float, as in hyperopt).
 
     Args:
@@ -181,29 +221,31 @@ def quniform(label: str, low: float, high: float, q: float) -> Numeric:
         high: the upper bound, greater than `low`.
         q: the step (> 0); wrap in ``scope.int(...)`` for an int.
     """
-    label = validate_label(label, "quniform")
+    label = _given(label, "quniform", "low, high, q", low, high, q)
     low, high = _bounds(label, "quniform", low, high)
     return Numeric(label, "quniform", low=low, high=high, q=_step(label, "quniform", q))
 
 
-def loguniform(label: str, low: float, high: float) -> Numeric:
-    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range.
+def loguniform(label: str, low: float = _MISSING, high: float = _MISSING) -> Numeric:
+    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range (``math.log(1e-5)``...).
 
-    For learning rates and other scales: ``hp.loguniform("lr", np.log(1e-5), np.log(1e-1))``
-    draws between 1e-5 and 0.1, evenly per decade.
+    For learning rates and other scales: ``hp.loguniform("lr", math.log(1e-5), math.log(1e-1))``
+    draws between 1e-5 and 0.1, evenly per decade. Bounds that read as raw values (both
+    positive, a ratio of 10 or more) get a warning naming the likely intended call.
 
     Args:
         label: the hyperparameter's name, unique in the space.
-        low: the log of the smallest value (``np.log(1e-5)``, not ``1e-5``).
+        low: the log of the smallest value (``math.log(1e-5)``, not ``1e-5``).
         high: the log of the largest value, greater than `low`.
     """
-    label = validate_label(label, "loguniform")
+    label = _given(label, "loguniform", "low, high", low, high)
     low, high = _bounds(label, "loguniform", low, high)
+    _warn_if_raw(label, "loguniform", low, high)
     return Numeric(label, "loguniform", low=low, high=high)
 
 
-def qloguniform(label: str, low: float, high: float, q: float) -> Numeric:
-    """``round(exp(uniform(low, high)) / q) * q``.
+def qloguniform(label: str, low: float = _MISSING, high: float = _MISSING, q: float = _MISSING) -> Numeric:
+    """``round(exp(uniform(low, high)) / q) * q``: `low` and `high` are logs, as for `loguniform`.
 
     Args:
         label: the hyperparameter's name, unique in the space.
@@ -211,12 +253,13 @@ def qloguniform(label: str, low: float, high: float, q: float) -> Numeric:
         high: the log of the largest value, greater than `low`.
         q: the step (> 0) the value is rounded to.
     """
-    label = validate_label(label, "qloguniform")
+    label = _given(label, "qloguniform", "low, high, q", low, high, q)
     low, high = _bounds(label, "qloguniform", low, high)
+    _warn_if_raw(label, "qloguniform", low, high)
     return Numeric(label, "qloguniform", low=low, high=high, q=_step(label, "qloguniform", q))
 
 
-def normal(label: str, mu: float, sigma: float) -> Numeric:
+def normal(label: str, mu: float = _MISSING, sigma: float = _MISSING) -> Numeric:
     """A normally distributed float (unbounded).
 
     Args:
@@ -224,12 +267,12 @@ def normal(label: str, mu: float, sigma: float) -> Numeric:
         mu: the mean.
         sigma: the standard deviation (> 0).
     """
-    label = validate_label(label, "normal")
+    label = _given(label, "normal", "mu, sigma", mu, sigma)
     mu, sigma = _normal(label, "normal", mu, sigma)
     return Numeric(label, "normal", mu=mu, sigma=sigma)
 
 
-def qnormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
+def qnormal(label: str, mu: float = _MISSING, sigma: float = _MISSING, q: float = _MISSING) -> Numeric:
     """``round(normal(mu, sigma) / q) * q``.
 
     Args:
@@ -238,25 +281,25 @@ def qnormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
         sigma: the standard deviation (> 0).
         q: the step (> 0) the value is rounded to.
     """
-    label = validate_label(label, "qnormal")
+    label = _given(label, "qnormal", "mu, sigma, q", mu, sigma, q)
     mu, sigma = _normal(label, "qnormal", mu, sigma)
     return Numeric(label, "qnormal", mu=mu, sigma=sigma, q=_step(label, "qnormal", q))
 
 
-def lognormal(label: str, mu: float, sigma: float) -> Numeric:
-    """``exp(normal(mu, sigma))``: positive, log-normally distributed.
+def lognormal(label: str, mu: float = _MISSING, sigma: float = _MISSING) -> Numeric:
+    """``exp(normal(mu, sigma))``: positive, log-normally distributed (`mu`, `sigma` of the log).
 
     Args:
         label: the hyperparameter's name, unique in the space.
         mu: the mean of the value's log.
         sigma: the standard deviation of the value's log (> 0).
     """
-    label = validate_label(label, "lognormal")
+    label = _given(label, "lognormal", "mu, sigma", mu, sigma)
     mu, sigma = _normal(label, "lognormal", mu, sigma)
     return Numeric(label, "lognormal", mu=mu, sigma=sigma)
 
 
-def qlognormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
+def qlognormal(label: str, mu: float = _MISSING, sigma: float = _MISSING, q: float = _MISSING) -> Numeric:
     """``round(exp(normal(mu, sigma)) / q) * q``.
 
     Args:
@@ -265,12 +308,12 @@ def qlognormal(label: str, mu: float, sigma: float, q: float) -> Numeric:
         sigma: the standard deviation of the value's log (> 0).
         q: the step (> 0) the value is rounded to.
     """
-    label = validate_label(label, "qlognormal")
+    label = _given(label, "qlognormal", "mu, sigma, q", mu, sigma, q)
     mu, sigma = _normal(label, "qlognormal", mu, sigma)
     return Numeric(label, "qlognormal", mu=mu, sigma=sigma, q=_step(label, "qlognormal", q))
 
 
-def uniformint(label: str, low: float, high: float, q: float = 1.0) -> Call:
+def uniformint(label: str, low: float = _MISSING, high: float = _MISSING, q: float = 1.0) -> Call:
     """``int(quniform(label, low, high, 1))``: an integer in ``[low, high]``, as in hyperopt.
 
     Args:
@@ -279,5 +322,5 @@ def uniformint(label: str, low: float, high: float, q: float = 1.0) -> Call:
         high: the largest integer (included).
         q: accepted for hyperopt's signature; the step is always 1.
     """
-    label = validate_label(label, "uniformint")
+    label = _given(label, "uniformint", "low, high", low, high)
     return Call(int, (quniform(label, low, high, 1.0),))

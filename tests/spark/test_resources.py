@@ -195,7 +195,11 @@ MISMATCH_DRIVER = PRELUDE + textwrap.dedent(
             raise RuntimeError("this objective needs numpy " + DRIVER_NUMPY)
         return float(data.mean() * p["x"])
 
+    def divides(p):
+        return 1 / 0
+
     report = run(objective, max_evals=2, parallelism=2)
+    report["errors"] += run(divides, max_evals=2, parallelism=2)["errors"]
     print("RESULT " + json.dumps(report))
     spark.stop()
     """
@@ -222,12 +226,17 @@ def test_a_trial_failing_on_an_executor_with_other_versions_names_both(gpu_clust
     )
     Path(site.strip(), "older.pth").write_text(f"{older}\n")
     report = run_driver(MISMATCH_DRIVER, tmp_path, conf, executor_python=python)
-    assert len(report["errors"]) == 2
-    for error in report["errors"]:
-        assert f"numpy {numpy.__version__} on the driver, {old_numpy} here" in error, error
-        assert f"cloudpickle {cloudpickle.__version__} on the driver, 2.2.1 here" in error, error
-        if int(numpy.__version__.split(".")[0]) >= 2:  # numpy 1.x cannot load what numpy 2 pickled
+    assert len(report["errors"]) == 4
+    loading, arithmetic = report["errors"][:2], report["errors"][2:]
+    for error in loading:
+        if int(numpy.__version__.split(".")[0]) >= 2:  # numpy 1.x cannot load what numpy 2 pickled: versions say why
             assert f"numpy {old_numpy} is installed here but has no module 'numpy._core" in error, error
+            assert f"numpy {numpy.__version__} on the driver, {old_numpy} here" in error, error
+            assert f"cloudpickle {cloudpickle.__version__} on the driver, 2.2.1 here" in error, error
+        else:  # it loads, and the objective's own error is not a versions problem: no note about them
+            assert "this objective needs numpy" in error and "versions differ" not in error, error
+    for error in arithmetic:  # an objective's own bug says nothing of versions
+        assert "ZeroDivisionError" in error and "versions differ" not in error, error
 
 
 def test_local_mode_warns_once_and_runs_plain_tasks_cpus_apart(spark):

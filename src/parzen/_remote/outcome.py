@@ -92,8 +92,9 @@ def normalize_result(value):
     """The result dict for what an objective returned, or raise `InvalidResult`.
 
     A number is a loss with status ok. A dict keeps every key; its ``status`` must be
-    one of hyperopt's status strings (ok when missing and a loss is given), and a
-    status-ok result needs a finite ``loss``.
+    one of hyperopt's status strings (a dict without one is refused, as hyperopt did:
+    a forgotten status would otherwise pass for ok), and a status-ok result needs a
+    finite ``loss``.
     """
     if not isinstance(value, dict):
         loss = _as_loss(value)
@@ -105,7 +106,12 @@ def normalize_result(value):
         _check_finite(loss, "returned")
         return {"loss": loss, "status": STATUS_OK}
     result = dict(value)
-    status = result.setdefault("status", STATUS_OK if "loss" in result else None)
+    if "status" not in result:
+        raise InvalidResult(
+            f"the objective returned a dict without 'status' (keys: {sorted(map(str, result))}); add "
+            "'status': STATUS_OK (or STATUS_FAIL), e.g. {'loss': 0.1, 'status': STATUS_OK}, or return the loss alone"
+        )
+    status = result["status"]
     if status not in STATUS_STRINGS:
         raise InvalidResult(
             f"the objective returned a dict with status {status!r}; valid statuses are "

@@ -176,6 +176,9 @@ def load_objective(token: str, source: Any) -> Any:
     return loaded
 
 
+_LOADING_ERRORS = ("ImportError", "ModuleNotFoundError", "UnpicklingError")  # where differing versions may be why
+
+
 def run_payload(payload: dict[str, Any], blob: Any, attempt_number: int) -> bytes:
     """Run one trial described by `payload` on an executor; returns pickled outcome bytes."""
     start = time.time()
@@ -189,12 +192,14 @@ def run_payload(payload: dict[str, Any], blob: Any, attempt_number: int) -> byte
     try:
         fn = load_objective(payload["token"], blob)
         args = pickle.loads(payload["args"])
-    except Exception as exc:
+    except Exception as exc:  # the objective or its point could not be unpickled here: versions may be why
         outcome = outcome_of_exception(exc, start, traceback.format_exc())
-    else:
-        with using_resources(granted_resources(payload.get("resources"))):
-            outcome = run_captured(fn, args, payload.get("timeout"), payload.get("context"))
-    return dumps_outcome(with_version_note(outcome, payload.get("versions")))
+        return dumps_outcome(with_version_note(outcome, payload.get("versions")))
+    with using_resources(granted_resources(payload.get("resources"))):
+        outcome = run_captured(fn, args, payload.get("timeout"), payload.get("context"))
+    if outcome.get("error_type") in _LOADING_ERRORS:  # the objective unpickled something itself, or imported
+        outcome = with_version_note(outcome, payload.get("versions"))
+    return dumps_outcome(outcome)
 
 
 def reach_task(host: str, port: int, timeout: float) -> Any:

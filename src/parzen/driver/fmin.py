@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from parzen.executors.serial import SerialExecutor
 from parzen.pruning.pruners import NopPruner, Pruner
 from parzen.space import CompiledSpace, Node, compile_space, space_eval
 from parzen.tracking import tracking_observers
+from parzen.trial import Trials as CoreTrials
 from parzen.trial import TrialState
 
 logger = logging.getLogger("parzen")
@@ -103,7 +105,7 @@ class _Run:
             self._cancel_running(f"fmin stopped by {type(exc).__name__}")
             raise
         finally:
-            self.run.stop_reason = self.stop_reason or (None if error is None else f"{type(error).__name__}")
+            self.run.stop_reason = self.stop_reason or self._natural_end(error)
             self.observers.run_ended(self.run, error or self.pending_error)
         if self.pending_error is not None:
             raise self.pending_error
@@ -126,6 +128,14 @@ class _Run:
                 self._drain_finished()
                 self._cancel_running(self.stop_reason)
                 return
+
+    def _natural_end(self, error: BaseException | None) -> str:
+        """Why a run that no stop rule stopped is over."""
+        if error is not None:
+            return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        if self.tuner.exhausted:
+            return "the algorithm has no more points to suggest (search space exhausted)"
+        return f"max_evals={self.max_evals} finished trials reached"
 
     def _fill(self) -> None:
         """Submit suggestions until the executor is full or the budget is planned out.
@@ -281,6 +291,9 @@ def fmin(
         InvalidArgument: an argument is out of its domain (the message names it and what is valid).
     """
     budget = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)
+    _check_trials(trials)
+    if budget == sys.maxsize and timeout is None and loss_threshold is None and early_stop_fn is None:
+        _warn_unbounded(trials)
     if not callable(fn):
         raise InvalidArgument(f"fn must be a callable objective, got {type(fn).__name__}")
     if pass_expr_memo_ctrl:
@@ -354,6 +367,35 @@ def _tighter(a: float | None, b: float | None, pick: Callable[[float, float], fl
     if a is None or b is None:
         return a if b is None else b
     return pick(a, b)
+
+
+def _check_trials(trials: Any) -> None:
+    """`trials` must be a parzen Trials object (the class itself, or hyperopt's, is a common slip)."""
+    if trials is None or isinstance(trials, CoreTrials):
+        return
+    if isinstance(trials, type) and issubclass(trials, CoreTrials):
+        raise InvalidArgument(
+            f"trials must be a Trials object, got the class {trials.__name__} itself: "
+            f"write trials={trials.__name__}() (with parentheses)"
+        )
+    hint = " (a hyperopt Trials? use parzen.Trials, or convert it with parzen.from_hyperopt)"
+    hint = hint if "hyperopt" in type(trials).__module__ else ""
+    raise InvalidArgument(
+        f"trials must be a parzen Trials object such as Trials(), SparkTrials(...) or load_trials(path), "
+        f"got {type(trials).__module__}.{type(trials).__name__}{hint}"
+    )
+
+
+def _warn_unbounded(trials: Trials | None) -> None:
+    """Nothing would end the run: say so once, at the start, instead of running silently forever."""
+    if trials is not None and (trials.timeout is not None or trials.loss_threshold is not None):
+        return  # SparkTrials(timeout=...) bounds it
+    warnings.warn(
+        "fmin has no max_evals, timeout, loss_threshold or early_stop_fn: it runs until interrupted (Ctrl-C). "
+        "Pass max_evals=... to set a budget.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _resolve_trials(trials: Trials | None, trials_save_file: str | os.PathLike[str], space: CompiledSpace) -> Trials:

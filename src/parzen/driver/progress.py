@@ -1,4 +1,9 @@
-"""The progress bar of `fmin` (trials finished, best loss, failures), as an observer."""
+"""The progress bar of `fmin` (trials finished, best loss, running, failed and pruned trials), as an observer.
+
+It also says what a user would otherwise not see: that the run resumed from earlier
+trials, and, when it ends, why it stopped (max_evals, timeout, loss_threshold, an
+early-stop rule, Ctrl-C) in a last line under the bar, in a terminal or a notebook.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from parzen.driver.observers import Observer, RunInfo
-from parzen.trial import Trial, Trials
+from parzen.trial import Trial, Trials, TrialState
 
 _NO_TOTAL = 2**62
 
@@ -37,7 +42,9 @@ class ProgressObserver(Observer):
         elif self.show:
             from tqdm.auto import tqdm
 
-            self.display = tqdm(total=self.total, initial=self.shown, unit="trial", dynamic_ncols=True)
+            desc = f"resumed from {self.shown} trials" if self.shown and run.store_path else None
+            desc = desc or (f"continuing from {self.shown} trials" if self.shown else None)
+            self.display = tqdm(total=self.total, initial=self.shown, unit="trial", dynamic_ncols=True, desc=desc)
 
     def trial_ended(self, run: RunInfo, trial: Trial) -> None:
         if self.display is None:
@@ -54,14 +61,40 @@ class ProgressObserver(Observer):
             if best is not None:
                 self.display.postfix = f"best loss: {best}"
             return
-        self.display.set_postfix_str(f"best loss: {'-' if best is None else f'{best:.6g}'}, failed: {trials.n_failed}")
+        parts = [f"best loss: {'-' if best is None else f'{best:.6g}'}", f"running: {trials.n_running}"]
+        parts.append(f"failed: {trials.n_failed}")
+        pruned = trials.count(TrialState.PRUNED)
+        if pruned:
+            parts.append(f"pruned: {pruned}")
+        self.display.set_postfix_str(", ".join(parts))
+
+    def trial_started(self, run: RunInfo, trial: Trial) -> None:
+        if self.display is not None and self.context is None:
+            self._show_best(run.trials)  # the running count moves as trials start too
 
     def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
+        shown = self.display is not None
         if self.context is not None:
             self.context.__exit__(None, None, None)
         elif self.display is not None:
+            self._show_best(run.trials)
             self.display.close()
         self.display = self.context = None
+        if shown and run.stop_reason:
+            print(f"fmin stopped: {run.stop_reason} ({_summary(run.trials)})", file=sys.stderr, flush=True)
+
+
+def _summary(trials: Trials) -> str:
+    """``12 trials: 10 ok, 1 failed, 1 pruned``: what the run holds at its end."""
+    ok = trials.n_finished - trials.n_failed - trials.count(TrialState.PRUNED)
+    parts = [f"{len(trials)} trials: {ok} ok", f"{trials.n_failed} failed"]
+    pruned = trials.count(TrialState.PRUNED)
+    if pruned:
+        parts.append(f"{pruned} pruned")
+    cancelled = trials.count(TrialState.CANCELLED, TrialState.INTERRUPTED)
+    if cancelled:
+        parts.append(f"{cancelled} cancelled")
+    return ", ".join(parts)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,6 +61,7 @@ class Pruning(Observer):
         self.pruned_tids: set[int] = set()
         self.server: ReportServer | None = None
         self.token = ""
+        self.ignored_stops = 0  # trials told to stop that returned a result instead
         self.reachable = True
         self.closed = False
         pruner.reset(trials.records)
@@ -143,7 +145,22 @@ class Pruning(Observer):
 
     def trial_ended(self, run: RunInfo, trial: Trial) -> None:
         """A trial left the running state: the pruner learns its final state."""
+        if trial.tid in self.pruned_tids and trial.state == TrialState.DONE:
+            self._told_but_returned(trial)
         self.pruner.finished(trial)
+
+    def _told_but_returned(self, trial: Trial) -> None:
+        """A trial told to stop returned a result: it counts as finished, partial as it is; say so once."""
+        self.ignored_stops += 1
+        if self.ignored_stops == 1:
+            steps = max(trial.intermediate, default=None)
+            warnings.warn(
+                f"trial {trial.tid} was told to stop (parzen.report returned True; its last step was {steps}) "
+                "but returned normally: its partial result is recorded as an ordinary one and the algorithm "
+                "learns from it. To stop a trial, raise parzen.TrialPruned() when report(...) returns True.",
+                UserWarning,
+                stacklevel=2,
+            )
 
     def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
         self.close()
@@ -158,6 +175,11 @@ class Pruning(Observer):
         self.drain()  # whoever still waits gets its answer now
         if self.server is not None:
             self.server.unregister(self.token)
+        if self.ignored_stops > 1:
+            logger.warning(
+                "%d trials were told to stop and returned a result instead (raise parzen.TrialPruned())",
+                self.ignored_stops,
+            )
         if self.rejected:
             logger.warning(
                 "parzen.report: %d reports were rejected: %s", sum(self.rejected.values()), dict(self.rejected)

@@ -59,6 +59,29 @@ def format1_match(stored: Any, space: CompiledSpace, path: Path, warn: bool) -> 
     return True
 
 
+def choice_options(description: Any) -> dict[str, tuple[Any, ...]]:
+    """label -> the options of each choice whose options are all plain values (numbers, strings, None).
+
+    What a reader without the Python space can decode: ``{"kernel": ("rbf", "linear")}``;
+    a choice between nested spaces is left out (its index is all a description can give).
+    """
+    found: dict[str, tuple[Any, ...]] = {}
+    if isinstance(description, dict):
+        options = description.get("options")
+        if "hp" in description and isinstance(options, list) and all(_plain(o) for o in options):
+            found[description["hp"]["label"]] = tuple(options)
+        for value in description.values():
+            found |= choice_options(value)
+    elif isinstance(description, list):
+        for value in description:
+            found |= choice_options(value)
+    return found
+
+
+def _plain(option: Any) -> bool:
+    return option is None or isinstance(option, (bool, int, float, str))
+
+
 def _params_of(description: Any, out: dict[str, Any] | None = None) -> dict[str, Any]:
     """label -> that hyperparameter's description, from a space description."""
     out = {} if out is None else out

@@ -49,7 +49,7 @@ from parzen.storage.journal import journal_mode
 from parzen.storage.lease import Heartbeat, alive, process_start
 from parzen.storage.read import TRIAL_COLUMNS, Reader, StoredAttachments, attachment_row, attachment_value
 from parzen.storage.schema import FORMAT_VERSION, MIGRATE_1_TO_2, create, inspect, uri
-from parzen.storage.space import as_read_back, compare, describe_changes
+from parzen.storage.space import as_read_back, choice_options, compare, describe_changes
 from parzen.trial import Trial, TrialState
 
 __all__ = ["FORMAT_VERSION", "TrialStore", "attach_store", "load_trials", "describe_changes"]
@@ -857,18 +857,20 @@ def _mark_interrupted(store: TrialStore, stored: list[Trial]) -> list[Trial]:
 
 
 def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
-    """Open a store for analysis (read-only; works while a driver is writing it, and in a folder
-    the reader cannot write).
+    """Open a store for analysis: read-only, while a driver may be writing it, even in a folder the reader cannot write.
 
-    Pass the `space` to get ``best_params`` and choice values in ``to_dataframe()``. Rows
-    of a damaged store that cannot be read are skipped with a `StoreWarning` listing them.
+    Without `space`, ``best_params`` gives the best point flat, each choice as its option
+    when the option is a plain value (decoded from the space description the store
+    recorded, as ``parzen show`` does); with it, ``best_params`` is the point the objective
+    received and ``to_dataframe()`` shows choice values. Rows of a damaged store that
+    cannot be read are skipped with a `StoreWarning` listing them.
 
     Args:
-        path: the store file (a run's ``trials_save_file``).
-        space: the run's search space (optional; see above).
+        path: the store file (what ``fmin(trials_save_file=...)`` wrote).
+        space: the search space the trials belong to (checked against the store's own).
 
     Returns:
-        A `parzen.Trials` holding the store's trials, detached from the file.
+        A `parzen.Trials` holding the stored trials (not attached: nothing is written).
 
     Raises:
         StoreError: the file is missing, is not a parzen store, or was written by a newer parzen.
@@ -881,6 +883,7 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
 
             store.check_space(compile_space(space))
         records = store.load()
+        described = store.meta("space")
     finally:
         store.close()
     if store.damage:
@@ -889,4 +892,6 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
     trials.load_records(records)
     if space is not None:
         trials.attach_space(space)
+    elif described:
+        trials.stored_choices = choice_options(json.loads(described))
     return trials

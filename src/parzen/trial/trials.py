@@ -56,6 +56,7 @@ class Trials:
         self.exp_key = exp_key
         self.space: CompiledSpace | None = None
         self.store: TrialStore | None = None  # set by attach_store: every change is written through
+        self.stored_choices: dict[str, tuple[Any, ...]] | None = None  # set by load_trials: decodable choices
         self.last_finished: Trial | None = None  # the trial most recently told
 
     # ---- where trials run (a plug-in point) ----------------------------------------------
@@ -324,10 +325,19 @@ class Trials:
 
     @property
     def best_params(self) -> Any:
-        """The best point as the objective received it: choices as values, not indices."""
-        if self.space is None:
-            raise InvalidArgument("best_params needs the search space: run fmin with these trials first")
-        return self.space.eval(self.argmin)
+        """The best point as the objective received it: choices as values, not indices.
+
+        Trials loaded from a store without their space give the best point flat, each
+        choice between plain values as its option (decoded from the stored description).
+        """
+        if self.space is not None:
+            return self.space.eval(self.argmin)
+        if self.stored_choices is not None:
+            choices = self.stored_choices
+            return {k: choices[k][int(v)] if k in choices else v for k, v in self.argmin.items()}
+        raise InvalidArgument(
+            "best_params needs the search space: run fmin with these trials first, or load_trials(path, space)"
+        )
 
     def labels(self) -> tuple[str, ...]:
         """The space's labels (those seen in the trials when no space is attached)."""

@@ -9,6 +9,8 @@ import os
 import sys
 from typing import Any
 
+from parzen.exceptions import InvalidArgument
+
 # What parzen sets when it has to create the Spark session itself.
 LOCAL_SESSION_CONF = {
     "spark.ui.showConsoleProgress": "false",
@@ -30,7 +32,7 @@ def get_or_create_session(spark_session: Any = None) -> Any:
     (unless PYSPARK_PYTHON says otherwise) and keeps a master set by ``spark-submit``.
     """
     if spark_session is not None:
-        return spark_session
+        return _checked_session(spark_session)
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
@@ -51,6 +53,21 @@ def get_or_create_session(spark_session: Any = None) -> Any:
     for key, value in LOCAL_SESSION_CONF.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _checked_session(session: Any) -> Any:
+    """A SparkSession (classic or Connect), or `InvalidArgument` saying what was passed instead."""
+    if hasattr(session, "sparkContext") or is_connect_session(session):
+        return session
+    if type(session).__name__ == "SparkContext":
+        raise InvalidArgument(
+            "SparkTrials: spark_session must be a SparkSession, got a SparkContext: pass the session "
+            "(in a notebook `spark`, not `sc`; elsewhere SparkSession.builder.getOrCreate())"
+        )
+    raise InvalidArgument(
+        f"SparkTrials: spark_session must be a SparkSession (or None for the active one), "
+        f"got {type(session).__module__}.{type(session).__name__}"
+    )
 
 
 def _starts_a_local_jvm() -> bool:
