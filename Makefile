@@ -6,9 +6,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test test-fast test-min test-spark35 test-ray bench bench-quick lint dist check-python check-java chromium clean
+.PHONY: demo test test-fast test-min test-spark35 test-ray bench bench-quick lint docs dist check-python check-java chromium clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { \
@@ -78,6 +79,19 @@ dist: $(STAMP)
 bench-quick: check-java $(STAMP)
 	PYSPARK_PYTHON=$(abspath $(PY)) $(PY) benchmarks/bench_quick.py $(if $(RECORD),--record)
 
+$(DOCS_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+# The documentation site (mkdocs.yml, pages in docs/) into site/: every public name has a docstring and
+# every parameter an Args entry (docs/check_api.py), the pages' examples that need no Spark run
+# (tests/test_docs.py; `make test` runs the Spark ones too), then a strict build: a broken link, a page
+# outside the nav or a docstring griffe cannot read fails it. Offline: no fonts or scripts are fetched.
+docs: $(STAMP) $(DOCS_STAMP)
+	$(PY) docs/check_api.py
+	$(PY) -m pytest -q -p no:cacheprovider -m "not spark" tests/test_docs.py $(PYTEST_ARGS)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 # ruff (lint and format) and mypy on src/: what .ci/run checks before the tests.
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks examples
@@ -106,4 +120,4 @@ test-spark35: check-java check-python
 	PYSPARK_PYTHON=$(abspath $(SPARK35_VENV)/bin/python) $(SPARK35_VENV)/bin/python -m pytest -q -ra -m spark $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) $(SPARK35_VENV) build dist src/*.egg-info .pytest_cache demo-report.html
+	rm -rf $(VENV) $(MIN_VENV) $(SPARK35_VENV) build dist site src/*.egg-info .pytest_cache demo-report.html

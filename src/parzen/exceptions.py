@@ -46,7 +46,11 @@ class InvalidTrial(ParzenError, ValueError):
     """A hyperopt trial document that cannot become a parzen trial (missing key, bad tid, bad state...).
 
     Raised by `trials_from_docs`, `Trials.insert_trial_docs` and `from_hyperopt`; the
-    message names the document's tid and the key at fault. `obj` is the document.
+    message names the document's tid and the key at fault.
+
+    Args:
+        msg: the message.
+        obj: the document at fault (kept as ``.obj``).
     """
 
     def __init__(self, msg: str, obj: object = None):
@@ -103,6 +107,10 @@ class ExecutorLost(ParzenError, RuntimeError):
 
     Not a trial's fault: the trials that were running are recorded as interrupted
     (their budget is run again on resume), never as failed.
+
+    Args:
+        reason: what happened to the executor (kept as ``.reason``).
+        tids: the trials that were running (kept as ``.tids``).
     """
 
     def __init__(self, reason: str, tids: list[int] | None = None):

@@ -113,14 +113,31 @@ def _options(label: str, kind: str, options: Any) -> tuple:
 
 
 def choice(label: str, options: Sequence = _MISSING) -> Categorical:
-    """One of `options` (each may be a nested space); `fmin` reports the index."""
+    """One of `options` (each may be a nested space); `fmin` reports the index.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        options: a list or tuple of values or sub-spaces (dicts, lists, other ``hp.*``), each
+            equally likely a priori.
+
+    Returns:
+        The categorical node; ``space_eval`` maps the reported index back to the option.
+    """
     label = _given(label, "choice", "[option, ...]", options)
     options = _options(label, "choice", options)
     return Categorical(label, options, [1.0 / len(options)] * len(options))
 
 
 def pchoice(label: str, p_options: Sequence = _MISSING) -> Categorical:
-    """One of the options of ``[(probability, option), ...]``, drawn with those odds."""
+    """One of the options of ``[(probability, option), ...]``, drawn with those odds.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        p_options: ``(probability, option)`` pairs; the probabilities must sum to 1.
+
+    Returns:
+        The categorical node (reported by index, as `choice`).
+    """
     label = _given(label, "pchoice", "[(probability, option), ...]", p_options)
     pairs = _options(label, "pchoice", p_options)
     probs, options = [], []
@@ -155,7 +172,16 @@ def _integer_bound(label: str, name: str, value: Any) -> int:
 
 
 def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
-    """An integer: ``randint(label, upper)`` in ``[0, upper)``, ``randint(label, low, high)`` in ``[low, high)``."""
+    """An integer: ``randint(label, upper)`` in ``[0, upper)``, ``randint(label, low, high)`` in ``[low, high)``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        *args: ``(upper)`` or ``(low, high)``, integers; `high`/`upper` is excluded.
+        **kwargs: the same bounds by name: ``upper=``, or ``low=`` and ``high=``.
+
+    Returns:
+        The integer node (its values are ints; TPE treats them as ordered).
+    """
     label = validate_label(label, "randint")
     if kwargs:
         bad = set(kwargs) - {"low", "high", "upper"}
@@ -174,21 +200,44 @@ def randint(label: str, *args: Any, **kwargs: Any) -> Numeric:
 
 
 def uniform(label: str, low: float = _MISSING, high: float = _MISSING) -> Numeric:
-    """A float uniformly in ``[low, high]``."""
+    """A float uniformly in ``[low, high]``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the lower bound.
+        high: the upper bound, greater than `low`.
+    """
     label = _given(label, "uniform", "low, high", low, high)
     low, high = _bounds(label, "uniform", low, high)
     return Numeric(label, "uniform", low=low, high=high)
 
 
 def quniform(label: str, low: float = _MISSING, high: float = _MISSING, q: float = _MISSING) -> Numeric:
-    """``round(uniform(low, high) / q) * q`` (a float, as in hyperopt)."""
+    """``round(uniform(low, high) / q) * q`` (a float, as in hyperopt).
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the lower bound.
+        high: the upper bound, greater than `low`.
+        q: the step (> 0); wrap in ``scope.int(...)`` for an int.
+    """
     label = _given(label, "quniform", "low, high, q", low, high, q)
     low, high = _bounds(label, "quniform", low, high)
     return Numeric(label, "quniform", low=low, high=high, q=_step(label, "quniform", q))
 
 
 def loguniform(label: str, low: float = _MISSING, high: float = _MISSING) -> Numeric:
-    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range (``math.log(1e-5)``...)."""
+    """``exp(uniform(low, high))``: `low` and `high` are logs of the value's range (``math.log(1e-5)``...).
+
+    For learning rates and other scales: ``hp.loguniform("lr", math.log(1e-5), math.log(1e-1))``
+    draws between 1e-5 and 0.1, evenly per decade. Bounds that read as raw values (both
+    positive, a ratio of 10 or more) get a warning naming the likely intended call.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the log of the smallest value (``math.log(1e-5)``, not ``1e-5``).
+        high: the log of the largest value, greater than `low`.
+    """
     label = _given(label, "loguniform", "low, high", low, high)
     low, high = _bounds(label, "loguniform", low, high)
     _warn_if_raw(label, "loguniform", low, high)
@@ -196,7 +245,14 @@ def loguniform(label: str, low: float = _MISSING, high: float = _MISSING) -> Num
 
 
 def qloguniform(label: str, low: float = _MISSING, high: float = _MISSING, q: float = _MISSING) -> Numeric:
-    """``round(exp(uniform(low, high)) / q) * q``: `low` and `high` are logs, as for `loguniform`."""
+    """``round(exp(uniform(low, high)) / q) * q``: `low` and `high` are logs, as for `loguniform`.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the log of the smallest value, as for `loguniform`.
+        high: the log of the largest value, greater than `low`.
+        q: the step (> 0) the value is rounded to.
+    """
     label = _given(label, "qloguniform", "low, high, q", low, high, q)
     low, high = _bounds(label, "qloguniform", low, high)
     _warn_if_raw(label, "qloguniform", low, high)
@@ -204,34 +260,67 @@ def qloguniform(label: str, low: float = _MISSING, high: float = _MISSING, q: fl
 
 
 def normal(label: str, mu: float = _MISSING, sigma: float = _MISSING) -> Numeric:
-    """A normally distributed float (unbounded)."""
+    """A normally distributed float (unbounded).
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean.
+        sigma: the standard deviation (> 0).
+    """
     label = _given(label, "normal", "mu, sigma", mu, sigma)
     mu, sigma = _normal(label, "normal", mu, sigma)
     return Numeric(label, "normal", mu=mu, sigma=sigma)
 
 
 def qnormal(label: str, mu: float = _MISSING, sigma: float = _MISSING, q: float = _MISSING) -> Numeric:
-    """``round(normal(mu, sigma) / q) * q``."""
+    """``round(normal(mu, sigma) / q) * q``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean.
+        sigma: the standard deviation (> 0).
+        q: the step (> 0) the value is rounded to.
+    """
     label = _given(label, "qnormal", "mu, sigma, q", mu, sigma, q)
     mu, sigma = _normal(label, "qnormal", mu, sigma)
     return Numeric(label, "qnormal", mu=mu, sigma=sigma, q=_step(label, "qnormal", q))
 
 
 def lognormal(label: str, mu: float = _MISSING, sigma: float = _MISSING) -> Numeric:
-    """``exp(normal(mu, sigma))``: positive, log-normally distributed (`mu`, `sigma` of the log)."""
+    """``exp(normal(mu, sigma))``: positive, log-normally distributed (`mu`, `sigma` of the log).
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean of the value's log.
+        sigma: the standard deviation of the value's log (> 0).
+    """
     label = _given(label, "lognormal", "mu, sigma", mu, sigma)
     mu, sigma = _normal(label, "lognormal", mu, sigma)
     return Numeric(label, "lognormal", mu=mu, sigma=sigma)
 
 
 def qlognormal(label: str, mu: float = _MISSING, sigma: float = _MISSING, q: float = _MISSING) -> Numeric:
-    """``round(exp(normal(mu, sigma)) / q) * q``."""
+    """``round(exp(normal(mu, sigma)) / q) * q``.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        mu: the mean of the value's log.
+        sigma: the standard deviation of the value's log (> 0).
+        q: the step (> 0) the value is rounded to.
+    """
     label = _given(label, "qlognormal", "mu, sigma, q", mu, sigma, q)
     mu, sigma = _normal(label, "qlognormal", mu, sigma)
     return Numeric(label, "qlognormal", mu=mu, sigma=sigma, q=_step(label, "qlognormal", q))
 
 
 def uniformint(label: str, low: float = _MISSING, high: float = _MISSING, q: float = 1.0) -> Call:
-    """``int(quniform(label, low, high, 1))``: an integer in ``[low, high]``, as in hyperopt."""
+    """``int(quniform(label, low, high, 1))``: an integer in ``[low, high]``, as in hyperopt.
+
+    Args:
+        label: the hyperparameter's name, unique in the space.
+        low: the smallest integer.
+        high: the largest integer (included).
+        q: accepted for hyperopt's signature; the step is always 1.
+    """
     label = _given(label, "uniformint", "low, high", low, high)
     return Call(int, (quniform(label, low, high, 1.0),))

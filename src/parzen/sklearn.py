@@ -45,13 +45,26 @@ def _validate_y(search: Any, y: Any, multi_output: bool) -> Any:
 class HyperoptSearchCV(BaseSearchCV):
     """Hyperparameter search over `space` with parzen's ``fmin`` (TPE unless `algo` says otherwise).
 
-    `space` maps the estimator's parameter names to ``hp.*`` expressions (or constants);
-    `max_evals` is the number of candidates cross-validated; `algo` is a parzen suggest
-    function (``parzen.tpe.suggest`` when None); `trials` (with ``warm_start=True``) is
-    the `Trials` a second ``fit`` continues; `random_state` an int seed or a numpy
-    Generator. The other parameters are scikit-learn's ``BaseSearchCV``'s. After
-    ``fit``: ``trials_`` holds the trials, and ``best_params_``, ``best_score_``,
-    ``cv_results_``, ``best_estimator_`` are scikit-learn's.
+    hyperopt's ``hyperopt.sklearn.HyperoptSearchCV``, same parameters. After ``fit``:
+    ``trials_`` holds the trials, and ``best_params_``, ``best_score_``, ``cv_results_``,
+    ``best_estimator_`` are scikit-learn's.
+
+    Args:
+        estimator: the scikit-learn estimator to tune.
+        space: the estimator's parameter names mapped to ``hp.*`` expressions (or constants).
+        max_evals: how many candidates are cross-validated.
+        trials: the `Trials` a second ``fit`` continues (with `warm_start`).
+        algo: a parzen suggest function (``parzen.tpe.suggest`` when None).
+        warm_start: continue from `trials` on the next ``fit`` instead of starting afresh.
+        scoring: as scikit-learn's: a scorer name or callable (one metric); None: the estimator's score.
+        n_jobs: as scikit-learn's: parallel jobs for the folds of one candidate.
+        refit: refit the best candidate on the whole data.
+        cv: as scikit-learn's: folds, a splitter or an iterable of splits.
+        verbose: as scikit-learn's.
+        pre_dispatch: as scikit-learn's.
+        random_state: an int seed or a ``numpy.random.Generator``, for reproducible candidates.
+        error_score: as scikit-learn's: the score of a candidate whose fit fails.
+        return_train_score: as scikit-learn's.
     """
 
     _required_parameters = ["estimator", "space", "max_evals"]
@@ -115,7 +128,17 @@ class HyperoptSearchCV(BaseSearchCV):
             raise ValueError(f"refit must be a boolean, got {type(self.refit).__name__} {self.refit!r}")
 
     def fit(self, X: Any, y: Any = None, groups: Any = None, **fit_params: Any) -> HyperoptSearchCV:
-        """Cross-validate `max_evals` candidates chosen by ``fmin``, then refit the best (if `refit`)."""
+        """Cross-validate `max_evals` candidates chosen by ``fmin``, then refit the best (if `refit`).
+
+        Args:
+            X: the training data.
+            y: the targets (None for unsupervised estimators).
+            groups: group labels for a group-aware `cv` splitter.
+            **fit_params: passed to the estimator's ``fit``.
+
+        Returns:
+            The fitted search.
+        """
         self._check_input_parameters(X, y)
         super().fit(X, y=y, groups=groups, **fit_params)
         return self

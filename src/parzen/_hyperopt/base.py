@@ -61,6 +61,7 @@ __all__ = [
 ]
 
 JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}
+"""The states hyperopt counted as not failed (new, running, done)."""
 
 
 class Domain:
@@ -72,6 +73,14 @@ class Domain:
     ``true_loss`` of a result. hyperopt's pyll internals (``s_idxs_vals``, ``vh``,
     ``memo_from_config``) are not here, so an algorithm written against them cannot run
     on parzen (see docs/migrating-from-hyperopt.md).
+
+    Args:
+        fn: the objective.
+        expr: its search space (compiled here: a bad space fails now, naming the label).
+        workdir: kept as an attribute, unused.
+        pass_expr_memo_ctrl: refused when true: parzen objectives receive the point only.
+        name: kept as an attribute, unused.
+        loss_target: kept as an attribute, unused.
     """
 
     def __init__(
@@ -94,26 +103,61 @@ class Domain:
         self.params = dict(self.space.params)
 
     def evaluate(self, config: Mapping[str, Any], ctrl: Any = None, attach_attachments: bool = True) -> dict:
-        """The objective's result for flat point `config` (a number becomes ``{"loss": x, "status": "ok"}``)."""
+        """The objective's result for flat point `config` (a number becomes ``{"loss": x, "status": "ok"}``).
+
+        Args:
+            config: a flat point, ``{label: value}`` (a choice as its index).
+            ctrl: ignored (hyperopt's controller).
+            attach_attachments: ignored.
+
+        Raises:
+            InvalidResult: the objective returned something that is not a loss or a result dict.
+        """
         try:
             return normalize_result(self.fn(self.space.eval(config)))
         except InvalidResult as exc:
             raise InvalidResult(str(exc)) from None
 
     def short_str(self) -> str:
+        """A short description naming the objective, as hyperopt's."""
         return f"Domain{{{self.fn}}}"
 
     def loss(self, result: Mapping[str, Any], config: Any = None) -> Any:
+        """The loss of `result` (None if it has none).
+
+        Args:
+            result: a trial's result dict.
+            config: ignored (hyperopt's signature).
+        """
         return result.get("loss")
 
     def loss_variance(self, result: Mapping[str, Any], config: Any = None) -> float:
+        """The result's ``loss_variance`` (0 if it has none).
+
+        Args:
+            result: a trial's result dict.
+            config: ignored (hyperopt's signature).
+        """
         return result.get("loss_variance", 0.0)
 
     def true_loss(self, result: Mapping[str, Any], config: Any = None) -> Any:
+        """The result's ``true_loss``, else its loss.
+
+        Args:
+            result: a trial's result dict.
+            config: ignored (hyperopt's signature).
+        """
         return result["true_loss"] if "true_loss" in result else self.loss(result, config)
 
     def status(self, result: Mapping[str, Any], config: Any = None) -> Any:
+        """The result's status (``"ok"`` or ``"fail"``).
+
+        Args:
+            result: a trial's result dict.
+            config: ignored (hyperopt's signature).
+        """
         return result["status"]
 
     def new_result(self) -> dict[str, str]:
+        """The result of a trial not yet evaluated: ``{"status": "new"}``."""
         return {"status": STATUS_NEW}

@@ -35,9 +35,11 @@ from parzen.space import CompiledSpace, to_python
 from parzen.trial import STATUS_FAIL, STATUS_NEW, STATUS_OK, Trial, TrialState
 
 TRIAL_KEYS = ["tid", "spec", "result", "misc", "state", "owner", "book_time", "refresh_time", "exp_key"]
+"""The keys of a hyperopt trial document (`Trials.trials` items)."""
 
 
 TRIAL_MISC_KEYS = ["tid", "cmd", "idxs", "vals"]
+"""The keys of a trial document's ``misc`` dict."""
 
 
 _STATES = {

@@ -40,8 +40,15 @@ __all__ = [
 def trials_from_docs(docs: Iterable[Mapping[str, Any]], validate: bool = True, **kwargs: Any) -> Trials:
     """A `Trials` holding hyperopt trial documents (results included), as hyperopt's function.
 
-    TPE learns from the finished ones; ``fmin`` evaluates NEW ones first. `kwargs`
-    go to ``Trials(...)`` (``exp_key``).
+    TPE learns from the finished ones; ``fmin`` evaluates NEW ones first.
+
+    Args:
+        docs: hyperopt trial documents (``tid``, ``state``, ``result``, ``misc`` with ``idxs``/``vals``).
+        validate: check each document's keys and types, naming the first bad one.
+        **kwargs: passed to ``Trials(...)`` (``exp_key``).
+
+    Raises:
+        InvalidTrial: a document is malformed (with `validate`).
     """
     trials = Trials(**kwargs)
     trials.load_records(records_from_docs(docs, validate))
@@ -53,7 +60,14 @@ def generate_trials_to_calculate(points: Sequence[Mapping[str, Any]]) -> Trials:
 
     As in hyperopt: pass them as ``fmin(..., trials=generate_trials_to_calculate(points))``.
     The points are checked against the space when ``fmin`` starts (a value outside its
-    hyperparameter's range is refused there, naming the label).
+    hyperparameter's range is refused there, naming the label). They count towards
+    `max_evals` (hyperopt ran them on top).
+
+    Args:
+        points: a list of flat points, ``[{label: value}, ...]``.
+
+    Raises:
+        InvalidArgument: `points` is not a list of dicts.
     """
     if isinstance(points, Mapping) or not isinstance(points, Iterable):
         raise InvalidArgument("generate_trials_to_calculate needs a list of {label: value} dicts")
@@ -115,6 +129,17 @@ def from_hyperopt(trials_or_path: Any, space: Any = None) -> Trials:
     (the same search space written for parzen), every trial is checked against it
     (labels, ranges, choice indices) and the result can go straight to
     ``fmin(..., trials=...)``: TPE continues from the whole history.
+
+    Args:
+        trials_or_path: a ``hyperopt.Trials``, a list of its trial documents, or the path of a pickle of one.
+        space: the search space written for parzen; when given, every trial is checked against it.
+
+    Returns:
+        A `parzen.Trials` holding the history.
+
+    Raises:
+        InvalidArgument: `trials_or_path` is none of the accepted kinds.
+        InvalidTrial: a trial does not fit `space` (the message names the trial and label).
     """
     source = trials_or_path
     where = "the hyperopt history"
@@ -143,7 +168,12 @@ def from_hyperopt(trials_or_path: Any, space: Any = None) -> Trials:
 def miscs_to_idxs_vals(
     miscs: Sequence[Mapping[str, Any]], keys: Iterable[str] | None = None
 ) -> tuple[dict[str, list], dict[str, list]]:
-    """``({label: [tid, ...]}, {label: [value, ...]})`` over trial ``misc`` documents (hyperopt's helper)."""
+    """``({label: [tid, ...]}, {label: [value, ...]})`` over trial ``misc`` documents (hyperopt's helper).
+
+    Args:
+        miscs: the ``misc`` dicts of trial documents.
+        keys: the labels to collect; None: those of the first document.
+    """
     if keys is None:
         if not miscs:
             raise InvalidArgument("miscs_to_idxs_vals cannot infer the labels of an empty list; pass keys=")
@@ -164,7 +194,18 @@ def miscs_update_idxs_vals(
     assert_all_vals_used: bool = True,
     idxs_map: Mapping[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Write ``idxs``/``vals`` columns back into ``misc`` documents (hyperopt's helper)."""
+    """Write ``idxs``/``vals`` columns back into ``misc`` documents (hyperopt's helper).
+
+    Args:
+        miscs: the ``misc`` dicts to update in place.
+        idxs: ``{label: [tid, ...]}``.
+        vals: ``{label: [value, ...]}``, parallel to `idxs`.
+        assert_all_vals_used: fail on a tid that no document has (True) or skip it.
+        idxs_map: maps the tids in `idxs` to the documents' tids.
+
+    Returns:
+        `miscs`, updated.
+    """
     idxs_map = idxs_map or {}
     by_tid = {m["tid"]: m for m in miscs}
     for misc in miscs:
@@ -180,12 +221,20 @@ def miscs_update_idxs_vals(
 
 
 def spec_from_misc(misc: Mapping[str, Any]) -> dict[str, Any]:
-    """The flat point of one ``misc`` document (hyperopt's helper)."""
+    """The flat point of one ``misc`` document (hyperopt's helper).
+
+    Args:
+        misc: a trial document's ``misc`` dict.
+    """
     return _params(misc, misc.get("tid", -1))
 
 
 def SONify(arg: Any) -> Any:  # noqa: N802 - hyperopt's name
-    """`arg` with numpy scalars and arrays made plain Python (what MongoDB / JSON can hold)."""
+    """`arg` with numpy scalars and arrays made plain Python (what MongoDB / JSON can hold).
+
+    Args:
+        arg: a value, possibly nested in dicts, lists and tuples.
+    """
     if isinstance(arg, np.ndarray):
         return SONify(arg.item()) if arg.ndim == 0 else [SONify(a) for a in arg]
     if isinstance(arg, np.bool_):

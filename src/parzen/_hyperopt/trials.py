@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL = range(5)
+"""hyperopt's trial states (0-4: new, running, done, error, cancelled), the ``state`` of `Trials.trials` documents."""
 JOB_STATES = [JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE, JOB_STATE_ERROR, JOB_STATE_CANCEL]
+"""Every ``JOB_STATE_*`` code, in order."""
 
 # hyperopt has no pruned or interrupted jobs: a pruned trial is done (with status fail),
 # an interrupted one was cancelled.
@@ -128,21 +130,43 @@ class Trials(core.Trials):
     # ---- hyperopt's trial documents in (see parzen._hyperopt.docs) ----------------------------
 
     def insert_trial_docs(self, docs: Iterable[Mapping[str, Any]]) -> list[int]:
-        """Add hyperopt trial documents, validated (`InvalidTrial`) and visible at once (no refresh needed)."""
+        """Add hyperopt trial documents, validated (`InvalidTrial`) and visible at once (no refresh needed).
+
+        Args:
+            docs: hyperopt trial documents, as `new_trial_docs` makes them.
+
+        Returns:
+            Their tids.
+        """
         from parzen._hyperopt.docs import records_from_docs
 
         return self.insert_records(records_from_docs(docs))
 
     def insert_trial_doc(self, doc: Mapping[str, Any]) -> int:
-        """Add one hyperopt trial document (see `insert_trial_docs`)."""
+        """Add one hyperopt trial document (see `insert_trial_docs`).
+
+        Args:
+            doc: a hyperopt trial document.
+        """
         return self.insert_trial_docs([doc])[0]
 
     def new_trial_ids(self, n: int) -> list[int]:
-        """Reserve `n` fresh tids (hyperopt's API, for code that builds trial documents)."""
+        """Reserve `n` fresh tids (hyperopt's API, for code that builds trial documents).
+
+        Args:
+            n: how many.
+        """
         return self.reserve_tids(n)
 
     def new_trial_docs(self, tids: list, specs: list, results: list, miscs: list) -> list[dict[str, Any]]:
-        """NEW trial documents as hyperopt built them, for `insert_trial_docs`."""
+        """NEW trial documents as hyperopt built them, for `insert_trial_docs`.
+
+        Args:
+            tids: tids from `new_trial_ids`.
+            specs: each trial's ``spec`` (hyperopt's; kept as given).
+            results: each trial's result dict.
+            miscs: each trial's ``misc`` dict (``idxs``/``vals``: the point).
+        """
         if not len(tids) == len(specs) == len(results) == len(miscs):
             raise InvalidArgument("new_trial_docs needs tids, specs, results and miscs of the same length")
         return [
@@ -267,7 +291,13 @@ class Trials(core.Trials):
         return self.record(tid).attachments
 
     def count_by_state_unsynced(self, arg: int | list[int]) -> int:
-        """How many trials are in the hyperopt state(s) `arg` (a ``JOB_STATE_*`` code or a list of them)."""
+        """How many trials are in the hyperopt state(s) `arg` (a ``JOB_STATE_*`` code or a list of them).
+
+        ``count_by_state_synced`` is the same method: parzen's counts are always current.
+
+        Args:
+            arg: a ``JOB_STATE_*`` code or a list of them.
+        """
         states = [arg] if isinstance(arg, int) else list(arg)
         return self.count(*[TrialState(s) for s in states])
 
@@ -286,6 +316,11 @@ class Trials(core.Trials):
         """``trials.fmin(fn, space, ...)`` as in hyperopt: `parzen.fmin` with these trials.
 
         The one import that climbs a layer (``_hyperopt`` -> ``driver``), as hyperopt's API has it.
+
+        Args:
+            fn: the objective.
+            space: the search space.
+            **kwargs: `fmin`'s other arguments (``algo``, ``max_evals``, ...).
         """
         from parzen.driver.fmin import fmin
 

@@ -17,15 +17,21 @@ from typing import Any, Required, TypedDict
 from parzen._remote.versions import missing_module_hint, package_versions
 
 STATUS_OK = "ok"
+"""A result's status when the objective succeeded: ``{"loss": x, "status": STATUS_OK}``."""
 
 
 STATUS_FAIL = "fail"
+"""A result's status when the objective reports failure itself; the trial is failed, not an error."""
 
 
 STATUS_NEW = "new"
+"""hyperopt's status of a result not yet computed (kept for scripts that compare with it)."""
 STATUS_RUNNING = "running"
+"""hyperopt's status of a result being computed (kept for scripts that compare with it)."""
 STATUS_SUSPENDED = "suspended"
+"""hyperopt's status of a suspended evaluation (kept for scripts that compare with it)."""
 STATUS_STRINGS = (STATUS_NEW, STATUS_RUNNING, STATUS_SUSPENDED, STATUS_OK, STATUS_FAIL)
+"""Every status a result may carry, as in hyperopt."""
 
 
 class Outcome(TypedDict, total=False):

@@ -48,8 +48,19 @@ class TrialPruned(Exception):  # noqa: N818 - optuna's and Ray's name, kept for 
 def report(step: int, value: float) -> bool:
     """Record `value` at `step` for the running trial; True if the pruner says to stop.
 
-    `step` is an int >= 0 that grows (an epoch, a boosting round, a number of samples);
-    `value` is the loss the trial would return if it stopped now (lower is better).
+    On True, stop with ``raise parzen.TrialPruned()``: the trial is then recorded as pruned.
+    Returning a loss instead records an ordinary finished trial with a partial loss.
+
+    Args:
+        step: an int >= 0 that grows (an epoch, a boosting round, a number of samples).
+        value: the loss the trial would return if it stopped now (lower is better).
+
+    Returns:
+        True when the pruner says to stop; False to go on (also outside a trial, and when
+        the driver does not answer in time).
+
+    Raises:
+        ValueError: `step` is not an int from 0 to 2**53 - 1, or `value` is not a real number.
     """
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
         raise ValueError(f"report: step must be an int from 0 to 2**53 - 1, got {step!r}")

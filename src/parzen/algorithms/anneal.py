@@ -76,5 +76,21 @@ def suggest(
     avg_best_idx: float = 2.0,
     shrink_coef: float = 0.1,
 ) -> dict[str, Any]:
-    """A point near one of the best trials; the prior when there are none."""
+    """A point near one of the best trials; the prior when there are none.
+
+    Use it as ``fmin(..., algo=anneal.suggest)``; set options with
+    ``functools.partial(anneal.suggest, shrink_coef=0.2)``.
+
+    Args:
+        space: the compiled space (fmin passes it).
+        history: every trial so far, running ones included (fmin passes it).
+        rng: the run's random generator (fmin passes it).
+        avg_best_idx: the mean rank of the model trial among the best ones (geometric):
+            smaller follows the best trial more closely.
+        shrink_coef: how fast the neighbourhood narrows: its width is ``1 / (1 + T * shrink_coef)``
+            of the prior's after T trials used the parameter.
+
+    Returns:
+        The point: ``{label: value}`` for the active labels (a choice as its option's index).
+    """
     return space.walk(_Annealer(history, rng, avg_best_idx, shrink_coef).pick)

@@ -22,7 +22,16 @@ from parzen.trial import History
 
 
 def values_for(param: Param, points_per_dimension: int) -> Sequence[Any]:
-    """The grid values of one parameter (all of them for a discrete one)."""
+    """The grid values of one parameter (all of them for a discrete one).
+
+    Args:
+        param: a parameter of a compiled space (``space.params[label]``).
+        points_per_dimension: how many values a continuous parameter gets: evenly spaced
+            in its (log) range, or at quantiles of a normal prior.
+
+    Returns:
+        The values in order (a choice's as option indices; options with odds 0 left out).
+    """
     if isinstance(param, Categorical):  # options the prior gives no chance (pchoice odds 0) are not points
         return [i for i, p in enumerate(param.probs) if p > 0]
     assert isinstance(param, Numeric)
@@ -46,6 +55,13 @@ def enumerate_grid(space: CompiledSpace, points_per_dimension: int) -> Iterator[
     Works like an odometer over the parameters in the order a walk visits them: which
     parameters are visited depends on the choices made before them, so after each
     point the last digit that can still advance is advanced and the rest restart at 0.
+
+    Args:
+        space: the compiled space.
+        points_per_dimension: values per continuous parameter (see `values_for`).
+
+    Yields:
+        Each point once, as ``{label: value}`` for its active labels.
     """
     values: dict[str, Sequence] = {}
     prefix: list[int] = []
@@ -126,7 +142,19 @@ def _key(params: dict[str, Any]) -> tuple:
 def suggest(
     space: CompiledSpace, history: History, rng: np.random.Generator, points_per_dimension: int = 5
 ) -> dict[str, Any] | None:
-    """The first grid point not yet in `history`, or None when the grid is exhausted."""
+    """The first grid point not yet in `history`, or None when the grid is exhausted.
+
+    Use it as ``fmin(..., algo=grid.suggest)``; None ends the run once every point was tried.
+
+    Args:
+        space: the compiled space (fmin passes it).
+        history: every trial so far (fmin passes it); points already in it are skipped.
+        rng: not used: the grid's order is fixed.
+        points_per_dimension: values per continuous parameter (see `values_for`).
+
+    Returns:
+        The next point, or None when every grid point is in `history`.
+    """
     integer_at_least("grid.suggest: points_per_dimension", points_per_dimension, 1)
     per_space: dict[int, _Enumeration] = space.algorithm_state(_Enumeration, dict)
     enumeration = per_space.get(points_per_dimension)
@@ -136,5 +164,10 @@ def suggest(
 
 
 def grid_size(space: CompiledSpace, points_per_dimension: int = 5) -> int:
-    """How many points the grid of `space` has (walks the whole grid)."""
+    """How many points the grid of `space` has (walks the whole grid).
+
+    Args:
+        space: the compiled space.
+        points_per_dimension: values per continuous parameter (see `values_for`).
+    """
     return sum(1 for _ in enumerate_grid(space, points_per_dimension))

@@ -24,7 +24,20 @@ def suggest(
     rng: np.random.Generator,
     p_suggest: Sequence[tuple[float, Callable]] = (),
 ) -> dict[str, Any] | None:
-    """The suggestion of an algorithm drawn from `p_suggest` ((probability, algo) pairs)."""
+    """The suggestion of an algorithm drawn from `p_suggest` ((probability, algo) pairs).
+
+    Args:
+        space: the compiled space (fmin passes it).
+        history: every trial so far, running ones included (fmin passes it).
+        rng: the run's random generator (fmin passes it).
+        p_suggest: ``[(probability, algo), ...]``; the probabilities sum to 1.
+
+    Returns:
+        The drawn algorithm's point (None if it has no more points to suggest).
+
+    Raises:
+        InvalidArgument: `p_suggest` is empty, or its probabilities are negative or do not sum to 1.
+    """
     if not p_suggest:
         raise InvalidArgument("mix.suggest needs p_suggest=[(probability, algo), ...]")
     probs = np.array([p for p, _ in p_suggest], dtype=float)

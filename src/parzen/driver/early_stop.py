@@ -18,6 +18,14 @@ def no_progress_loss(iteration_stop_count: int = 20, percent_increase: float = 0
 
     A loss counts as progress only if it beats the best so far by more than
     `percent_increase` percent of it. Failed trials count as trials without progress.
+    Use it as ``fmin(..., early_stop_fn=no_progress_loss(20))``.
+
+    Args:
+        iteration_stop_count: finished trials without progress after which the run stops.
+        percent_increase: how much better than the best (in percent of it) a loss must be to count.
+
+    Returns:
+        The ``early_stop_fn`` for `fmin` (hyperopt's signature: ``fn(trials, *state) -> (stop, state)``).
     """
 
     def stop_fn(trials: Any, best_loss: float | None = None, iteration_no_progress: int = 0) -> tuple[bool, list]:

@@ -28,7 +28,23 @@ logger = logging.getLogger("parzen")
 
 @dataclass
 class RunInfo:
-    """What one `fmin` call was asked to do, for observers to report."""
+    """What one `fmin` call was asked to do, for observers to report.
+
+    Attributes:
+        trials: the run's trials (a resumed run's loaded trials included).
+        space: the compiled search space.
+        algo: the algorithm, as passed to `fmin`.
+        max_evals: the budget of finished trials (None: no budget).
+        timeout: the run's time limit in seconds (None: none).
+        loss_threshold: the loss that stops the run (None: none).
+        max_queue_len: suggestions made ahead, in process.
+        parallelism: what the user asked for (`SparkTrials`), None in process.
+        actual_parallelism: trials the executor keeps in flight.
+        fmin_uuid: this call's id (MLflow's ``fmin_uuid`` tag).
+        started: when the call started (``time.time()``).
+        store_path: the store's path, with ``trials_save_file``.
+        stop_reason: why the run stopped, set when it ends.
+    """
 
     trials: Trials
     space: CompiledSpace
@@ -74,28 +90,57 @@ class Observer:
     """
 
     def run_started(self, run: RunInfo) -> None:
-        """Before the first trial is suggested (after a resume: the loaded trials are in run.trials)."""
+        """Before the first trial is suggested (after a resume: the loaded trials are in run.trials).
+
+        Args:
+            run: what this `fmin` call was asked to do.
+        """
 
     def trial_context(self, run: RunInfo, trial: Trial) -> dict[str, Any]:
         """What the trial should know while it runs (merged into its `TrialContext`).
 
         Called on the driver thread just before the trial is submitted: it must be
         quick (no network). On Spark the values travel with the job: plain data only.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial about to be submitted.
         """
         return {}
 
     def trial_started(self, run: RunInfo, trial: Trial) -> None:
-        """A trial was created and handed to the executor."""
+        """A trial was created and handed to the executor.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial's frozen record at this moment.
+        """
 
     def trial_ended(self, run: RunInfo, trial: Trial) -> None:
-        """A trial left the running state (done, error, pruned, cancelled or interrupted)."""
+        """A trial left the running state (done, error, pruned, cancelled or interrupted).
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial's final record.
+        """
 
     def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
-        """The run is over (`error`: what stopped it, if it did not end normally)."""
+        """The run is over (`error`: what stopped it, if it did not end normally).
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            error: the exception that ended the run, or None (``run.stop_reason`` says why it stopped).
+        """
 
 
 class Observers:
-    """Calls every observer's hook, so that one failing observer never stops the run."""
+    """Calls every observer's hook, so that one failing observer never stops the run.
+
+    An observer that raises is logged and switched off for the rest of the run.
+
+    Args:
+        observers: the observers, called in this order.
+    """
 
     def __init__(self, observers: Iterable[Observer]):
         self.active = list(observers)
@@ -115,10 +160,20 @@ class Observers:
                 self.active.remove(observer)
 
     def run_started(self, run: RunInfo) -> None:
+        """Call every observer's `Observer.run_started`.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+        """
         self._call("run_started", run)
 
     def trial_context(self, run: RunInfo, trial: Trial) -> dict[str, Any]:
-        """The trial's context: its tid and what every observer adds."""
+        """The trial's context: its tid and what every observer adds.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial about to be submitted.
+        """
         context: dict[str, Any] = {"tid": trial.tid}
         for observer in list(self.active):
             try:
@@ -131,12 +186,30 @@ class Observers:
         return context
 
     def trial_started(self, run: RunInfo, trial: Trial) -> None:
+        """Call every observer's `Observer.trial_started`.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial's frozen record at this moment.
+        """
         self._call("trial_started", run, trial)
 
     def trial_ended(self, run: RunInfo, trial: Trial) -> None:
+        """Call every observer's `Observer.trial_ended`.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial's final record.
+        """
         self._call("trial_ended", run, trial)
 
     def run_ended(self, run: RunInfo, error: BaseException | None) -> None:
+        """Call every observer's `Observer.run_ended`.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            error: the exception that ended the run, or None.
+        """
         self._call("run_ended", run, error)
 
 
@@ -205,13 +278,36 @@ class BackgroundObserver(Observer):
             )
 
     def handle_run_started(self, run: RunInfo) -> None:
+        """`run_started`, on the observer's thread; default: nothing.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+        """
         pass
 
     def handle_trial_started(self, run: RunInfo, trial: Trial) -> None:
+        """`trial_started`, on the observer's thread; default: nothing.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial's frozen record at this moment.
+        """
         pass
 
     def handle_trial_ended(self, run: RunInfo, trial: Trial) -> None:
+        """`trial_ended`, on the observer's thread; default: nothing.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            trial: the trial's final record.
+        """
         pass
 
     def handle_run_ended(self, run: RunInfo, error: BaseException | None) -> None:
+        """`run_ended`, on the observer's thread; default: nothing.
+
+        Args:
+            run: what this `fmin` call was asked to do.
+            error: the exception that ended the run, or None.
+        """
         pass

@@ -34,7 +34,13 @@ _HYPEROPT_ALGO_PARAMS = ("new_ids", "domain", "trials", "seed")
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A trial to evaluate: unpacks as ``tid, args``; ``params`` is the flat form."""
+    """A trial to evaluate: unpacks as ``tid, args``; ``params`` is the flat form.
+
+    Attributes:
+        tid: the trial's id, for `Tuner.tell`.
+        args: what the objective receives: the point of the space (choices as values).
+        params: the flat point, ``{label: value}`` (a choice as its index).
+    """
 
     tid: int
     args: Any
@@ -129,7 +135,17 @@ def as_generator(rstate: Any) -> np.random.Generator:
 
 
 class Tuner:
-    """Suggests trials with `algo` and records their results in `trials`."""
+    """Suggests trials with `algo` and records their results in `trials`.
+
+    Args:
+        space: the search space (compiled once here: a bad space fails now).
+        algo: the algorithm (default ``tpe.suggest``), as for `fmin`.
+        trials: where trials are kept; a new `Trials` if None. One loaded from a store
+            continues from its history.
+        rstate: a seed or a ``numpy.random.Generator``, for reproducible suggestions.
+        points_to_evaluate: points (``{label: value}``) suggested first, before the algorithm;
+            those the trials already hold are skipped.
+    """
 
     def __init__(
         self,
@@ -194,6 +210,9 @@ class Tuner:
         NEW trials (``generate_trials_to_calculate``) and queued points come first; the
         rest is one call of the algorithm's batch form (``suggest.many(space, history, rng,
         n)``: one model fit for the lot) when it has one, else `ask` repeated.
+
+        Args:
+            n: how many trials.
         """
         out: list[Suggestion] = []
         while len(out) < n and (started := self._start_new_trial()) is not None:
@@ -245,7 +264,16 @@ class Tuner:
         return checked
 
     def tell(self, tid: int, result: Any) -> Trial:
-        """Record the objective's return value (float or dict) or the exception it raised."""
+        """Record the objective's return value (float or dict) or the exception it raised.
+
+        Args:
+            tid: the trial's id, from `ask`.
+            result: a loss, a result dict (``{"loss": ..., "status": ...}``), or the exception
+                the objective raised (recorded as an errored trial, with its traceback).
+
+        Returns:
+            The trial's final record.
+        """
         if isinstance(result, BaseException):
             outcome = outcome_of_exception(result)
         else:
@@ -253,11 +281,21 @@ class Tuner:
         return self.trials.finish(tid, outcome)
 
     def record(self, tid: int, outcome: Outcome) -> Trial:
-        """Record an executor's `Outcome` for running trial `tid`."""
+        """Record an executor's `Outcome` for running trial `tid`.
+
+        Args:
+            tid: the running trial's id.
+            outcome: what the executor reported.
+        """
         return self.trials.finish(tid, outcome)
 
     def cancel(self, tid: int, reason: str) -> Trial:
-        """Give up on a running trial; it does not count as finished."""
+        """Give up on a running trial; it does not count as finished.
+
+        Args:
+            tid: the running trial's id.
+            reason: why, kept as the trial's error text.
+        """
         return self.trials.cancel(tid, reason)
 
 

@@ -61,15 +61,31 @@ class Executor(abc.ABC):
 
         `context` is made current while the objective runs (``current_trial()``);
         on Spark it travels with the job, so it must be plain, picklable data.
+
+        Args:
+            tid: the trial's id.
+            args: what the objective receives (the point of the space).
+            context: the trial's context (its tid, the report channel, tracking), or None.
         """
 
     @abc.abstractmethod
     def completed(self, timeout: float | None = None) -> Iterator[tuple[int, Outcome]]:
-        """Yield outcomes of finished trials; waits up to `timeout` for the first one."""
+        """Yield outcomes of finished trials; waits up to `timeout` for the first one.
+
+        Args:
+            timeout: seconds to wait for the first outcome; None waits until one arrives (or `wake`).
+
+        Yields:
+            ``(tid, outcome)`` of each trial that finished, each reported once.
+        """
 
     @abc.abstractmethod
     def cancel(self, tid: int) -> bool:
-        """Stop trial `tid` if it is still running; True if it was."""
+        """Stop trial `tid` if it is still running; True if it was.
+
+        Args:
+            tid: the trial's id.
+        """
 
     def cancel_all(self) -> list[int]:
         """Stop every running trial; returns their tids."""
@@ -89,7 +105,12 @@ class Executor(abc.ABC):
         return "127.0.0.1"
 
     def can_reach(self, host: str, port: int) -> bool:
-        """Whether trials can open a connection to `host`:`port` of this driver."""
+        """Whether trials can open a connection to `host`:`port` of this driver.
+
+        Args:
+            host: the driver's address, as the report server is bound.
+            port: the report server's port.
+        """
         return True
 
     def close(self) -> None:

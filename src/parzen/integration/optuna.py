@@ -91,7 +91,15 @@ def _param(name: str, dist: BaseDistribution) -> Param:
 
 
 class ParzenSampler(optuna.samplers.BaseSampler):
-    """An optuna sampler whose suggestions come from parzen's TPE (``parzen.tpe.suggest``)."""
+    """An optuna sampler whose suggestions come from parzen's TPE (``parzen.tpe.suggest``).
+
+    Args:
+        seed: the seed of the suggestions (None: a fresh one).
+        **tpe_options: `tpe.suggest`'s options (``n_startup_jobs=5``...), checked now.
+
+    Raises:
+        InvalidArgument: an unknown option or a value out of its domain.
+    """
 
     def __init__(self, seed: int | None = None, **tpe_options: Any):
         tpe.TPEOptions.of(tpe_options)  # InvalidArgument naming a bad option, now rather than at trial 11

@@ -42,12 +42,13 @@ __all__ = ["ParzenSearch", "convert_search_space"]
 class ParzenSearch(Searcher):
     """A Ray Tune searcher whose suggestions come from parzen's TPE (or any parzen `algo`).
 
-    `space`: a parzen search space (else Tune's ``param_space`` is converted);
-    `metric`/`mode`: as every Tune searcher ("min" or "max"; may come from
-    ``TuneConfig`` instead); `points_to_evaluate`: flat ``{label: value}`` points run
-    first (a choice as its index, as in ``fmin``); `algo`: a parzen suggest function
-    (``parzen.tpe.suggest`` by default, ``functools.partial`` for options);
-    `random_state_seed`: the seed of the suggestions.
+    Args:
+        space: a parzen search space (``hp.*``); None: Tune's ``param_space`` is converted.
+        metric: the result key to optimise, as every Tune searcher (may come from ``TuneConfig`` instead).
+        mode: ``"min"`` or ``"max"`` (may come from ``TuneConfig`` instead).
+        points_to_evaluate: flat ``{label: value}`` points run first (a choice as its index, as in ``fmin``).
+        algo: a parzen suggest function (``parzen.tpe.suggest`` by default, ``functools.partial`` for options).
+        random_state_seed: the seed of the suggestions.
     """
 
     _metric: str | None  # set by Ray's Searcher (declared so the type check holds without ray installed)
@@ -83,6 +84,17 @@ class ParzenSearch(Searcher):
         return self._tuner.trials
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
+        """Take Tune's metric, mode and ``param_space`` when no `space` was given (Tune calls it).
+
+        Args:
+            metric: the result key to optimise, from ``TuneConfig``.
+            mode: ``"min"`` or ``"max"``, from ``TuneConfig``.
+            config: Tune's ``param_space``, converted with `convert_search_space`.
+            **spec: Tune's other settings; unused.
+
+        Returns:
+            False when the searcher already has a space (Tune then keeps it as it is).
+        """
         if self._tuner is not None:
             return False
         self._setup(convert_search_space(config))
@@ -91,6 +103,14 @@ class ParzenSearch(Searcher):
         return True
 
     def suggest(self, trial_id: str) -> dict | None:
+        """The configuration of Tune's trial `trial_id` (it counts as running until it completes).
+
+        Args:
+            trial_id: Tune's id of the new trial.
+
+        Returns:
+            The point of the space, or ``Searcher.FINISHED`` when the algorithm has no more points.
+        """
         if self._tuner is None:
             raise RuntimeError(
                 "ParzenSearch has no search space: pass space= to ParzenSearch or a param_space to tune.Tuner()"
@@ -108,6 +128,13 @@ class ParzenSearch(Searcher):
         return suggestion.args
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        """Record a finished Tune trial: its metric as the loss (negated for ``"max"``), or a failure.
+
+        Args:
+            trial_id: Tune's id of the trial.
+            result: its last result; a missing or non-finite metric makes a failed trial.
+            error: the trial errored.
+        """
         tid = self._live.pop(trial_id, None)
         if tid is None or self._tuner is None:
             return
@@ -123,16 +150,34 @@ class ParzenSearch(Searcher):
         return -float(value) if self._mode == "max" else float(value)
 
     def save(self, checkpoint_path: str) -> None:
+        """Save the searcher, trials included, for Tune's checkpoints.
+
+        Args:
+            checkpoint_path: the file to write.
+        """
         with open(checkpoint_path, "wb") as f:
             cloudpickle.dump(self.__dict__, f)
 
     def restore(self, checkpoint_path: str) -> None:
+        """Restore the searcher `save` wrote.
+
+        Args:
+            checkpoint_path: the file `save` wrote.
+        """
         with open(checkpoint_path, "rb") as f:
             self.__dict__.update(cloudpickle.load(f))
 
 
 def convert_search_space(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Tune's ``param_space`` as a parzen space; each sampled value is labelled by its path ("a/b")."""
+    """Tune's ``param_space`` as a parzen space; each sampled value is labelled by its path ("a/b").
+
+    Args:
+        config: Tune's ``param_space`` (``tune.uniform``, ``choice``... nested in dicts; constants kept).
+        prefix: the path of `config` in an enclosing space (for nested dicts).
+
+    Raises:
+        InvalidSpace: `config` is not a dict, or holds a Tune domain parzen has no equivalent for.
+    """
     if not isinstance(config, Mapping):
         raise InvalidSpace(f"ParzenSearch: param_space must be a dict, got {type(config).__name__}")
     return {key: _convert(value, f"{prefix}{key}") for key, value in config.items()}

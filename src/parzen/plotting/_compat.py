@@ -51,7 +51,19 @@ def main_plot_history(
     bandit: Any = None,
     algo: Any = None,
 ) -> Any:
-    """Loss of each trial in order, coloured by status, with the best loss as a line."""
+    """Loss of each trial in order, coloured by status, with the best loss as a line.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        do_show: show the figure now (``plt.show()`` / ``fig.show()``), as hyperopt did.
+        status_colors: colours by status (``{"ok": "k", "fail": "r"}``), over the defaults.
+        title: the figure's title.
+        bandit: hyperopt's argument; ignored.
+        algo: hyperopt's argument; ignored.
+
+    Returns:
+        The matplotlib figure (a plotly figure when matplotlib is not installed).
+    """
     view = load_view(trials)
     colors = DEFAULT_STATUS_COLORS | (status_colors or {})
     best = view.best
@@ -95,7 +107,18 @@ def main_plot_history(
 def main_plot_histogram(
     trials: Any, do_show: bool = True, title: str = "Loss Histogram", *, bandit: Any = None, algo: Any = None
 ) -> Any:
-    """Histogram of the losses of ok trials."""
+    """Histogram of the losses of ok trials.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        do_show: show the figure now (``plt.show()`` / ``fig.show()``), as hyperopt did.
+        title: the figure's title.
+        bandit: hyperopt's argument; ignored.
+        algo: hyperopt's argument; ignored.
+
+    Returns:
+        The matplotlib figure (a plotly figure when matplotlib is not installed).
+    """
     losses = [r.loss for r in load_view(trials).ok]
     plt = _matplotlib()
     if plt is not None:
@@ -123,7 +146,23 @@ def main_plot_vars(
     algo: Any = None,
 ) -> Any:
     """One panel per parameter: its value in each trial (x: trial number, or loss with
-    `arrange_by_loss`), darker for lower loss; the `colorize_best` best trials in green."""
+    `arrange_by_loss`), darker for lower loss; the `colorize_best` best trials in green.
+
+    Log parameters are on a log axis and choices are shown by value (hyperopt showed indices).
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        do_show: show the figure now (``plt.show()`` / ``fig.show()``), as hyperopt did.
+        fontsize: the panels' title size.
+        colorize_best: how many of the best trials to draw in green (None: none).
+        columns: panels per row.
+        arrange_by_loss: x is the trial's loss instead of its number.
+        bandit: hyperopt's argument; ignored.
+        algo: hyperopt's argument; ignored.
+
+    Returns:
+        The matplotlib figure (a plotly figure when matplotlib is not installed).
+    """
     view = load_view(trials)
     labels = sorted(k for k in view.params if any(k in r.raw for r in view.rows))
     ncols = max(1, min(columns, len(labels)))

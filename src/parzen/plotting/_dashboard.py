@@ -209,10 +209,24 @@ def serve_dashboard(
     """Serve the live dashboard of a store path or a Trials.
 
     ``block=False`` (in a notebook) serves from a background thread and returns at once;
-    open ``dashboard.url``, and call ``dashboard.stop()`` when done. Bound beyond
-    127.0.0.1, it answers other machines only with ``allow_remote=True`` (no
+    open ``dashboard.url``, and call ``dashboard.stop()`` when done. The store is opened
+    read-only for each refresh, so the dashboard can follow a run another process writes.
+    Bound beyond 127.0.0.1, it answers other machines only with ``allow_remote=True`` (no
     authentication: anyone who reaches the port reads the run); ``allowed_hosts`` names
     a reverse proxy's host name.
+
+    Args:
+        source: the path of a store, or a `Trials`/`SparkTrials` (in this process).
+        host: the address to listen on; 127.0.0.1 (this machine only) unless you need
+            another machine to reach it (on a Databricks driver, 0.0.0.0 with ``allow_remote=True``,
+            for the driver proxy).
+        port: the port (0: any free one).
+        block: serve until interrupted (True), or from a background thread (False).
+        allow_remote: answer machines other than this one when bound beyond loopback.
+        allowed_hosts: extra host names the dashboard answers to (a reverse proxy's).
+
+    Returns:
+        The `Dashboard` (its ``url``, and ``stop()``).
     """
     dashboard = Dashboard(source, host, port, allow_remote=allow_remote, allowed_hosts=allowed_hosts)
     if dashboard.exposure:

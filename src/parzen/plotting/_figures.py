@@ -73,7 +73,14 @@ def _start(view: RunView) -> float:
 
 
 def plot_optimization_history(trials: Any) -> go.Figure:
-    """Loss of every ok trial and the best so far, by trial number and by wall time; failures marked."""
+    """Loss of every ok trial and the best so far, by trial number and by wall time; failures marked.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
+    """
     view = load_view(trials)
     if not view.ok:
         return _empty("Optimisation history", "no trial has finished with status ok yet")
@@ -171,7 +178,15 @@ def _best_at(x: float, best_x: list, best_y: list) -> float:
 
 
 def plot_slice(trials: Any, params: list[str] | None = None) -> go.Figure:
-    """Loss against each parameter (trials where it is active); log axes for log-scaled ones."""
+    """Loss against each parameter (trials where it is active); log axes for log-scaled ones.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        params: the labels to show (default: every parameter).
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
+    """
     view = load_view(trials)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in view.ok)]
     if not labels:
@@ -220,7 +235,15 @@ def _slice_panel(fig: go.Figure, shown: list[Row], param: ParamInfo, row: int, c
 
 
 def plot_parallel_coordinate(trials: Any, params: list[str] | None = None) -> go.Figure:
-    """One line per ok trial through its loss and parameters; an inactive parameter sits on its own tick."""
+    """One line per ok trial through its loss and parameters; an inactive parameter sits on its own tick.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        params: the labels to show (default: every parameter).
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
+    """
     view = load_view(trials)
     rows, note = ok_shown(view)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in rows)]
@@ -306,7 +329,15 @@ def importances_of(view: RunView, seed: int = 0) -> list[Importance]:
 
 
 def plot_param_importances(trials: Any, seed: int = 0) -> go.Figure:
-    """Each parameter's share of the loss variance (fANOVA main effects), with its spread over trees."""
+    """Each parameter's share of the loss variance (fANOVA main effects), with its spread over trees.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        seed: the random forest's seed.
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
+    """
     view = load_view(trials)
     found = importances_of(view, seed)
     if not found:
@@ -338,7 +369,16 @@ def plot_param_importances(trials: Any, seed: int = 0) -> go.Figure:
 
 
 def plot_contour(trials: Any, params: list[str] | None = None, seed: int = 0) -> go.Figure:
-    """The forest's predicted loss over the two most important parameters, the trials on top."""
+    """The forest's predicted loss over the two most important parameters, the trials on top.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        params: the two labels to plot (default: the two most important).
+        seed: the random forest's seed.
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
+    """
     view = load_view(trials)
     forest = forest_of(view, seed)
     if forest is None or len(forest.labels) < 2:
@@ -405,6 +445,12 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
     Up to `SEPARATE_CURVES` curves each trial is its own trace; beyond, the curves of one
     outcome share a trace (gaps between them), at most `MAX_CURVES` of them: the tenth
     with the lowest last value and a random sample of the others, as the title says.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
     every = [r for r in view.rows if r.intermediate]
@@ -534,7 +580,14 @@ def assign_slots(rows: list[Row]) -> dict[int, str]:
 
 
 def plot_timeline(trials: Any) -> go.Figure:
-    """One row per executor slot, one bar per trial coloured by outcome: idle slots and stragglers show."""
+    """One row per executor slot, one bar per trial coloured by outcome: idle slots and stragglers show.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+
+    Returns:
+        A plotly figure (an empty one says why when there is nothing to draw yet).
+    """
     view = load_view(trials)
     slot_of = assign_slots(view.rows)
     if not slot_of:

@@ -42,7 +42,13 @@ MAX_FIT_TRIALS = 5000
 
 @dataclass(frozen=True)
 class Importance:
-    """Share of the loss variance that `label`'s main effect explains (mean and std over trees)."""
+    """Share of the loss variance that `label`'s main effect explains (mean and std over trees).
+
+    Attributes:
+        label: the parameter.
+        fraction: its main effect's share of the loss variance, averaged over the forest's trees.
+        std: the standard deviation of that share over the trees.
+    """
 
     label: str
     fraction: float

@@ -55,6 +55,14 @@ def param_importances(trials: Any, *, seed: int = 0, normalize: bool = True) -> 
 
     With `normalize` the values sum to 1 (as optuna's); without, each is the share of
     the loss variance that the parameter's main effect explains on its own.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        seed: the random forest's seed.
+        normalize: scale the importances to sum to 1.
+
+    Returns:
+        ``{label: importance}``, empty with too few ok trials.
     """
     found = importances_of(load_view(trials), seed)
     total = sum(i.fraction for i in found)
@@ -269,13 +277,28 @@ def page(boot: str, plotly_tag: str) -> str:
 
 
 def report_html(trials: Any) -> str:
-    """The report of `trials` (a Trials, a store path or a RunView) as one HTML document."""
+    """The report of `trials` (a Trials, a store path or a RunView) as one HTML document.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+
+    Returns:
+        The page, self-contained (plotly.js inlined): it opens offline.
+    """
     data = payload(load_view(trials))
     return page(f"render({_script_json(data)});", f"<script>{get_plotlyjs()}</script>")
 
 
 def write_report(trials: Any, path: str | os.PathLike) -> Path:
-    """Write the report to `path`; returns the absolute path."""
+    """Write the report to `path`; returns the absolute path.
+
+    Args:
+        trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        path: the HTML file to write; its folder must exist, and it may not be the store itself.
+
+    Returns:
+        The absolute path written.
+    """
     path = Path(path)
     check_output_path(path, trials)
     text = report_html(trials)

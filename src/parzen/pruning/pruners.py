@@ -51,7 +51,11 @@ class Pruner(abc.ABC):
     """
 
     def reset(self, trials: Iterable[Trial]) -> None:
-        """Forget any state and rebuild it from `trials` (called when `fmin` starts)."""
+        """Forget any state and rebuild it from `trials` (called when `fmin` starts).
+
+        Args:
+            trials: every trial the run continues from, in id order, with their reports.
+        """
         for trial in trials:
             for step, value in sorted(trial.intermediate.items()):
                 self.observe(trial, step, value)
@@ -59,15 +63,34 @@ class Pruner(abc.ABC):
                 self.finished(trial)
 
     def observe(self, trial: Trial, step: int, value: float) -> None:
-        """A report that is already decided (replayed on reset); default: nothing to keep."""
+        """A report that is already decided (replayed on reset); default: nothing to keep.
+
+        Args:
+            trial: the trial that reported.
+            step: the step it reported at.
+            value: the value it reported (lower is better).
+        """
         return None
 
     @abc.abstractmethod
     def should_prune(self, trial: Trial, step: int, value: float) -> bool:
-        """`trial` (running, its report at `step` already in ``trial.intermediate``) reported `value`."""
+        """`trial` (running, its report at `step` already in ``trial.intermediate``) reported `value`.
+
+        Args:
+            trial: the running trial, as recorded with this report.
+            step: the step of the report.
+            value: the reported value (lower is better).
+
+        Returns:
+            True to stop the trial (``parzen.report`` returns True to the objective).
+        """
 
     def finished(self, trial: Trial) -> None:
-        """`trial` left the running state (any final state)."""
+        """`trial` left the running state (any final state).
+
+        Args:
+            trial: the trial's final record.
+        """
         return None
 
 
@@ -75,7 +98,11 @@ class NopPruner(Pruner):
     """Never prunes (reports are still recorded): the default when reports come without a pruner."""
 
     def reset(self, trials: Iterable[Trial]) -> None:
-        """Nothing to rebuild: this pruner keeps no state (a resumed run of 100,000 trials starts at once)."""
+        """Nothing to rebuild: this pruner keeps no state (a resumed run of 100,000 trials starts at once).
+
+        Args:
+            trials: ignored.
+        """
 
     def should_prune(self, trial: Trial, step: int, value: float) -> bool:
         return False
@@ -88,10 +115,11 @@ def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
 class MedianPruner(Pruner):
     """Prune when the trial's best value so far is worse than the median of finished trials at this step.
 
-    `n_startup_trials` finished trials are needed before anything is pruned;
-    `n_warmup_steps` steps of each trial are never pruned; only steps on the
-    `interval_steps` grid (from the warm-up on) are checked; `n_min_trials` finished
-    trials must have reported the step.
+    Args:
+        n_startup_trials: finished trials needed before anything is pruned.
+        n_warmup_steps: steps of each trial that are never pruned.
+        interval_steps: only steps on this grid (counted from the warm-up on) are checked.
+        n_min_trials: finished trials that must have reported a step before it is judged.
     """
 
     def __init__(
@@ -128,14 +156,21 @@ class MedianPruner(Pruner):
 
 
 class SuccessiveHalvingPruner(Pruner):
-    """Asynchronous successive halving (ASHA), optuna's SuccessiveHalvingPruner.
+    """Asynchronous successive halving (ASHA), optuna's SuccessiveHalvingPruner; ``ASHAPruner`` is this class.
 
-    `min_resource`: the step of the first rung (or "auto": 1/100 of the steps of the
-    first finished trial); `reduction_factor` (eta): a trial is promoted past a rung
-    when it is among the best 1/eta of the trials that reached it (the first eta - 1
-    trials at a rung go on only if best so far); `min_early_stopping_rate` (s): the
-    first rung is at ``min_resource * eta**s``; `bootstrap_count`: a rung prunes nobody
-    until this many trials have reached it... and prunes those (optuna's semantics).
+    Rungs are at steps ``min_resource * eta**(s + k)``; a trial that reaches a rung goes
+    on only while it is among the best ``1/eta`` of the trials that reached it. There is
+    no barrier (a trial never waits for others), so it suits many trials in flight.
+
+    Args:
+        min_resource: the step of the first rung, or ``"auto"``: 1/100 of the steps of the
+            first finished trial.
+        reduction_factor: eta: a trial is promoted past a rung when it is among the best
+            1/eta of the trials that reached it (the first eta - 1 trials at a rung go on
+            only if best so far).
+        min_early_stopping_rate: s: the first rung is at ``min_resource * eta**s``.
+        bootstrap_count: a rung prunes nobody until this many trials have reached it...
+            and prunes those (optuna's semantics); needs an integer `min_resource`.
     """
 
     def __init__(
@@ -202,8 +237,12 @@ def _promotable(value: float, competing: list[float], reduction_factor: int) -> 
 class HyperbandPruner(Pruner):
     """Hyperband: ASHA brackets with early-stopping rates 0..n-1; each trial runs in one bracket.
 
-    `max_resource` is the steps a full trial reports (or "auto": from the first finished
-    trial). Brackets get trials in proportion to their budgets, as in optuna.
+    Brackets get trials in proportion to their budgets, as in optuna.
+
+    Args:
+        min_resource: the step of the first rung of the most aggressive bracket.
+        max_resource: the steps a full trial reports, or ``"auto"``: from the first finished trial.
+        reduction_factor: eta, as in `SuccessiveHalvingPruner`; also sets the number of brackets.
     """
 
     def __init__(self, min_resource: int = 1, max_resource: int | str = "auto", reduction_factor: int = 3):
@@ -239,7 +278,14 @@ class HyperbandPruner(Pruner):
         self._cumulative = np.cumsum(budgets)
 
     def bracket_of(self, tid: int) -> int:
-        """The bracket of trial `tid`: a stable hash, weighted by the brackets' budgets."""
+        """The bracket of trial `tid`: a stable hash, weighted by the brackets' budgets.
+
+        Args:
+            tid: the trial id.
+
+        Returns:
+            The bracket's index (0 prunes earliest).
+        """
         digest = int(hashlib.sha1(str(tid).encode()).hexdigest(), 16) % int(self._cumulative[-1])
         return int(np.searchsorted(self._cumulative, digest, side="right"))
 

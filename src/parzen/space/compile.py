@@ -171,6 +171,17 @@ def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:
 
     ``hp_assignment`` maps labels to values, a choice's value being its index (this is
     what ``fmin`` and ``trials.argmin`` return). Labels of inactive branches are ignored.
+
+    Args:
+        space: the search space.
+        hp_assignment: a flat point, ``{label: value}`` (a choice as its index).
+
+    Returns:
+        The point of the space: its dicts and lists with each hyperparameter's value (a choice as its option).
+
+    Raises:
+        MissingParameter: an active label has no value in `hp_assignment`.
+        InvalidParameterValue: a value is outside its hyperparameter's domain (a bad choice index).
     """
     if not isinstance(hp_assignment, Mapping):
         raise InvalidParameterValue(f"space_eval needs a mapping of label -> value, got {type(hp_assignment).__name__}")
@@ -178,7 +189,12 @@ def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:
 
 
 def sample(space: Any, rng: np.random.Generator | None = None) -> Any:
-    """A random point of `space`, evaluated (``hyperopt.pyll.stochastic.sample``)."""
+    """A random point of `space`, evaluated (``hyperopt.pyll.stochastic.sample``).
+
+    Args:
+        space: the search space.
+        rng: a ``numpy.random.Generator`` (a legacy ``RandomState`` is accepted); None: a fresh one.
+    """
     if rng is None:
         rng = np.random.default_rng()
     elif isinstance(rng, np.random.RandomState):

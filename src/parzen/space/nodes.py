@@ -258,7 +258,13 @@ class Categorical(Param):
 
 
 class Call(Node):
-    """A deterministic function of sub-spaces (``scope.int(...)``, ``x + 1``, ...)."""
+    """A deterministic function of sub-spaces (``scope.int(...)``, ``x + 1``, ...).
+
+    Args:
+        fn: the function, called once the values inside are chosen.
+        args: its positional arguments (values or sub-spaces).
+        kwargs: its keyword arguments.
+    """
 
     __slots__ = ("fn", "args", "kwargs")
     fn: Callable
@@ -274,6 +280,7 @@ class Call(Node):
 
     @property
     def name(self) -> str:
+        """The function's name, as ``scope.<name>`` shows it."""
         return getattr(self.fn, "__name__", repr(self.fn))
 
     def __repr__(self) -> str:

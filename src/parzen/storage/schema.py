@@ -16,6 +16,7 @@ from pathlib import Path
 from parzen.exceptions import StoreError
 
 FORMAT_VERSION = 2
+"""The store format this parzen writes; older stores are migrated when opened for writing, newer ones refused."""
 
 Columns = tuple[tuple[str, str], ...]
 

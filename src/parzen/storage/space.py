@@ -97,7 +97,15 @@ def _params_of(description: Any, out: dict[str, Any] | None = None) -> dict[str,
 
 
 def describe_changes(old: Any, new: Any) -> list[str]:
-    """Human-readable differences between two space descriptions."""
+    """Human-readable differences between two space descriptions.
+
+    Args:
+        old: the description the store holds.
+        new: the run's description.
+
+    Returns:
+        One line per change (new or removed hyperparameters, changed kinds or bounds).
+    """
     new = as_read_back(new)
     before, after = _params_of(old), _params_of(new)
     changes = []

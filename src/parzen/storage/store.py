@@ -135,12 +135,21 @@ class TrialStore:
         db.execute(f"PRAGMA journal_mode={mode}")
 
     def meta(self, key: str) -> str | None:
-        """A value of the ``meta`` table (None when absent)."""
+        """A value of the ``meta`` table (None when absent).
+
+        Args:
+            key: the key (listed in docs/store.md).
+        """
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
     def set_meta(self, key: str, value: str) -> None:
-        """Write one ``meta`` value (committed at once); keys are listed in docs/store.md."""
+        """Write one ``meta`` value (committed at once); keys are listed in docs/store.md.
+
+        Args:
+            key: the key.
+            value: its value, as text.
+        """
         if self.readonly or self._lost:
             raise StoreError(f"cannot write meta key {key!r} to {self.path}: {self._lost or 'opened read-only'}")
         try:
@@ -149,7 +158,11 @@ class TrialStore:
             raise self._error(exc, f"write meta key {key!r} to") from exc
 
     def is_for(self, path: str | os.PathLike[str]) -> bool:
-        """True if `path` names this store: the same string as given, or the same file."""
+        """True if `path` names this store: the same string as given, or the same file.
+
+        Args:
+            path: a file path.
+        """
         return os.fspath(path) == self.given or Path(path).absolute() == self.path
 
     def _check_path(self) -> None:
@@ -256,7 +269,11 @@ class TrialStore:
         return StoreError(f"cannot {doing} {self.path} as a parzen trial store: {exc}")
 
     def integrity(self, quick: bool = False) -> str:
-        """SQLite's own check of the file, as one line: ``integrity check: ok`` or what it found."""
+        """SQLite's own check of the file, as one line: ``integrity check: ok`` or what it found.
+
+        Args:
+            quick: SQLite's ``quick_check`` (faster, skips index consistency) instead of ``integrity_check``.
+        """
         pragma = "quick_check" if quick else "integrity_check"
         if not hasattr(self, "db"):
             return "integrity check could not run (the file could not be opened)"
@@ -280,6 +297,12 @@ class TrialStore:
         it equals this space's format-1 description with the addresses blanked (with a
         warning, as only type and name are compared). Nothing is written here; `acquire`
         records the space.
+
+        Args:
+            space: the run's compiled space, or its description.
+
+        Raises:
+            SpaceMismatch: the spaces differ (the message lists the changes).
         """
         self._space_status(space, warn=True)
 
@@ -308,6 +331,12 @@ class TrialStore:
 
         In the same transaction a format-1 store is migrated to format 2 and `space` (if
         given) is recorded. A heartbeat thread keeps the lease fresh until `release`.
+
+        Args:
+            space: the run's compiled space, recorded with the lease (None: keep the recorded one).
+
+        Raises:
+            StoreError: another live driver holds the lease (the message names its host and process).
         """
         self._check_writable()
         me = (socket.gethostname(), os.getpid(), process_start(os.getpid()))
@@ -428,12 +457,22 @@ class TrialStore:
         a finished trial written by another run is never overwritten. When the disk is
         full the trial is held back (it is in memory) and written with a later save or
         by `flush`; a warning says so.
+
+        Args:
+            trial: the trial's record.
+            new: the trial is being created.
         """
         self._check_writable(writing=True)
         self._hold_or_write(("trial", trial.tid), (trial, new))
 
     def save_intermediate(self, tid: int, step: int, value: float) -> None:
-        """Record the value trial `tid` reported at `step` (committed at once, one small row)."""
+        """Record the value trial `tid` reported at `step` (committed at once, one small row).
+
+        Args:
+            tid: the running trial's id.
+            step: the step of the report.
+            value: the reported value.
+        """
         self._check_writable(writing=True)
         self._hold_or_write(("step", int(tid), int(step)), (float(value), time.time()))
 
@@ -642,7 +681,12 @@ class TrialStore:
         return trials
 
     def attachment(self, tid: int, name: str) -> Any:
-        """One attachment's value, read from the file now."""
+        """One attachment's value, read from the file now.
+
+        Args:
+            tid: the trial's id.
+            name: the attachment's name (a key of the result's ``attachments``).
+        """
         try:
             row = self.db.execute(
                 "SELECT kind, value FROM attachments WHERE tid = ? AND name = ?", (tid, name)
@@ -765,6 +809,15 @@ def attach_store(trials: Trials | None, path: str | os.PathLike[str], space: Com
     Takes the store's lease (released by `fmin` when the run ends). Trials that were
     running when a previous driver died are marked `INTERRUPTED`. A damaged store is
     refused, listing what is wrong.
+
+    Args:
+        trials: the trials passed to `fmin` (None: new ones).
+        path: the store file (``trials_save_file``).
+        space: the run's compiled space, checked against the store's.
+
+    Raises:
+        SpaceMismatch: the store was made with another space.
+        StoreError: the file is not a parzen store, is damaged, or another driver holds its lease.
     """
     trials = trials if trials is not None else Trials()
     if trials.store is not None and trials.store.is_for(path):
@@ -818,6 +871,10 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
 
     Returns:
         A `parzen.Trials` holding the stored trials (not attached: nothing is written).
+
+    Raises:
+        StoreError: the file is missing, is not a parzen store, or was written by a newer parzen.
+        SpaceMismatch: `space` differs from the space the store was made with.
     """
     store = TrialStore(path, readonly=True)
     try:

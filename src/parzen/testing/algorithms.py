@@ -82,6 +82,8 @@ SPACES = {
         lambda lr: {"opt": hp.choice("opt", [{"sgd": lr, "momentum": hp.uniform("momentum", 0, 1)}, {"adam": lr}])}
     )(hp.loguniform("lr", -7, 0)),
 }
+"""The spaces the contract drives an algorithm on: every numeric kind, choices (one with a zero-odds option),
+a conditional space three levels deep, and one hyperparameter shared by two branches."""
 
 
 # ---- what a valid suggestion is, written independently of parzen's own checks --------
@@ -142,7 +144,18 @@ def assert_in_domain(param: Any, value: Any) -> None:
 
 
 def check_suggestion(space: CompiledSpace, point: Any) -> None:
-    """The contract for one suggestion (None means: exhausted)."""
+    """The contract for one suggestion (None means: exhausted).
+
+    A suggestion is a dict holding exactly the labels its own choices make active, each
+    value inside its hyperparameter's domain (a choice as a valid index).
+
+    Args:
+        space: the compiled space.
+        point: what the algorithm returned.
+
+    Raises:
+        AssertionError: the suggestion breaks the contract (the message says how).
+    """
     if point is None:
         return
     assert isinstance(point, dict), f"a suggestion is a dict, got {type(point).__name__}"
@@ -161,7 +174,17 @@ def loss_of(point: dict) -> float:
 
 
 def drive(algo: Callable[..., Any], space_def: Any, seed: int, n: int = 30) -> list[dict[str, Any] | None]:
-    """Ask `n` suggestions; every 4th trial stays running, every 5th fails, the rest finish."""
+    """Ask `n` suggestions; every 4th trial stays running, every 5th fails, the rest finish.
+
+    Args:
+        algo: the algorithm, ``algo(space, history, rng)``.
+        space_def: the search space (one of `SPACES`, or your own).
+        seed: the seed of the run's generator.
+        n: how many suggestions.
+
+    Returns:
+        The suggestions in order (stopping after the first None).
+    """
     space = compile_space(space_def)
     trials = Trials()
     trials.attach_space(space)
@@ -200,22 +223,34 @@ class AlgorithmContract:
 
     @pytest.mark.parametrize("space_name", sorted(SPACES))
     def test_suggestions_keep_the_contract(self, space_name: str) -> None:
+        """Every suggestion on every space of `SPACES` is valid (`check_suggestion`), the first one too.
+
+        Args:
+            space_name: a key of `SPACES` (parametrized).
+        """
         points = drive(type(self).algorithm, SPACES[space_name], seed=11)
         assert points[0] is not None, "the first suggestion of a fresh run cannot be 'exhausted'"
 
     @pytest.mark.parametrize("space_name", sorted(SPACES))
     def test_same_seed_same_points(self, space_name: str) -> None:
+        """Two runs with one seed suggest the same points: runs are reproducible.
+
+        Args:
+            space_name: a key of `SPACES` (parametrized).
+        """
         first = drive(type(self).algorithm, SPACES[space_name], seed=5, n=16)
         second = drive(type(self).algorithm, SPACES[space_name], seed=5, n=16)
         assert first == second
 
     def test_every_option_and_branch_is_reached(self) -> None:
+        """Every branch of a conditional choice is suggested within 60 trials (skipped unless promised)."""
         if not self.reaches_every_branch:
             pytest.skip("this algorithm does not promise to reach every branch within 60 suggestions")
         points = drive(type(self).algorithm, SPACES["conditional"], seed=2, n=60)
         assert {p["model"] for p in points if p} == {0, 1, 2}
 
     def test_a_history_of_only_running_and_failed_trials(self) -> None:
+        """A history with no finished trial (only running and failed ones) still gets a valid suggestion."""
         space = compile_space(SPACES["every_numeric_kind"])
         trials = Trials()
         trials.attach_space(space)

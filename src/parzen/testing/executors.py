@@ -31,7 +31,11 @@ __all__ = ["ExecutorContract", "collect", "contract_objective"]
 
 
 def contract_objective(x: float) -> dict[str, Any]:
-    """x < 0 raises, x >= 100 sleeps x seconds, 42 returns its trial's context, else loss x."""
+    """x < 0 raises, x >= 100 sleeps x seconds, 42 returns its trial's context, else loss x.
+
+    Args:
+        x: what the suite submits as the trial's point.
+    """
     if x < 0:
         raise ValueError(f"objective failure at {x}")
     if x == 42:
@@ -44,7 +48,15 @@ def contract_objective(x: float) -> dict[str, Any]:
 
 
 def collect(executor: Executor, limit: float = 120.0) -> dict[int, Any]:
-    """Every outcome until nothing runs (or `limit` seconds pass)."""
+    """Every outcome until nothing runs (or `limit` seconds pass).
+
+    Args:
+        executor: the executor under test.
+        limit: seconds to wait at most.
+
+    Returns:
+        ``{tid: outcome}``; a trial reported twice fails an assertion.
+    """
     outcomes: dict[int, Any] = {}
     end = time.monotonic() + limit
     while executor.running and time.monotonic() < end:
@@ -58,14 +70,24 @@ class ExecutorContract:
     """The executor contract as pytest tests: subclass it and implement `build`."""
 
     def make(self, parallelism: int = 3) -> Executor:
-        """A new executor running `contract_objective` with `parallelism` slots (override `build`)."""
+        """A new executor running `contract_objective` with `parallelism` slots (override `build`).
+
+        Args:
+            parallelism: the executor's slots.
+        """
         return self.build(contract_objective, parallelism)
 
     def build(self, objective: Any, parallelism: int) -> Executor:
-        """Your executor for `objective`, holding `parallelism` trials at once."""
+        """Your executor for `objective`, holding `parallelism` trials at once.
+
+        Args:
+            objective: the function trials run (`contract_objective`).
+            parallelism: how many trials it runs at once (its `capacity` when idle).
+        """
         raise NotImplementedError("subclass ExecutorContract and implement build(objective, parallelism)")
 
     def test_each_trial_is_reported_once_with_its_loss(self) -> None:
+        """Submitted trials fill the capacity and each is reported exactly once, with its loss."""
         with self.make(3) as executor:
             assert executor.capacity == 3 and not executor.running
             for tid in range(3):
@@ -77,6 +99,7 @@ class ExecutorContract:
             assert executor.capacity == 3 and not executor.running
 
     def test_an_exception_is_an_errored_outcome_with_its_traceback(self) -> None:
+        """An objective that raises gives an errored outcome with the traceback; the other trial is not affected."""
         with self.make(2) as executor:
             executor.submit(7, -1.0)
             executor.submit(8, 1.0)
@@ -86,6 +109,7 @@ class ExecutorContract:
         assert not outcomes[8]["errored"]
 
     def test_outcomes_not_consumed_stay_for_the_next_call(self) -> None:
+        """Outcomes a caller did not take from `completed` are still there on its next call."""
         with self.make(3) as executor:
             for tid in range(3):
                 executor.submit(tid, float(tid))
@@ -98,6 +122,7 @@ class ExecutorContract:
             assert sorted(seen) == [0, 1, 2]
 
     def test_a_cancelled_trial_is_never_reported_and_the_others_are(self) -> None:
+        """`cancel` is True once for a running trial, which is never reported; its slot frees."""
         with self.make(3) as executor:
             executor.submit(0, 300.0)  # would run for 5 minutes
             executor.submit(1, 1.0)
@@ -110,6 +135,7 @@ class ExecutorContract:
             assert executor.capacity == 3
 
     def test_cancel_all_returns_what_was_running_and_close_is_prompt(self) -> None:
+        """`cancel_all` returns the running tids, nothing is reported after it, and `close` does not wait."""
         executor = self.make(2)
         executor.submit(0, 300.0)
         executor.submit(1, 300.0)
@@ -120,6 +146,7 @@ class ExecutorContract:
         assert time.monotonic() - start < 60, "close waits for Spark to let go, not for the objectives"
 
     def test_capacity_follows_submissions_and_results(self) -> None:
+        """`capacity` falls with each submission and comes back with each result; slots are reused."""
         with self.make(2) as executor:
             executor.submit(0, 0.0)
             assert executor.capacity == 1
@@ -131,6 +158,7 @@ class ExecutorContract:
             assert sorted(collect(executor)) == [2]
 
     def test_the_trial_context_is_current_while_the_objective_runs(self) -> None:
+        """The context given to `submit` is what the running objective sees (an empty one without it)."""
         with self.make(2) as executor:
             executor.submit(0, 42.0, {"tid": 0, "note": "hello"})
             executor.submit(1, 42.0, None)

@@ -28,7 +28,9 @@ from parzen.exceptions import InvalidArgument
 logger = logging.getLogger("parzen")
 
 SWITCH_ENV = "PARZEN_MLFLOW_TRACKING"
+"""The environment variable that turns MLflow tracking on or off (``true``/``false``) when `fmin` is not told."""
 DATABRICKS_CONF = "spark.databricks.mlflow.trackHyperopt.enabled"
+"""The Spark setting Databricks uses to switch hyperopt's MLflow tracking; parzen honours it too."""
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -86,7 +88,15 @@ def _mlflow_on_path() -> bool:
 
 
 def tracking_wanted(mlflow_tracking: bool | None, trials: Any = None) -> bool:
-    """Whether this `fmin` call logs to MLflow (see the module docstring for the rules)."""
+    """Whether this `fmin` call logs to MLflow (see the module docstring for the rules).
+
+    Args:
+        mlflow_tracking: `fmin`'s argument: True, False, or None (decide from the environment).
+        trials: the run's trials; a `SparkTrials`' session is asked for Databricks' setting.
+
+    Raises:
+        InvalidArgument: `mlflow_tracking` is not a bool or None, or tracking is forced on without mlflow.
+    """
     if mlflow_tracking is not None and not isinstance(mlflow_tracking, bool):
         raise InvalidArgument(f"mlflow_tracking must be True, False or None (automatic), got {mlflow_tracking!r}")
     wanted = mlflow_tracking
@@ -108,7 +118,12 @@ def tracking_wanted(mlflow_tracking: bool | None, trials: Any = None) -> bool:
 
 
 def tracking_observers(mlflow_tracking: bool | None, trials: Any = None) -> list[Observer]:
-    """The tracking observers of one `fmin` call: an `MlflowObserver` when tracking is wanted."""
+    """The tracking observers of one `fmin` call: an `MlflowObserver` when tracking is wanted.
+
+    Args:
+        mlflow_tracking: `fmin`'s argument: True, False, or None (decide from the environment).
+        trials: the run's trials; a `SparkTrials`' session is asked for Databricks' setting.
+    """
     if not tracking_wanted(mlflow_tracking, trials):
         return []
     try:

@@ -72,7 +72,11 @@ class Trial:
         return self.end_time - self.start_time
 
     def finished_with(self, outcome: Outcome) -> Trial:
-        """This running trial's record once `outcome` (from an executor) arrived."""
+        """This running trial's record once `outcome` (from an executor) arrived.
+
+        Args:
+            outcome: what the executor reported (result, error, times, host, output tails).
+        """
         result = dict(outcome.get("result") or {})
         attached = result.pop("attachments", None) or {}
         host, pid = outcome.get("host"), outcome.get("pid")
@@ -93,7 +97,12 @@ class Trial:
         )
 
     def stopped(self, reason: str, state: TrialState) -> Trial:
-        """This running trial's record once it was cancelled or interrupted for `reason`."""
+        """This running trial's record once it was cancelled or interrupted for `reason`.
+
+        Args:
+            reason: why, kept as the record's error text.
+            state: CANCELLED or INTERRUPTED.
+        """
         return replace(
             self, state=state, error=reason, result={"status": STATUS_FAIL, "error": reason}, refresh_time=time.time()
         )
@@ -103,7 +112,12 @@ class Trial:
         return replace(self, state=TrialState.RUNNING, result={"status": STATUS_RUNNING}, refresh_time=time.time())
 
     def reported(self, step: int, value: float) -> Trial:
-        """This running trial's record with `value` reported at `step`."""
+        """This running trial's record with `value` reported at `step`.
+
+        Args:
+            step: the step of the report.
+            value: the reported value.
+        """
         return replace(self, intermediate={**self.intermediate, step: value})
 
 

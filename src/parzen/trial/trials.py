@@ -81,6 +81,9 @@ class Trials:
 
         A store that already holds trials is loaded with `load_records` instead; mixing
         both would merge two experiments, so it is refused.
+
+        Args:
+            store: an open store of this experiment, holding no trials.
         """
         if self.store is store:
             return
@@ -98,14 +101,22 @@ class Trials:
             self.store = None
 
     def load_records(self, records: Iterable[Trial]) -> None:
-        """Put existing records (read from a store) in memory, in tid order."""
+        """Put existing records (read from a store) in memory, in tid order.
+
+        Args:
+            records: the records, each with a tid this `Trials` does not hold yet.
+        """
         for trial in records:
             if trial.tid in self._records:
                 raise StoreError(f"trial {trial.tid} is loaded twice; a tid is unique within an experiment")
             self._add(trial)
 
     def insert_records(self, records: Iterable[Trial]) -> list[int]:
-        """Add new records made elsewhere (hyperopt documents, known results), written through; their tids."""
+        """Add new records made elsewhere (hyperopt documents, known results), written through; their tids.
+
+        Args:
+            records: records whose tids were reserved with `reserve_tids`.
+        """
         records = list(records)
         clash = [r.tid for r in records if r.tid in self._records]
         if clash:
@@ -117,7 +128,11 @@ class Trials:
         return [r.tid for r in records]
 
     def reserve_tids(self, n: int) -> list[int]:
-        """Reserve `n` fresh tids (for records made outside, such as hyperopt documents)."""
+        """Reserve `n` fresh tids (for records made outside, such as hyperopt documents).
+
+        Args:
+            n: how many.
+        """
         start = self._next_tid
         self._next_tid += n
         return list(range(start, start + n))
@@ -125,7 +140,12 @@ class Trials:
     # ---- recording (driver thread only) -----------------------------------------
 
     def new(self, params: Mapping[str, Any], state: TrialState = TrialState.RUNNING) -> Trial:
-        """Record a new trial with flat `params` and return it (persisted first)."""
+        """Record a new trial with flat `params` and return it (persisted first).
+
+        Args:
+            params: the point, ``{label: value}`` (a choice as its index).
+            state: RUNNING (about to be submitted) or NEW (queued to run first).
+        """
         trial = Trial(tid=self._next_tid, params=dict(params), state=state, refresh_time=time.time())
         if self.store is not None:  # on disk first: a failed write leaves no phantom trial
             self.store.save(trial, new=True)
@@ -145,14 +165,26 @@ class Trials:
         self._changed(trial.tid)
 
     def start(self, tid: int) -> Trial:
-        """A NEW trial (a point queued by `generate_trials_to_calculate`) starts running."""
+        """A NEW trial (a point queued by `generate_trials_to_calculate`) starts running.
+
+        Args:
+            tid: the NEW trial's id.
+        """
         trial = self.record(tid)
         if trial.state != TrialState.NEW:
             raise UnknownTrial(f"trial {tid} is {trial.state.name.lower()}; only a new trial can start")
         return self._settle(trial.started())
 
     def finish(self, tid: int, outcome: Outcome) -> Trial:
-        """Record what the executor reported for running trial `tid`."""
+        """Record what the executor reported for running trial `tid`.
+
+        Args:
+            tid: the running trial's id.
+            outcome: what happened, as the executor reported it.
+
+        Returns:
+            The trial's final record.
+        """
         trial = self._settle(self._running(tid).finished_with(outcome))
         self.last_finished = trial
         return trial
@@ -162,6 +194,11 @@ class Trials:
 
         The first value reported at a step is kept (a repeated report is ignored),
         in memory, in the history columns and in the store.
+
+        Args:
+            tid: the running trial's id.
+            step: the step (an int >= 0).
+            value: the reported value.
         """
         trial = self._running(tid)
         if step in trial.intermediate:
@@ -173,7 +210,13 @@ class Trials:
         return True
 
     def cancel(self, tid: int, reason: str, state: TrialState = TrialState.CANCELLED) -> Trial:
-        """Mark a running trial cancelled (or interrupted); it does not count as finished."""
+        """Mark a running trial cancelled (or interrupted); it does not count as finished.
+
+        Args:
+            tid: the running trial's id.
+            reason: why, kept as the trial's error text.
+            state: CANCELLED (by a stop rule) or INTERRUPTED (its executor was lost: runs again on resume).
+        """
         return self._settle(self._running(tid).stopped(reason, state))
 
     def _running(self, tid: int) -> Trial:
@@ -204,11 +247,19 @@ class Trials:
         return self._columns.view()
 
     def get(self, tid: int) -> Trial | None:
-        """The record of trial `tid`, or None if there is none."""
+        """The record of trial `tid`, or None if there is none.
+
+        Args:
+            tid: a trial id.
+        """
         return self._records.get(tid)
 
     def record(self, tid: int) -> Trial:
-        """The record of trial `tid` (`UnknownTrial` if there is none)."""
+        """The record of trial `tid` (`UnknownTrial` if there is none).
+
+        Args:
+            tid: a trial id.
+        """
         try:
             return self._records[tid]
         except KeyError:
@@ -220,7 +271,11 @@ class Trials:
         return list(self._records.values())
 
     def count(self, *states: TrialState) -> int:
-        """How many trials are in one of `states`."""
+        """How many trials are in one of `states`.
+
+        Args:
+            *states: the states to count.
+        """
         return self._columns.count(*states)
 
     @property
@@ -337,7 +392,14 @@ class Trials:
     # ---- fmin hooks -------------------------------------------------------------------
 
     def attach_space(self, space: Any) -> CompiledSpace:
-        """Remember the space of the experiment (for views and best_params)."""
+        """Remember the space of the experiment (for views and best_params).
+
+        Args:
+            space: the search space, or an already compiled one.
+
+        Returns:
+            The compiled space.
+        """
         self.space = compile_space(space)
         self._changed()
         return self.space

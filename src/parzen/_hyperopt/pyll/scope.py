@@ -269,7 +269,17 @@ class Scope:
         object.__setattr__(self, "_functions", dict(_BUILTINS))
 
     def define(self, fn: Callable | None = None, **_options: Any) -> Callable:
-        """Register `fn` (usable as ``@scope.define`` or ``@scope.define(o_len=2)``)."""
+        """Register `fn` (usable as ``@scope.define`` or ``@scope.define(o_len=2)``).
+
+        ``define_pure``, ``define_info`` and ``define_if_new`` are the same method, as
+        hyperopt's options do not matter without its expression graph.
+
+        Args:
+            fn: the function, registered under its ``__name__``; None when used with options.
+
+        Returns:
+            `fn` itself, so it stays callable directly.
+        """
         if fn is None:
             return self.define
         if not callable(fn):
@@ -282,16 +292,31 @@ class Scope:
     define_if_new = define
 
     def undefine(self, fn: Callable | str) -> None:
+        """Forget a function registered with `define`.
+
+        Args:
+            fn: the function or its name.
+        """
         name = fn if isinstance(fn, str) else fn.__name__
         self._functions.pop(name, None)
 
     def partial(self, name: str | Callable, *args: Any, **kwargs: Any) -> Call:
-        """``scope.partial("f", a)``: the function ``x -> scope.f(a, x)``, as a space node."""
+        """``scope.partial("f", a)``: the function ``x -> scope.f(a, x)``, as a space node.
+
+        Args:
+            name: the scope function, or its name.
+            *args: its first positional arguments (values or sub-spaces).
+            **kwargs: its keyword arguments.
+        """
         fn = self._function(name if isinstance(name, str) else name.__name__)
         return Call(functools.partial, (fn, *args), kwargs)
 
     def choice(self, options: Iterable[Any]) -> Call:
-        """An unlabelled uniform choice among `options` (hyperopt's ``scope.choice``)."""
+        """An unlabelled uniform choice among `options` (hyperopt's ``scope.choice``).
+
+        Args:
+            options: the values or sub-spaces to choose from.
+        """
         return Call(_one_of, tuple(options))
 
     _functions: dict[str, Callable[..., Any]]
@@ -321,6 +346,7 @@ class Scope:
 
 
 scope = Scope()
+"""hyperopt's ``scope``: ``scope.int(hp.quniform(...))``, ``@scope.define``, arithmetic and numpy functions."""
 
 
 def as_apply(obj: Any) -> Any:
@@ -328,6 +354,9 @@ def as_apply(obj: Any) -> Any:
 
     hyperopt's ``as_apply([-1, 0, 0])[hp.choice("x", [0, 1, 2])]`` is the element the
     choice picks; a node is returned as it is.
+
+    Args:
+        obj: a constant or a space node.
     """
     from parzen.space import Node
 

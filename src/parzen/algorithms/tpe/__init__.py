@@ -53,34 +53,37 @@ def suggest(space: CompiledSpace, history: History, rng: np.random.Generator, **
         space: the compiled space (fmin passes it).
         history: every trial so far, running ones included (fmin passes it).
         rng: the run's random generator (fmin passes it).
-        n_startup_jobs: suggestions drawn from the prior before the model is used (10).
-        startup: what `n_startup_jobs` counts: ``"finished"`` trials (default: trials in flight at
+        **options: the options below, by keyword.
+
+    Keyword Args:
+        n_startup_jobs (int): suggestions drawn from the prior before the model is used (10).
+        startup (str): what `n_startup_jobs` counts: ``"finished"`` trials (default: trials in flight at
             the start are random draws, not refinements of one early result) or ``"all"`` (hyperopt).
-        n_EI_candidates: candidates drawn from ``l`` and scored per suggestion (24).
-        gamma: the share of the ranked trials that form the below set (0.1).
-        split: ``"linear"`` (``gamma * n`` trials are below, optuna's) or ``"sqrt"`` (``gamma * sqrt(n)``,
+        n_EI_candidates (int): candidates drawn from ``l`` and scored per suggestion (24).
+        gamma (float): the share of the ranked trials that form the below set (0.1).
+        split (str): ``"linear"`` (``gamma * n`` trials are below, optuna's) or ``"sqrt"`` (``gamma * sqrt(n)``,
             hyperopt's).
-        max_below: at most this many trials are below (25).
-        prior_weight: the prior counts as this many kernels in each mixture (2.0).
-        linear_forgetting: the newest this many trials weigh fully; older ones weigh less (25).
-        max_above: at most this many kernels in the above mixture; a weighted sample stands
+        max_below (int): at most this many trials are below (25).
+        prior_weight (float): the prior counts as this many kernels in each mixture (2.0).
+        linear_forgetting (int): the newest this many trials weigh fully; older ones weigh less (25).
+        max_above (int): at most this many kernels in the above mixture; a weighted sample stands
             for older trials past it, so a suggestion's cost stays bounded (1000).
-        multivariate: model parameters active together jointly (True) or each alone.
-        in_flight_independent: with r trials in flight, a share ``r / (r + n_below)`` of the
+        multivariate (bool): model parameters active together jointly (True) or each alone.
+        in_flight_independent (bool): with r trials in flight, a share ``r / (r + n_below)`` of the
             suggestions draw each parameter on its own, recombining good trials (True).
-        magic_clip: hyperopt's floor on kernel widths (True).
-        liar: weight of a running trial in the above mixture, as a bad outcome (0.3; 1 is optuna's
+        magic_clip (bool): hyperopt's floor on kernel widths (True).
+        liar (float): weight of a running trial in the above mixture, as a bad outcome (0.3; 1 is optuna's
             constant liar, 0 ignores running trials).
-        branch_floor: each option of a choice that holds parameters keeps at least this share
+        branch_floor (float): each option of a choice that holds parameters keeps at least this share
             of its prior share of the trials, so a branch that looks worse early is still explored (0.75).
-        below_shrink: multiplies the below kernels' widths: smaller is more local (0.3).
-        in_flight_shrink: with r trials in flight the below kernels widen from `below_shrink`
+        below_shrink (float): multiplies the below kernels' widths: smaller is more local (0.3).
+        in_flight_shrink (float): with r trials in flight the below kernels widen from `below_shrink`
             towards this by ``r / (r + n_below)`` (1.0).
-        pruned_split: what `gamma` is a share of once a trial finished under a pruner:
+        pruned_split (str): what `gamma` is a share of once a trial finished under a pruner:
             ``"finished"`` trials (default) or ``"all"`` ranked ones, pruned included (optuna's).
-        gap_fill: with probability ``gap_fill / d`` (d parameters) a suggestion is the prior draw
+        gap_fill (float): with probability ``gap_fill / d`` (d parameters) a suggestion is the prior draw
             farthest from every trial, so narrow optima in gaps are found (0.1; 0: never).
-        verbose: accepted for hyperopt compatibility; parzen logs nothing per suggestion.
+        verbose (bool): accepted for hyperopt compatibility; parzen logs nothing per suggestion.
 
     Returns:
         The point: ``{label: value}`` for the active labels (a choice as its option's index).
@@ -97,7 +100,17 @@ def suggest_many(
     and each point gets its own `n_EI_candidates` draws from ``l``, all scored in one go;
     the branch floor counts earlier points of the batch, but the mixtures are not
     refitted for them: a batch of 1,000 costs about one fit and 1,000 scorings, not
-    1,000 fits. `options` as for `suggest`.
+    1,000 fits.
+
+    Args:
+        space: the compiled space.
+        history: every trial so far, running ones included.
+        rng: the run's random generator.
+        n: how many points.
+        **options: as for `suggest`.
+
+    Returns:
+        `n` points, each ``{label: value}`` for its active labels.
     """
     opts = TPEOptions.of(options)
     model = space_model(space)

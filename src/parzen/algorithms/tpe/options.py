@@ -16,9 +16,30 @@ _CHECKED: dict[tuple[tuple[str, type, Any], ...], TPEOptions] = {}  # options as
 class TPEOptions:
     """TPE's options, checked once per distinct set; ``functools.partial(tpe.suggest, **options)`` sets them.
 
-    Each field is documented in `parzen.algorithms.tpe.suggest`'s docstring. The
+    Each field is documented at length in `parzen.algorithms.tpe.suggest`'s docstring. The
     defaults are the best configuration measured on the benchmark (docs/benchmarks.md),
     not habit.
+
+    Attributes:
+        n_startup_jobs: suggestions drawn from the prior before the model is used.
+        startup: what `n_startup_jobs` counts: ``"finished"`` trials or ``"all"`` (hyperopt).
+        n_EI_candidates: candidates drawn and scored per suggestion.
+        gamma: the share of the ranked trials that form the below set.
+        split: ``"linear"`` (``gamma * n`` below, optuna's) or ``"sqrt"`` (hyperopt's).
+        max_below: at most this many trials are below.
+        prior_weight: the prior counts as this many kernels in each mixture.
+        linear_forgetting: the newest this many trials weigh fully.
+        max_above: at most this many kernels in the above mixture.
+        multivariate: model parameters active together jointly.
+        in_flight_independent: with trials in flight, a share of suggestions draw each parameter alone.
+        magic_clip: hyperopt's floor on kernel widths.
+        liar: weight of a running trial in the above mixture, as a bad outcome.
+        branch_floor: the least share of its prior share of trials a branch of a choice keeps.
+        below_shrink: multiplies the below kernels' widths.
+        in_flight_shrink: what the below kernels widen towards with trials in flight.
+        pruned_split: what `gamma` is a share of under a pruner: ``"finished"`` or ``"all"``.
+        gap_fill: the chance, divided by the dimension, of a gap-filling suggestion.
+        verbose: accepted for hyperopt compatibility.
     """
 
     n_startup_jobs: int = 10
@@ -52,7 +73,14 @@ class TPEOptions:
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> TPEOptions:
-        """Options from keyword arguments, or `InvalidArgument` naming the bad one (cached: checked once)."""
+        """Options from keyword arguments, or `InvalidArgument` naming the bad one (cached: checked once).
+
+        Args:
+            options: option names and values, as given to `tpe.suggest`.
+
+        Raises:
+            InvalidArgument: an unknown option, or a value out of its domain (the message says what is valid).
+        """
         key = tuple(sorted((name, type(value), value) for name, value in options.items()))
         try:
             return _CHECKED[key]
@@ -105,6 +133,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
 
 
 DEFAULTS = {f.name: f.default for f in fields(TPEOptions)}  # hyperopt-style view of the defaults
+"""Each `tpe.suggest` option's default, by name (reading it changes nothing; set options with ``partial``)."""
 
 # hyperopt's module-level names of the defaults, for code that reads them (assigning them
 # changes nothing: set options with functools.partial(tpe.suggest, gamma=...)).

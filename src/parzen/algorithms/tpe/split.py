@@ -20,14 +20,29 @@ FINISHED = FINISHED_BADLY  # the states that count towards n_startup_jobs (start
 
 
 def linear_forgetting_weights(n: int, lf: int) -> np.ndarray:
-    """hyperopt's weights by age: the `lf` newest trials weigh 1, older ones ramp down."""
+    """hyperopt's weights by age: the `lf` newest trials weigh 1, older ones ramp down.
+
+    Args:
+        n: how many trials, oldest first.
+        lf: how many of the newest weigh fully (``linear_forgetting``; 0: all do).
+    """
     if n <= lf or lf <= 0:
         return np.ones(n)
     return np.concatenate([np.linspace(1.0 / n, 1.0, num=n - lf), np.ones(lf)])
 
 
 def n_below(n_ok: int, gamma: float, split: str, max_below: int) -> int:
-    """How many of the best trials form the "below" set."""
+    """How many of the best trials form the "below" set.
+
+    Args:
+        n_ok: how many trials are ranked.
+        gamma: the share below (of `n_ok`, or of its square root).
+        split: ``"linear"`` or ``"sqrt"``.
+        max_below: the cap.
+
+    Returns:
+        At least 1, at most `max_below` and `n_ok`.
+    """
     raw = gamma * math.sqrt(n_ok) if split == "sqrt" else gamma * n_ok
     return int(min(max(1, math.ceil(raw)), max_below, n_ok))
 

@@ -208,6 +208,7 @@ class SparkTrials(Trials):
 
     @property
     def spark(self) -> Any:
+        """The Spark session trials run on (classic or Spark Connect)."""
         return self._spark
 
     def count_successful_trials(self) -> int:
