@@ -29,13 +29,21 @@ def start(db, *args):
         text=True,
     )
     line = process.stdout.readline()
-    assert " at http://" in line, line + process.stderr.read()
+    if " at http://" not in line:
+        process.kill()
+        pytest.fail(line + process.communicate(timeout=20)[1])
     return process, int(line.split(" at http://", 1)[1].split("/")[0].rsplit(":", 1)[1])
 
 
 def stop(process):
+    """SIGINT (Ctrl-C), then kill if it has not ended in 60 s: no test leaves a server behind."""
     os.kill(process.pid, signal.SIGINT)
-    _, err = process.communicate(timeout=20)
+    try:
+        _, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate(timeout=20)
+        pytest.fail(f"the dashboard did not stop on SIGINT in 60 s: {err}")
     return err
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from cluster_helpers import run_driver, standalone_cluster
-
 from conftest import python_without
+
 from parzen import SparkTrials, fmin, hp, rand
 from parzen.exceptions import InvalidArgument
 

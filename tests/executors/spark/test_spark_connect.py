@@ -131,9 +131,9 @@ def test_trial_timeout_counts_the_objective_not_the_upload_and_worker_start(conn
 
 def test_an_executor_without_pyarrow_names_the_module(tmp_path):
     skip_without_connect_server()
+    from conftest import connect_server, python_without  # the helpers behind the shared fixtures
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
-    from conftest import connect_server, python_without  # the helpers behind the shared fixtures
     from parzen import SparkTrials, fmin, hp, rand
     from parzen.exceptions import AllTrialsFailed
 
@@ -166,9 +166,9 @@ def test_connect_executors_without_parzen_get_the_drivers_and_profiles_degrade(t
     import warnings
 
     skip_without_connect_server()
+    from conftest import connect_server, python_without
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
-    from conftest import connect_server, python_without
     from parzen import SparkTrials, fmin, hp, rand
 
     python = python_without(tmp_path, "scipy")
