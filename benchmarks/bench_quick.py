@@ -123,7 +123,7 @@ def leg_standalone(repeats: int) -> dict:
     """P = 16 on a loopback standalone cluster (2 workers x 8 cores), the driver run by spark-submit."""
     import pyspark
 
-    sys.path.insert(0, str(HERE.parent / "tests" / "spark"))
+    sys.path.insert(0, str(HERE.parent / "tests" / "executors" / "spark"))
     from cluster_helpers import standalone_cluster
 
     with tempfile.TemporaryDirectory() as folder, standalone_cluster(Path(folder), workers=2, cores=8) as conf:

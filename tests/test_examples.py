@@ -73,7 +73,7 @@ def test_session_created_by_parzen_runs_executors_on_the_driver_interpreter(tmp_
         "import sys\n"
         "from parzen import SparkTrials, fmin, hp, rand\n"
         "trials = SparkTrials(parallelism=2)\n"
-        "fmin(lambda p: {'loss': p['x'], 'exe': sys.executable}, {'x': hp.uniform('x', 0, 1)},\n"
+        "fmin(lambda p: {'loss': p['x'], 'status': 'ok', 'exe': sys.executable}, {'x': hp.uniform('x', 0, 1)},\n"
         "     algo=rand.suggest, trials=trials, max_evals=4, show_progressbar=False)\n"
         "print('EXE', {r.result['exe'] for r in trials.records})\n"
         "print('DRIVER', sys.executable)\n"

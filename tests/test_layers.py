@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # its own layer (no loops, checked below) and the layers under it.
 LAYERS: list[tuple[str, ...]] = [
     ("parzen._remote",),  # runs on executors: standard library only
-    ("parzen.exceptions", "parzen._validation", "parzen._aliases"),
+    ("parzen.exceptions", "parzen._validation", "parzen._aliases", "parzen._output"),
     ("parzen.space", "parzen.hp"),
     ("parzen.trial",),
     ("parzen.algorithms",),

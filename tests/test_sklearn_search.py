@@ -1,6 +1,6 @@
 """parzen.sklearn.HyperoptSearchCV: hyperopt's scikit-learn search class, on parzen's fmin.
 
-scikit-learn's full estimator checks run in hyperopt's own suite (tests/test_hyperopt_suite.py)."""
+scikit-learn's full estimator checks run in hyperopt's own suite (tests/_hyperopt/test_hyperopt_suite.py)."""
 
 import pytest
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from parzen._output import check_output, terminal_safe, write_text
 from parzen.exceptions import ParzenError
 from parzen.view import Row, RunView, from_store
 
@@ -46,7 +47,7 @@ def show(path: str, top: int) -> str:
         lines.append(f"first failure (tid {failed[0].tid}): {failed[0].error_message}")
         lines.append(f"failures by message ({len(failed)} trials):")
         lines += [f"  {len(rows):>5} x {message}" for message, rows in failures]
-    return "\n".join(lines)
+    return "\n".join(map(terminal_safe, lines))  # labels, values and errors come from user code
 
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def export(path: str, out: str | None, fmt: str | None) -> str:
     fmt = fmt or ("json" if out and out.endswith(".json") else "csv")
     target = None if out in (None, "-") else Path(str(out))
     if target is not None:
-        _check_output(target, path)
+        check_output(target, path, "the export")
     records = export_records(from_store(path))
     if fmt == "json":
         text = json.dumps(records, ensure_ascii=False, default=repr, indent=1) + "\n"
@@ -97,15 +98,8 @@ def export(path: str, out: str | None, fmt: str | None) -> str:
         text = buffer.getvalue()
     if target is None:
         return text.rstrip("\n")
-    target.write_text(text, encoding="utf-8")
+    write_text(target, text)  # complete or not at all
     return f"wrote {len(records)} trials to {out}"
-
-
-def _check_output(out: Path, store: str) -> None:
-    if not out.parent.is_dir():
-        raise ParzenError(f"cannot write {str(out)!r}: the folder {str(out.parent)!r} does not exist")
-    if out.exists() and out.resolve() == Path(store).resolve():
-        raise ParzenError(f"refusing to overwrite the trial store {str(out)!r}; choose another output file")
 
 
 def report(path: str, out: str | None) -> str:
@@ -116,13 +110,15 @@ def report(path: str, out: str | None) -> str:
     return f"report written to {written}"
 
 
-def dashboard(path: str, host: str, port: int) -> str:
+def dashboard(path: str, host: str, port: int, allow_remote: bool = False, allowed_hosts: tuple = ()) -> str:
     from_store(path)
     plotting = _plotting()
     if hasattr(os, "nice"):
         os.nice(5)  # the tuning run on the same machine comes first
-    board = plotting._dashboard.Dashboard(path, host, port)
+    board = plotting._dashboard.Dashboard(path, host, port, allow_remote=allow_remote, allowed_hosts=allowed_hosts)
     print(f"parzen dashboard of {path} at {board.url} (read-only; Ctrl-C to stop)", flush=True)
+    if board.exposure:
+        print(f"parzen: warning: {board.exposure}", file=sys.stderr, flush=True)
     try:
         board.serve_forever()
     except KeyboardInterrupt:
@@ -176,6 +172,14 @@ def _parser() -> argparse.ArgumentParser:
     dash_cmd.add_argument("store")
     dash_cmd.add_argument("--host", default="127.0.0.1")
     dash_cmd.add_argument("--port", type=_port, default=8050, help="0 picks a free port")
+    dash_cmd.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="with --host 0.0.0.0: serve other machines too (no authentication: anyone who reaches the port reads it)",
+    )
+    dash_cmd.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME", help="a host name to answer to (a reverse proxy)"
+    )
     return parser
 
 
@@ -189,13 +193,15 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "report":
             text = report(args.store, args.output)
         else:
-            text = dashboard(args.store, args.host, args.port)
+            text = dashboard(args.store, args.host, args.port, args.allow_remote, tuple(args.allow_host))
     except ParzenError as exc:
-        print(f"parzen: {exc}", file=sys.stderr)
+        print(f"parzen: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `parzen export x.db | head`
         sys.stderr.close()
         return 0
+    if args.command == "export" and sys.stdout.isatty():  # data for a pipe; on a terminal, escaped
+        text = "\n".join(map(terminal_safe, text.split("\n")))
     print(text)
     return 0
 

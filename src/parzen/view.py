@@ -106,7 +106,7 @@ class Row:
     def error_message(self) -> str:
         """The last line of the traceback (what failures are grouped by)."""
         text = (self.error or self.result.get("error") or "").strip()
-        return text.splitlines()[-1].strip() if text else f"status {self.status!r} without a message"
+        return text.split("\n")[-1].strip() if text else f"status {self.status!r} without a message"
 
 
 @dataclass

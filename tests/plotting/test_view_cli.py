@@ -96,7 +96,7 @@ def test_export_to_a_file_and_errors_naming_the_path(store, tmp_path, capsys):
     assert main(["export", str(path), str(tmp_path / "missing" / "t.csv")]) == 2
     assert "missing' does not exist" in capsys.readouterr().err
     assert main(["export", str(path), str(path)]) == 2
-    assert "refusing to overwrite the trial store" in capsys.readouterr().err
+    assert "refusing to write the export over the trial store" in capsys.readouterr().err
     assert main(["report", str(path), "-o", str(path)]) == 2
     assert "refusing to write the report over the trial store" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "none.db")]) == 2

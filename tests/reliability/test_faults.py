@@ -137,3 +137,32 @@ def test_unpicklable_capture_is_refused_before_any_trial(spark, tmp_path):
             show_progressbar=False,
         )
     assert len(load_trials(db)) == 0
+
+
+def _deep_result(p):
+    result = {"loss": p["x"], "status": STATUS_OK}
+    level = result
+    for _ in range(5000):
+        level["inner"] = {}
+        level = level["inner"]
+    return result
+
+
+HOSTILE_RESULTS = {
+    "tuple_key": lambda p: {"loss": p["x"], "status": STATUS_OK, (1, 2): "x"},
+    "nested_5000_deep": _deep_result,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_RESULTS))
+def test_a_result_the_store_cannot_hold_as_is_is_converted_not_a_crash(spark, tmp_path, name):
+    """Found by the second fault probe: these crashed fmin and left the trial RUNNING in the store."""
+    db = tmp_path / "hostile.db"
+    trials = SparkTrials(parallelism=2, spark_session=spark)
+    with pytest.warns(Warning, match="the store keeps its repr"):
+        fmin(HOSTILE_RESULTS[name], SPACE, algo=rand.suggest, trials=trials, max_evals=4, trials_save_file=str(db),
+             show_progressbar=False)  # fmt: skip
+    assert all(r.state == TrialState.DONE and r.loss == r.params["x"] for r in trials.records)
+    stored = load_trials(db).records
+    assert [r.state for r in stored] == [TrialState.DONE] * 4
+    assert all(r.loss == r.params["x"] for r in stored)

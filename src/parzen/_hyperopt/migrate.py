@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -144,8 +145,15 @@ def from_hyperopt(trials_or_path: Any, space: Any = None) -> Trials:
     where = "the hyperopt history"
     if isinstance(source, (str, os.PathLike)):
         where = os.fspath(source)
+        warnings.warn(
+            f"from_hyperopt unpickles {where}: loading a pickle runs code from the file. Use it only on a file "
+            "you made or trust (for anything else, convert the history where hyperopt made it and pass the "
+            "Trials object)",
+            UserWarning,
+            stacklevel=2,
+        )
         with open(source, "rb") as f:
-            source = pickle.load(f)  # runs code from the file: documented, explicit call only
+            source = pickle.load(f)  # runs code from the file: documented, said at run time, explicit call only
     docs, attachments = _hyperopt_docs(source)
     records = records_from_docs(docs)
     _attach(records, attachments)

@@ -38,8 +38,25 @@ def _current() -> threading.local:
 
 
 def current_trial() -> TrialContext | None:
-    """The context of the trial running in this thread, or None outside a trial."""
-    return getattr(_current(), "context", None)
+    """The context of the trial running in this thread, or None outside a trial.
+
+    A thread the objective started itself (a data loader, a training loop in a thread)
+    has no context of its own; when exactly one trial runs in this process (always so in
+    a Spark Python worker) it is that trial's.
+    """
+    own = getattr(_current(), "context", None)
+    if own is not None:
+        return own
+    running = _running()
+    return next(iter(running.values())) if len(running) == 1 else None
+
+
+def _running() -> dict[int, TrialContext]:
+    """thread id -> context of every trial running in this process (a dict: atomic enough under the GIL)."""
+    state = _shared_state()
+    if not hasattr(state, "running"):
+        state.running = {}
+    return state.running
 
 
 @contextlib.contextmanager
@@ -52,11 +69,18 @@ def in_trial(context: TrialContext | None) -> Iterator[None]:
     slot = _current()
     previous = getattr(slot, "context", None)
     slot.context = context
+    running, me = _running(), threading.get_ident()
+    if context is not None:
+        running[me] = context
     try:
         with _mlflow_run((context or {}).get("mlflow")):
             yield
     finally:
         slot.context = previous
+        if previous is None:
+            running.pop(me, None)
+        else:
+            running[me] = previous
 
 
 def _say_once(key: str, message: str) -> None:

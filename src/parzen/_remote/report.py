@@ -29,7 +29,8 @@ import socket
 import sys
 from typing import Any
 
-_SHARED = "_parzen_executor_cache"  # the module `_task` keeps per-process trial state in
+from parzen._remote.context import current_trial
+
 MAX_MESSAGE_BYTES = 4096
 MAX_STEP = 2**53 - 1  # the largest step JSON, a float and the history's int64 column all hold exactly
 _warned: set[str] = set()
@@ -42,12 +43,6 @@ class TrialPruned(Exception):  # noqa: N818 - optuna's and Ray's name, kept for 
     """
 
     parzen_pruned = True  # how executors recognise it, whichever copy of this class raised it
-
-
-def _context() -> dict[str, Any] | None:
-    state = sys.modules.get(_SHARED)
-    slot = getattr(state, "current", None)
-    return getattr(slot, "context", None) if slot is not None else None
 
 
 def report(step: int, value: float) -> bool:
@@ -73,7 +68,7 @@ def report(step: int, value: float) -> bool:
         value = float(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"report: value must be a real number (the loss so far), got {value!r:.80}") from exc
-    context = _context()
+    context = current_trial()
     channel = context.get("report") if context else None
     if context is None or channel is None:
         _warn_once("outside", "parzen.report() called outside a trial (or without a pruner): nothing is recorded")

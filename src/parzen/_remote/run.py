@@ -69,7 +69,7 @@ def run_objective(fn: Any, args: Any, reraise: bool = False, context: TrialConte
     try:
         with in_trial(context):
             value = fn(args)
-    except Exception as exc:  # the objective's own failure, reported, never retried
+    except (Exception, SystemExit) as exc:  # the objective's own failure (sys.exit included), never retried
         if _is_pruned(exc):
             return pruned_outcome(start)
         outcome = outcome_of_exception(exc, start, traceback.format_exc())

@@ -6,7 +6,9 @@ answers "unchanged" after a ``stat`` of the store and its WAL, and rebuilds the
 sections only when a writer committed something, at most once per ``min_interval`` and
 never more than a third of the time (a rebuild of 1,000 trials takes about 2 s).
 
-It can never harm the run it watches: each rebuild opens the store read-only
+It answers only requests whose Host header names this server and, unless asked
+(``allow_remote``), only this machine; it holds at most a few dozen connections and drops
+idle ones (see `_guard`). It can never harm the run it watches: each rebuild opens the store read-only
 (``mode=ro``), reads one snapshot and closes it, so it never writes, never holds a
 lock between polls, and a WAL-mode writer never waits for it. plotly.js is served from
 the installed plotly package, so the page works offline.
@@ -16,11 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -28,9 +30,12 @@ from urllib.parse import parse_qs, urlparse
 import plotly
 
 from parzen.exceptions import ParzenError
+from parzen.plotting._guard import REMOTE_HINT, BoundedServer, Guard, GuardedHandler, exposure_warning
 from parzen.plotting._report import page, payload
 from parzen.storage.snapshot import store_signature
 from parzen.view import RunView, from_store, from_trials
+
+logger = logging.getLogger("parzen")
 
 POLL_MS = 1000
 BUSY_FACTOR = 2  # wait 2x the last build's time before the next: rebuilding takes <= 1/3 of a core
@@ -78,9 +83,21 @@ class _Source:
 
 
 class Dashboard:
-    """Serves the dashboard of `source` (a store path or a Trials) on host:port."""
+    """Serves the dashboard of `source` (a store path or a Trials) on host:port.
 
-    def __init__(self, source: Any, host: str = "127.0.0.1", port: int = 8050, min_interval: float = 1.0):
+    `allow_remote` serves clients on other machines (no authentication: see `_guard`);
+    `allowed_hosts` adds names the Host header may carry (a reverse proxy's name).
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        host: str = "127.0.0.1",
+        port: int = 8050,
+        min_interval: float = 1.0,
+        allow_remote: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
+    ):
         import sklearn.ensemble  # noqa: F401 - imported now, not in the middle of the first refresh with a forest
 
         self.source = _Source(source)
@@ -89,8 +106,9 @@ class Dashboard:
         self._cached: tuple[str, dict] | None = None
         self._built_at = 0.0
         self._build_seconds = 0.0
-        self.server = ThreadingHTTPServer((host, port), _handler(self))
-        self.server.daemon_threads = True
+        self.guard = Guard(host, allow_remote, allowed_hosts)
+        self.server = BoundedServer((host, port), _handler(self))
+        self.exposure = exposure_warning(host, self.server.server_address[1], allow_remote)
         self._thread: threading.Thread | None = None
 
     @property
@@ -127,9 +145,11 @@ class Dashboard:
         self.server.server_close()
 
 
-def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(dashboard: Dashboard) -> type[GuardedHandler]:
+    class Handler(GuardedHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if not self._allowed():
+                return
             url = urlparse(self.path)
             if url.path == "/":
                 boot = BOOT % POLL_MS
@@ -146,6 +166,27 @@ def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send_error(HTTPStatus.NOT_FOUND)
 
+        def _allowed(self) -> bool:
+            """The Host header names this server and the client may read (see `_guard`); else refused."""
+            if not self.headers.get("Host"):
+                self._refuse(HTTPStatus.BAD_REQUEST, "a Host header is required")
+            elif not dashboard.guard.host_allowed(self.headers["Host"]):
+                self._refuse(HTTPStatus.FORBIDDEN, "this server does not answer to that host name")
+            elif not dashboard.guard.peer_allowed(self.client_address[0]):
+                self._refuse(HTTPStatus.FORBIDDEN, REMOTE_HINT)
+            else:
+                return True
+            return False
+
+        def _refuse(self, status: HTTPStatus, why: str) -> None:
+            body = f"{status.value} {status.phrase}: {why}\n".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+
         def _send(self, body: bytes, kind: str, cache: bool = False) -> None:
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", kind)
@@ -154,30 +195,42 @@ def _handler(dashboard: Dashboard) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per poll is noise
-            pass
-
     return Handler
 
 
-def serve_dashboard(source: Any, host: str = "127.0.0.1", port: int = 8050, block: bool = True) -> Dashboard:
+def serve_dashboard(
+    source: Any,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    block: bool = True,
+    allow_remote: bool = False,
+    allowed_hosts: tuple[str, ...] = (),
+) -> Dashboard:
     """Serve the live dashboard of a store path or a Trials.
 
     ``block=False`` (in a notebook) serves from a background thread and returns at once;
     open ``dashboard.url``, and call ``dashboard.stop()`` when done. The store is opened
     read-only for each refresh, so the dashboard can follow a run another process writes.
+    Bound beyond 127.0.0.1, it answers other machines only with ``allow_remote=True`` (no
+    authentication: anyone who reaches the port reads the run); ``allowed_hosts`` names
+    a reverse proxy's host name.
 
     Args:
         source: the path of a store, or a `Trials`/`SparkTrials` (in this process).
         host: the address to listen on; 127.0.0.1 (this machine only) unless you need
-            another machine to reach it (on a Databricks driver, 0.0.0.0 for the driver proxy).
+            another machine to reach it (on a Databricks driver, 0.0.0.0 with ``allow_remote=True``,
+            for the driver proxy).
         port: the port (0: any free one).
         block: serve until interrupted (True), or from a background thread (False).
+        allow_remote: answer machines other than this one when bound beyond loopback.
+        allowed_hosts: extra host names the dashboard answers to (a reverse proxy's).
 
     Returns:
         The `Dashboard` (its ``url``, and ``stop()``).
     """
-    dashboard = Dashboard(source, host, port)
+    dashboard = Dashboard(source, host, port, allow_remote=allow_remote, allowed_hosts=allowed_hosts)
+    if dashboard.exposure:
+        logger.warning(dashboard.exposure)
     if block:
         try:
             dashboard.serve_forever()

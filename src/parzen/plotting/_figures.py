@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from parzen.plotting._importance import MIN_TRIALS, Forest, Importance
+from parzen.plotting._sampling import MAX_BARS, MAX_CURVES, MAX_POINTS, change_points, ok_shown, sample, titled
 from parzen.view import ParamInfo, Row, RunView, load_view
 
 TEMPLATE = "plotly_white"
@@ -88,22 +89,27 @@ def plot_optimization_history(trials: Any) -> go.Figure:
     by_number = sorted(view.rows, key=lambda r: r.tid)
     ended = [(r.end_time - t0, r) for r in view.rows if r.end_time is not None]
     ended.sort(key=lambda pair: pair[0])
-    _history_panel(fig, by_number, [float(r.tid) for r in by_number], col=1)
-    _history_panel(fig, [r for _, r in ended], [x for x, _ in ended], col=2)
-    fig.update_layout(template=TEMPLATE, title="Optimisation history", height=420, hovermode="closest")
+    shown, note = ok_shown(view)  # markers of a large run: the best and a sample (the best-so-far line is exact)
+    keep = {r.tid for r in shown}
+    _history_panel(fig, by_number, [float(r.tid) for r in by_number], col=1, keep=keep)
+    _history_panel(fig, [r for _, r in ended], [x for x, _ in ended], col=2, keep=keep)
+    fig.update_layout(template=TEMPLATE, title=titled("Optimisation history", note), height=420, hovermode="closest")
     fig.update_xaxes(title_text="trial number", row=1, col=1)
     fig.update_xaxes(title_text="seconds since the run started", row=1, col=2)
     fig.update_yaxes(title_text="loss", row=1, col=1)
     return fig
 
 
-def _history_panel(fig: go.Figure, rows: list[Row], xs: list[float], col: int) -> None:
-    ok = [(x, r) for x, r in zip(xs, rows) if r.loss is not None]
+def _history_panel(fig: go.Figure, rows: list[Row], xs: list[float], col: int, keep: set[int]) -> None:
+    every = [(x, r) for x, r in zip(xs, rows) if r.loss is not None]
     best, best_x, best_y = math.inf, [], []
-    for x, r in ok:
+    for x, r in every:
         best = min(best, r.loss_or_nan)
         best_x.append(x)
         best_y.append(best)
+    ok = [(x, r) for x, r in every if r.tid in keep]
+    if len(ok) < len(every):  # a large run: the same step line from its change points
+        best_x, best_y = change_points(best_x, best_y)
     show = col == 1
     fig.add_trace(
         go.Scatter(
@@ -139,16 +145,18 @@ def _history_panel(fig: go.Figure, rows: list[Row], xs: list[float], col: int) -
 def _failure_marks(fig: go.Figure, rows: list[Row], xs: list, best_x: list, best_y: list, col: int) -> None:
     """Failed and cancelled trials as crosses on the best-so-far line, the error in the hover."""
     for kind in ("fail", "error", "cancelled", "interrupted"):
-        marks = [(x, r) for x, r in zip(xs, rows) if outcome(r) == kind]
-        if not marks:
+        every = [(x, r) for x, r in zip(xs, rows) if outcome(r) == kind]
+        if not every:
             continue
+        marks = sample(every, MAX_POINTS)
+        name = kind if len(marks) == len(every) else f"{kind} ({len(marks):,} of {len(every):,} shown)"
         ys = [_best_at(x, best_x, best_y) for x, _ in marks]
         fig.add_trace(
             go.Scatter(
                 x=[x for x, _ in marks],
                 y=ys,
                 mode="markers",
-                name=kind,
+                name=name,
                 legendgroup=kind,
                 showlegend=col == 1,
                 marker={"symbol": "x", "size": 9, "color": OUTCOME_COLORS[kind]},
@@ -186,17 +194,19 @@ def plot_slice(trials: Any, params: list[str] | None = None) -> go.Figure:
     cols = min(len(labels), 3)
     nrows = math.ceil(len(labels) / cols)
     fig = make_subplots(rows=nrows, cols=cols, shared_yaxes=True, subplot_titles=labels, vertical_spacing=0.18)
+    shown, note = ok_shown(view)
     for i, label in enumerate(labels):
         row, col = divmod(i, cols)
-        _slice_panel(fig, view, view.params[label], row + 1, col + 1, show_scale=i == 0)
-    fig.update_layout(template=TEMPLATE, title="Slice plot: loss against each parameter", height=320 * nrows)
+        _slice_panel(fig, shown, view.params[label], row + 1, col + 1, show_scale=i == 0)
+    title = titled("Slice plot: loss against each parameter", note)
+    fig.update_layout(template=TEMPLATE, title=title, height=320 * nrows)
     for r in range(nrows):
         fig.update_yaxes(title_text="loss", row=r + 1, col=1)
     return fig
 
 
-def _slice_panel(fig: go.Figure, view: RunView, param: ParamInfo, row: int, col: int, show_scale: bool) -> None:
-    rows = [r for r in view.ok if param.label in r.raw]
+def _slice_panel(fig: go.Figure, shown: list[Row], param: ParamInfo, row: int, col: int, show_scale: bool) -> None:
+    rows = [r for r in shown if param.label in r.raw]
     xs = [_label(r.values[param.label]) if param.is_choice else r.values[param.label] for r in rows]
     marker = {"color": [r.tid for r in rows], "colorscale": "Blues", "size": 7, "line": {"width": 0.5}}
     if show_scale:
@@ -235,14 +245,14 @@ def plot_parallel_coordinate(trials: Any, params: list[str] | None = None) -> go
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
-    rows = view.ok
+    rows, note = ok_shown(view)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in rows)]
     if not rows:
         return _empty("Parallel coordinates", "no trial has finished with status ok yet")
     losses = [r.loss for r in rows]
     dimensions = [{"label": "loss", "values": losses}]
     dimensions += [_dimension(view.params[k], rows) for k in labels]
-    fig = _figure("Parallel coordinates", height=460)
+    fig = _figure(titled("Parallel coordinates", note), height=460)
     fig.add_trace(
         go.Parcoords(
             line={
@@ -306,6 +316,13 @@ def forest_of(view: RunView, seed: int = 0) -> Forest | None:
     return cache[seed]
 
 
+def fitted_note(forest: Forest | None) -> str:
+    """What the forest was fitted on, when it was a sample of the ok trials ('' when it saw them all)."""
+    if forest is None or not forest.sampled:
+        return ""
+    return f"random forest fitted on a random {forest.n_fitted:,} of the {forest.n_ok:,} ok trials"
+
+
 def importances_of(view: RunView, seed: int = 0) -> list[Importance]:
     forest = forest_of(view, seed)
     return forest.importances() if forest is not None else []
@@ -328,7 +345,10 @@ def plot_param_importances(trials: Any, seed: int = 0) -> go.Figure:
     found = found[::-1]  # plotly draws the first bar at the bottom
     total = sum(i.fraction for i in found)
     fig = _figure(
-        f"Parameter importance (fANOVA): main effects explain {100 * total:.0f}% of the loss variance",
+        titled(
+            f"Parameter importance (fANOVA): main effects explain {100 * total:.0f}% of the loss variance",
+            fitted_note(forest_of(view, seed)),
+        ),
         height=max(260, 90 + 42 * len(found)),
     )
     fig.add_trace(
@@ -373,8 +393,10 @@ def plot_contour(trials: Any, params: list[str] | None = None, seed: int = 0) ->
         surface = go.Heatmap(x=xs, y=ys, z=z, colorscale=LOSS_SCALE, reversescale=True, colorbar=colorbar)
     else:
         surface = go.Contour(x=xs, y=ys, z=z, colorscale=LOSS_SCALE, reversescale=True, colorbar=colorbar)
+    _, note = ok_shown(view)
+    notes = "; ".join(n for n in (fitted_note(forest), note) if n)
     fig = _figure(
-        f"Contour of predicted loss over {a} and {b} (random forest, other parameters averaged)",
+        titled(f"Contour of predicted loss over {a} and {b} (random forest, other parameters averaged)", notes),
         height=520,
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0},
     )
@@ -386,7 +408,7 @@ def plot_contour(trials: Any, params: list[str] | None = None, seed: int = 0) ->
 
 
 def _contour_points(fig: go.Figure, view: RunView, pa: ParamInfo, pb: ParamInfo) -> None:
-    rows = [r for r in view.ok if pa.label in r.raw and pb.label in r.raw]
+    rows = [r for r in ok_shown(view)[0] if pa.label in r.raw and pb.label in r.raw]
 
     def coord(p: ParamInfo, r: Row) -> Any:
         return _label(r.values[p.label]) if p.is_choice else r.values[p.label]
@@ -420,6 +442,10 @@ def _contour_points(fig: go.Figure, view: RunView, pa: ParamInfo, pb: ParamInfo)
 def plot_intermediate_values(trials: Any) -> go.Figure:
     """The values trials reported while running (for pruning), one line per trial.
 
+    Up to `SEPARATE_CURVES` curves each trial is its own trace; beyond, the curves of one
+    outcome share a trace (gaps between them), at most `MAX_CURVES` of them: the tenth
+    with the lowest last value and a random sample of the others, as the title says.
+
     Args:
         trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
 
@@ -427,10 +453,40 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
-    rows = [r for r in view.rows if r.intermediate]
-    if not rows:
+    every = [r for r in view.rows if r.intermediate]
+    if not every:
         return _empty("Intermediate values", "no trial reported intermediate values")
-    fig = _figure("Intermediate values", height=420)
+    rows, note = _curves_shown(every)
+    fig = _figure(titled("Intermediate values", note), height=420)
+    if len(rows) <= SEPARATE_CURVES:
+        _curve_traces(fig, rows)
+    else:
+        for kind in OUTCOME_COLORS:
+            group = [r for r in rows if outcome(r) == kind]
+            if group:
+                fig.add_trace(_joined_curves(group, kind))
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="reported value")
+    return fig
+
+
+SEPARATE_CURVES = 100  # up to this many curves, one trace each (a legend entry per outcome either way)
+
+
+def _curves_shown(rows: list[Row]) -> tuple[list[Row], str]:
+    if len(rows) <= MAX_CURVES:
+        return rows, ""
+    ranked = sorted(rows, key=lambda r: (r.intermediate[max(r.intermediate)], r.tid))
+    n_best = MAX_CURVES // 10
+    picked = sorted(ranked[:n_best] + sample(ranked[n_best:], MAX_CURVES - n_best), key=lambda r: r.tid)
+    note = (
+        f"showing {MAX_CURVES:,} of {len(rows):,} reporting trials: the {n_best:,} with the lowest last value "
+        f"and a random {MAX_CURVES - n_best:,}"
+    )
+    return picked, note
+
+
+def _curve_traces(fig: go.Figure, rows: list[Row]) -> None:
     shown: set[str] = set()
     for r in rows:
         steps = sorted(r.intermediate)
@@ -449,9 +505,29 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
             )
         )
         shown.add(kind)
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="reported value")
-    return fig
+
+
+def _joined_curves(rows: list[Row], kind: str) -> go.Scatter:
+    """The curves of many trials as one trace, a gap (None) between trials: one object, not thousands."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    text: list[str] = []
+    for r in rows:
+        steps = sorted(r.intermediate)
+        xs += [*steps, None]
+        ys += [*(r.intermediate[s] for s in steps), None]
+        text += [f"trial {r.tid}"] * len(steps) + [""]
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="lines+markers",
+        name=kind,
+        legendgroup=kind,
+        line={"color": OUTCOME_COLORS[kind], "width": 1},
+        marker={"size": 3},
+        text=text,
+        connectgaps=False,
+    )
 
 
 # ---- executor timeline ------------------------------------------------------------------------
@@ -523,8 +599,13 @@ def plot_timeline(trials: Any) -> go.Figure:
     first, last = min(b for b, _ in span.values()), max(e for _, e in span.values())
     busy = sum(e - b for b, e in span.values())
     use = busy / (len(slots) * (last - first)) if last > first else 1.0
+    note, begin = "", 0.0
+    if len(rows) > MAX_BARS:  # the most recent trials; the busy share above counts them all
+        rows = sorted(rows, key=lambda r: (span[r.tid][0], r.tid))[-MAX_BARS:]
+        note = f"showing the last {MAX_BARS:,} of {len(slot_of):,} trials; the busy share counts them all"
+        begin = span[rows[0].tid][0] - t0
     fig = _figure(
-        f"Executor timeline: {len(slots)} slots, busy {100 * use:.0f}% of the time",
+        titled(f"Executor timeline: {len(slots)} slots, busy {100 * use:.0f}% of the time", note),
         height=200 + 36 * len(slots),
         barmode="overlay",
         uniformtext={"minsize": 8, "mode": "hide"},
@@ -534,7 +615,7 @@ def plot_timeline(trials: Any) -> go.Figure:
         if group:
             fig.add_trace(_timeline_bars(group, kind, slot_of, span, t0))
     # From 0, the moment the first trial was asked for: the wait for executors shows too.
-    fig.update_xaxes(title_text="seconds since the run started", range=[0, last - t0])
+    fig.update_xaxes(title_text="seconds since the run started", range=[begin, last - t0])
     fig.update_yaxes(
         title_text="slot", categoryorder="array", categoryarray=slots[::-1], type="category", tickmode="linear"
     )

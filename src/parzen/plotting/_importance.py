@@ -34,6 +34,10 @@ from scipy.special import ndtr, ndtri
 from parzen.view import ParamInfo, Row, RunView
 
 MIN_TRIALS = 4  # fewer ok trials than this say nothing about importance
+# The forest is fitted on at most this many ok trials (a uniform random sample beyond): the
+# fit grows as n log n and the leaves as n, while the importances stop changing long before
+# (benchmarks/importance_cap.py measures the error against the full fit on several problems).
+MAX_FIT_TRIALS = 5000
 
 
 @dataclass(frozen=True)
@@ -147,32 +151,45 @@ class _Tree:
 
 
 def _leaves(tree: Any, n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[set[float]]]:
-    """Walk a fitted sklearn tree to its leaf boxes (sklearn sends x <= threshold left)."""
+    """The leaf boxes of a fitted sklearn tree (sklearn sends x <= threshold left).
+
+    Walked one depth level at a time with array operations (a tree of 10,000 trials has
+    about 12,000 nodes but only about 30 levels), not one Python step per node.
+    """
     t = tree.tree_
-    los, his, values = [], [], []
-    thresholds: list[set[float]] = [set() for _ in range(n_features)]
-    stack = [(0, np.full(n_features, -np.inf), np.full(n_features, np.inf))]
-    while stack:
-        node, lo, hi = stack.pop()
-        left, right = t.children_left[node], t.children_right[node]
-        if left == -1:
-            los.append(lo)
-            his.append(hi)
-            values.append(t.value[node].ravel()[0])
-            continue
-        f, thr = t.feature[node], t.threshold[node]
-        thresholds[f].add(float(thr))
+    left_of, right_of, feature_of, threshold_of = t.children_left, t.children_right, t.feature, t.threshold
+    los, his, leaf_ids = [], [], []
+    nodes = np.array([0])
+    lo, hi = np.full((1, n_features), -np.inf), np.full((1, n_features), np.inf)
+    while len(nodes):
+        leaf = left_of[nodes] == -1
+        los.append(lo[leaf])
+        his.append(hi[leaf])
+        leaf_ids.append(nodes[leaf])
+        nodes, lo, hi = nodes[~leaf], lo[~leaf], hi[~leaf]
+        rows, f, thr = np.arange(len(nodes)), feature_of[nodes], threshold_of[nodes]
         left_hi, right_lo = hi.copy(), lo.copy()
-        left_hi[f] = min(hi[f], thr)
-        right_lo[f] = max(lo[f], thr)
-        stack += [(left, lo, left_hi), (right, right_lo, hi)]
-    return np.array(los), np.array(his), np.array(values), thresholds
+        left_hi[rows, f] = np.minimum(hi[rows, f], thr)
+        right_lo[rows, f] = np.maximum(lo[rows, f], thr)
+        nodes = np.concatenate([left_of[nodes], right_of[nodes]])
+        lo, hi = np.concatenate([lo, right_lo]), np.concatenate([left_hi, hi])
+    ids = np.concatenate(leaf_ids)
+    split = left_of != -1
+    thresholds = [set(threshold_of[split & (feature_of == f)].astype(float).tolist()) for f in range(n_features)]
+    return np.concatenate(los), np.concatenate(his), t.value[ids].reshape(len(ids), -1)[:, 0], thresholds
 
 
 class Forest:
     """A random forest of loss over parameters, with fANOVA marginals and importances."""
 
-    def __init__(self, view: RunView, labels: list[str] | None = None, n_trees: int = 64, seed: int = 0):
+    def __init__(
+        self,
+        view: RunView,
+        labels: list[str] | None = None,
+        n_trees: int = 64,
+        seed: int = 0,
+        max_trials: int | None = MAX_FIT_TRIALS,
+    ):
         rows = view.ok
         self.labels = [k for k in (labels or view.params) if any(k in r.raw for r in rows)]
         if len(rows) < MIN_TRIALS or not self.labels:
@@ -180,7 +197,13 @@ class Forest:
                 f"importance needs at least {MIN_TRIALS} ok trials with parameters; this run has {len(rows)}"
             )
         self.axes = {k: _Axis(view.params[k], [r.raw.get(k) for r in rows]) for k in self.labels}
-        X = self.encode(rows, np.random.default_rng(seed))
+        self.n_ok = len(rows)
+        rng = np.random.default_rng(seed)
+        if max_trials is not None and len(rows) > max_trials:  # a uniform sample: unbiased under the prior
+            rows = [rows[i] for i in np.sort(rng.choice(len(rows), size=max_trials, replace=False))]
+        self.n_fitted = len(rows)
+        self._importances: list[Importance] | None = None
+        X = self.encode(rows, rng)
         y = np.array([r.loss for r in rows])
         from sklearn.ensemble import RandomForestRegressor
 
@@ -199,8 +222,18 @@ class Forest:
         cell_mass = [np.diff(axis.cdf(b)) for axis, b in zip(axes, bounds)]
         return _Tree(lo, hi, value, mass, bounds, cell_mass)
 
+    @property
+    def sampled(self) -> bool:
+        """Whether the forest was fitted on a random sample of the ok trials (see `MAX_FIT_TRIALS`)."""
+        return self.n_fitted < self.n_ok
+
     def importances(self) -> list[Importance]:
-        """Every parameter's main-effect share of the variance, most important first."""
+        """Every parameter's main-effect share of the variance, most important first (computed once)."""
+        if self._importances is None:
+            self._importances = self._compute_importances()
+        return list(self._importances)
+
+    def _compute_importances(self) -> list[Importance]:
         shares = np.array([_tree_shares(t) for t in self.trees])  # (trees, features)
         out = [Importance(k, float(shares[:, j].mean()), float(shares[:, j].std())) for j, k in enumerate(self.labels)]
         return sorted(out, key=lambda i: -i.fraction)
@@ -227,16 +260,30 @@ def _tree_shares(tree: _Tree) -> np.ndarray:
 
 
 def _main_effect(tree: _Tree, j: int, mean: float) -> float:
-    """Variance of the marginal prediction along feature j (piecewise constant between splits)."""
-    left, right = tree.bounds[j][:-1], tree.bounds[j][1:]
+    """Variance of the marginal prediction along feature j (piecewise constant between splits).
+
+    The splits on j cut its axis into cells; a leaf covers a run of consecutive cells, so
+    each cell's marginal (the leaves covering it, weighted by their mass on the other
+    axes) is a difference array summed once: O(leaves + cells), not a cells x leaves matrix.
+    """
+    bounds = tree.bounds[j]
+    n_cells = len(bounds) - 1
     others = np.delete(tree.mass, j, axis=1).prod(axis=1)
-    covers = (tree.lo[:, j][None, :] <= left[:, None]) & (right[:, None] <= tree.hi[:, j][None, :])
-    denominator = covers @ others
+    first = np.searchsorted(bounds, tree.lo[:, j])  # a leaf's bounds on j are split points: exact indices
+    stop = np.searchsorted(bounds, tree.hi[:, j])
+    numerator = _run_sums(first, stop, others * tree.value, n_cells)
+    denominator = _run_sums(first, stop, others, n_cells)
     axis_mass = tree.cell_mass[j]
-    keep = (denominator > 0) & (axis_mass > 0)
-    marginal = (covers[keep] @ (others * tree.value)) / denominator[keep]
+    keep = (denominator > 1e-12 * max(float(denominator.max(initial=0.0)), 1e-300)) & (axis_mass > 0)
+    marginal = numerator[keep] / denominator[keep]
     w = axis_mass[keep]
     return float((w * (marginal - mean) ** 2).sum() / w.sum()) if w.sum() > 0 else 0.0
+
+
+def _run_sums(first: np.ndarray, stop: np.ndarray, weight: np.ndarray, n: int) -> np.ndarray:
+    """For each cell c < n: the sum of `weight` over the runs [first, stop) that contain c."""
+    delta = np.bincount(first, weights=weight, minlength=n + 1) - np.bincount(stop, weights=weight, minlength=n + 1)
+    return np.cumsum(delta)[:n]
 
 
 def _pair_marginal(tree: _Tree, ja: int, ua: np.ndarray, jb: int, ub: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from parzen.exceptions import ParzenError
+from parzen._output import check_output, write_text
 from parzen.plotting._figures import (
     importances_of,
     plot_contour,
@@ -302,15 +302,22 @@ def write_report(trials: Any, path: str | os.PathLike) -> Path:
     path = Path(path)
     check_output_path(path, trials)
     text = report_html(trials)
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)  # complete or not at all (a full disk keeps a previous report whole)
     return path.resolve()
 
 
 def check_output_path(path: Path, source: Any) -> None:
-    """Refuse what would fail late or destroy data: a missing folder, the store itself."""
-    if not path.parent.is_dir():
-        raise ParzenError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist")
-    if isinstance(source, (str, os.PathLike)) and path.exists() and path.resolve() == Path(source).resolve():
-        raise ParzenError(f"refusing to write the report over the trial store {str(path)!r}; choose another name")
-    if path.is_dir():
-        raise ParzenError(f"cannot write {str(path)!r}: it is a folder; give a file name such as report.html")
+    """Refuse what would fail late or destroy data: a missing folder, any file of the store (see `_output`)."""
+    check_output(path, store_path_of(source), "the report")
+
+
+def store_path_of(source: Any) -> str | None:
+    """The trial store behind `source` (a path, a Trials saving to a store, a view of a store), if any."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    store = getattr(source, "store", None)
+    if store is not None and getattr(store, "path", None) is not None:
+        return os.fspath(store.path)
+    if isinstance(source, RunView):
+        return source.settings.get("store")
+    return None

@@ -8,12 +8,13 @@ active, and how to walk the active ones.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from parzen.exceptions import InvalidParameterValue, MissingParameter
+from parzen.exceptions import InvalidParameterValue, InvalidSpace, MissingParameter
 from parzen.space.identity import describe_object
 from parzen.space.nodes import Call, Categorical, Numeric, Param, _collect_params, _subspaces, to_python
 
@@ -156,7 +157,13 @@ def compile_space(space: Any) -> CompiledSpace:
     """
     if isinstance(space, CompiledSpace):
         return space
-    return CompiledSpace(space)
+    try:
+        return CompiledSpace(space)
+    except RecursionError:
+        raise InvalidSpace(
+            f"the space nests deeper than Python can walk (its recursion limit is {sys.getrecursionlimit()}); "
+            "a search space is a tree of dicts, lists and hp.* nodes a few levels deep: check how it was built"
+        ) from None
 
 
 def space_eval(space: Any, hp_assignment: Mapping[str, Any]) -> Any:

@@ -4,8 +4,13 @@ NaN and infinities are not JSON (Python writes them as the bare tokens ``NaN`` a
 ``Infinity``, which SQLite rejects). The store writes them as ``null`` and lists where
 they were under the reserved key ``_nonfinite`` of the same document: a JSON pointer
 (RFC 6901) to ``"nan"``, ``"inf"`` or ``"-inf"``. Reading puts them back, so a result
-reads back as it was written. A value JSON cannot hold at all (an object, a set) is
-stored as its ``repr``, with a warning naming its key.
+reads back as it was written. A value JSON cannot hold at all (an object, a set, a key
+that is not a string, nesting deeper than `MAX_DEPTH`) is stored as its ``repr``, with
+one warning per key naming it: a result is never refused for what it holds.
+
+A user's own top-level key that looks like the marker (``_nonfinite``, ``~_nonfinite``,
+...) is stored with one more leading ``~`` and read back without it, so a result or a
+label named like the marker round-trips unchanged and never reads as the store's notes.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ NONFINITE = "_nonfinite"  # reserved key: where the non-finite numbers of a docu
 Path = tuple[str | int, ...]
 _STRICT = json.JSONEncoder(allow_nan=False)  # one encoder: json.dumps(allow_nan=False) would build one per call
 _SIMPLE = (str, int, bool, type(None))
+MAX_DEPTH = 100  # nesting kept as JSON; deeper, a value is stored as its repr (JSON parsers recurse)
+_warned: set[str] = set()  # key paths already warned about in this process
 
 
 def encode(mapping: Mapping[str, Any], where: str) -> str:
@@ -32,18 +39,34 @@ def encode(mapping: Mapping[str, Any], where: str) -> str:
     if _flat_and_finite(mapping):  # the usual result ({"loss": 0.25, "status": "ok"}): no walk needed
         return _STRICT.encode(mapping)
     nonfinite: dict[str, str] = {}
-    data = {k: _plain(v, (k,), where, nonfinite) for k, v in mapping.items()}
+    data = _mapping(mapping, (), where, nonfinite)
     if nonfinite:
-        if NONFINITE in data:
-            warnings.warn(f"result key {NONFINITE!r} is reserved by the store; its value is replaced", StoreWarning, 3)
         data[NONFINITE] = nonfinite
     return _STRICT.encode(data)
+
+
+def _escape_key(key: Any) -> Any:
+    """A user key named like the marker gets one more leading ``~`` (see the module docstring)."""
+    return "~" + key if _marker_like(key) else key
+
+
+def _marker_like(key: Any) -> bool:
+    return isinstance(key, str) and key.lstrip("~") == NONFINITE
+
+
+def _unescape(data: dict[str, Any]) -> dict[str, Any]:
+    """The user's keys as they were: one leading ``~`` fewer on an escaped marker-like key."""
+    if not any(_marker_like(k) for k in data):
+        return data
+    return {(k[1:] if _marker_like(k) else k): v for k, v in data.items()}
 
 
 def _flat_and_finite(mapping: Mapping[str, Any]) -> bool:
     for key, value in mapping.items():
         kind = type(value)
         if type(key) is not str or not (kind in _SIMPLE or (kind is float and math.isfinite(value))):
+            return False
+        if key.endswith(NONFINITE):  # a user key named like the marker is escaped
             return False
     return True
 
@@ -72,11 +95,13 @@ def decode(text: Any) -> dict[str, Any]:
         raise ValueError(f"is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"holds a JSON {type(data).__name__}, not an object")
+    if NONFINITE not in text:  # the usual document: no marker, no marker-like key (a search in C, not a walk)
+        return data
     notes = data.pop(NONFINITE, None)
     if isinstance(notes, dict):
         for pointer, name in notes.items():
             _restore(data, pointer, name)
-    return data
+    return _unescape(data)
 
 
 def _plain(value: Any, path: Path, where: str, nonfinite: dict[str, str]) -> Any:
@@ -92,17 +117,50 @@ def _plain(value: Any, path: Path, where: str, nonfinite: dict[str, str]) -> Any
             return number
         nonfinite[_pointer(path)] = "nan" if math.isnan(number) else ("inf" if number > 0 else "-inf")
         return None
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _plain(v, (*path, k), where, nonfinite) for k, v in value.items()}
+    if len(path) > MAX_DEPTH and isinstance(value, (dict, list, tuple)):
+        _warn_once(path, f"nests deeper than {MAX_DEPTH} levels", where)
+        return _bounded_repr(value)
+    if isinstance(value, dict):
+        return _mapping(value, path, where, nonfinite)
     if isinstance(value, (list, tuple)):
         return [_plain(v, (*path, i), where, nonfinite) for i, v in enumerate(value)]
+    _warn_once(path, f"is a {type(value).__name__}, which JSON cannot hold", where)
+    return _bounded_repr(value)
+
+
+def _mapping(mapping: Mapping[Any, Any], path: Path, where: str, nonfinite: dict[str, str]) -> dict[str, Any]:
+    """A dict as JSON holds it: keys that are not strings become their repr (said once per key).
+
+    At the top (`path` empty) a key named like the store's marker gets one more leading ``~``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            _warn_once((*path, repr(key)), f"has a {type(key).__name__} key, which JSON cannot hold", where)
+            key = repr(key)
+        if not path:  # the document's own keys: one named like the marker is escaped
+            key = _escape_key(key)
+        out[key] = _plain(value, (*path, key), where, nonfinite)
+    return out
+
+
+def _bounded_repr(value: Any) -> str:
+    """``repr(value)``, which may itself recurse too deep or fail: a placeholder then."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # RecursionError, or a __repr__ that raises: a result is never refused
+        text = f"<{type(value).__name__}: repr failed ({type(exc).__name__})>"
+    return text if len(text) <= 10_000 else text[:10_000] + "...(cut)"
+
+
+def _warn_once(path: Path, what: str, where: str) -> None:
+    name = _dotted(path) if path else "(the result)"
+    if name in _warned:
+        return
+    _warned.add(name)
     warnings.warn(
-        f"result key {_dotted(path)!r} is a {type(value).__name__}, which JSON cannot hold; the store keeps its repr "
-        f"(first seen in {where})",
-        StoreWarning,
-        stacklevel=5,
+        f"result key {name!r} {what}; the store keeps its repr (first seen in {where})", StoreWarning, stacklevel=6
     )
-    return repr(value)
 
 
 def _dotted(path: Path) -> str:

@@ -103,7 +103,8 @@ def _median_distance_to_2(records):
 def test_from_hyperopt_reads_a_pickle_file(hyperopt_run, tmp_path):
     path = tmp_path / "trials.pkl"
     path.write_bytes(pickle.dumps(hyperopt_run))
-    from_file = parzen.from_hyperopt(path, space=space_of(parzen))
+    with pytest.warns(UserWarning, match=r"from_hyperopt unpickles .*trials.pkl: loading a pickle runs code"):
+        from_file = parzen.from_hyperopt(path, space=space_of(parzen))
     assert [r.params for r in from_file.records] == [r.params for r in parzen.from_hyperopt(hyperopt_run).records]
 
 

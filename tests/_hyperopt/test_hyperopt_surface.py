@@ -210,7 +210,7 @@ def test_the_porting_example_of_the_migration_guide_runs():
     """The custom algorithm in docs/migrating-from-hyperopt.md, executed as written."""
     from pathlib import Path
 
-    guide = (Path(__file__).parents[1] / "docs" / "migrating-from-hyperopt.md").read_text()
+    guide = (Path(__file__).parents[2] / "docs" / "migrating-from-hyperopt.md").read_text()
     code = guide.split("### Custom algorithms", 1)[1].split("```python", 1)[1].split("```", 1)[0]
     namespace = {"np": np}
     exec(code, namespace)

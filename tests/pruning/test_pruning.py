@@ -1,6 +1,6 @@
 """Reports from inside the objective and the pruners that decide on them (in process).
 
-Spark executors, the report server's defences and the store are in tests/spark/test_pruning_spark.py.
+Spark executors, the report server's defences and the store are in tests/executors/spark/test_pruning_spark.py.
 """
 
 from __future__ import annotations
@@ -343,3 +343,18 @@ def test_without_pruned_trials_the_split_is_the_same():
     history = trials.history()
     a = [tpe.suggest(trials.space, history, np.random.default_rng(1), pruned_split="all") for _ in range(3)]
     assert a == [tpe.suggest(trials.space, history, np.random.default_rng(1)) for _ in range(3)]
+
+
+def test_a_report_from_a_thread_the_objective_started_reaches_its_trial():
+    import threading
+
+    def threaded(params):
+        answers = []
+        worker = threading.Thread(target=lambda: answers.append(report(0, params["lr"])))
+        worker.start()
+        worker.join()
+        return params["lr"]
+
+    trials = Trials()
+    fmin(threaded, SPACE, algo=rand.suggest, max_evals=3, trials=trials, show_progressbar=False)
+    assert all(r.intermediate == {0: r.params["lr"]} for r in trials.records), [r.intermediate for r in trials.records]

@@ -2,7 +2,7 @@
 
 The tests are the ones hyperopt's wheel ships (``hyperopt/tests``); the alias, the
 placeholders for hyperopt internals and the reviewed exclusion list (each entry with its
-reason) are in ``tests/hyperopt_suite/hyperopt_as_parzen.py``. It runs in a pytest
+reason) are in ``tests/_hyperopt/hyperopt_suite/hyperopt_as_parzen.py``. It runs in a pytest
 subprocess so the alias never touches parzen's own tests. Every test not excluded must
 pass, and an exclusion that matches no test fails the run too.
 """

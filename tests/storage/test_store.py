@@ -285,3 +285,21 @@ def test_best_params_of_a_store_loaded_without_its_space_decode_plain_choices(tm
     best = loaded.best_params
     assert best["k"] in ("rbf", "linear") and best["C"] == loaded.argmin["C"]
     assert best["m"] == loaded.argmin["m"], "a choice of nested spaces stays its index"
+
+
+def test_results_json_cannot_hold_are_converted_in_process_too(tmp_path):
+    def hostile(p):
+        result = {"loss": p["x"], "status": STATUS_OK, (3, 4): "tuple key"}
+        level = result
+        for _ in range(5000):
+            level["deeper"] = {}
+            level = level["deeper"]
+        return result
+
+    trials = Trials()
+    with pytest.warns(Warning, match="the store keeps its repr"):
+        fmin(hostile, {"x": hp.uniform("x", 0, 1)}, max_evals=3, trials=trials, trials_save_file=str(tmp_path / "h.db"),
+             show_progressbar=False)  # fmt: skip
+    stored = load_trials(tmp_path / "h.db").records
+    assert [r.state for r in stored] == [TrialState.DONE] * 3
+    assert stored[0].result["(3, 4)"] == "tuple key"

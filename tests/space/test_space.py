@@ -8,7 +8,7 @@ import pytest
 from parzen.pyll import scope, stochastic
 
 from parzen import hp, space_eval
-from parzen.exceptions import InvalidParameterValue, MissingParameter
+from parzen.exceptions import InvalidParameterValue, InvalidSpace, MissingParameter
 from parzen.space import compile_space
 
 N = 4000
@@ -185,3 +185,11 @@ def test_nodes_are_frozen():
     x = hp.uniform("x", 0, 1)
     with pytest.raises(AttributeError, match="immutable"):
         x.low = 5
+
+
+def test_a_space_nested_beyond_the_recursion_limit_is_named():
+    space: dict = {"x": hp.uniform("x", 0, 1)}
+    for _ in range(3000):
+        space = {"inner": space}
+    with pytest.raises(InvalidSpace, match="the space nests deeper than Python can walk"):
+        compile_space(space)

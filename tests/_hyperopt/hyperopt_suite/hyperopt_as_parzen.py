@@ -1,6 +1,6 @@
 """A pytest plugin: run hyperopt's own installed test suite with ``hyperopt`` meaning ``parzen``.
 
-Loaded only by ``tests/test_hyperopt_suite.py``, in a pytest subprocess of its own
+Loaded only by ``tests/_hyperopt/test_hyperopt_suite.py``, in a pytest subprocess of its own
 (``-p hyperopt_as_parzen``), so the alias never reaches parzen's own tests. No test code
 is copied: the tests are hyperopt's wheel's ``hyperopt/tests``, imported from where
 hyperopt is installed; every ``import hyperopt...`` they make gets parzen instead:

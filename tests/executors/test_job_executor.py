@@ -1,5 +1,5 @@
 """The shared job-per-trial executor logic, with jobs run by an in-process thread pool
-(the Spark subclasses are exercised on real Spark in tests/spark)."""
+(the Spark subclasses are exercised on real Spark in tests/executors/spark)."""
 
 import pickle
 import threading
@@ -138,3 +138,23 @@ def test_a_gone_session_is_recognised_in_each_spark_versions_words(message):
 
     assert session_gone_reason(RuntimeError(message), _SESSION_GONE) is not None
     assert session_gone_reason(RuntimeError("ValueError: bad input"), _SESSION_GONE) is None
+
+
+def test_sys_exit_in_a_thread_trial_is_that_trials_failure_not_a_crash():
+    """Found by the second fault probe: reported as 'the Spark job of this trial failed: 3' and retried."""
+    import sys
+
+    from parzen.executors.threads import ThreadExecutor
+
+    calls = []
+
+    def exits(x):
+        calls.append(x)
+        sys.exit(3)
+
+    with ThreadExecutor(exits, parallelism=1, max_retries=2) as executor:
+        executor.submit(0, 1.0)
+        (tid, outcome), *rest = list(executor.completed(timeout=30))
+    assert not rest and tid == 0 and len(calls) == 1, "not retried"
+    assert outcome["errored"] and outcome["error_type"] == "SystemExit" and not outcome.get("crashed")
+    assert "SystemExit: 3" in outcome["error"]
