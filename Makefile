@@ -94,8 +94,8 @@ docs: $(STAMP) $(DOCS_STAMP)
 
 # ruff (lint and format) and mypy on src/: what .ci/run checks before the tests.
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks examples
-	$(PY) -m ruff format --check src tests benchmarks examples
+	$(PY) -m ruff check src tests benchmarks examples docs/check_api.py
+	$(PY) -m ruff format --check src tests benchmarks examples docs/check_api.py
 	$(PY) -m mypy
 
 # The fast suite on the declared minimum versions of numpy, scipy, cloudpickle, tqdm and

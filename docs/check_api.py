@@ -97,6 +97,7 @@ def _own_doc(obj: Any) -> str | None:
 
 
 def _is_parzen(obj: Any) -> bool:
+    """Whether `obj` is defined in parzen (other libraries document their own names)."""
     module = getattr(obj, "__module__", None) or ""
     return module == "parzen" or module.startswith("parzen.")
 
@@ -130,6 +131,7 @@ class Checker:
         self.instance_paths: dict[int, str] = {}  # the class of a public instance -> the instance's path
 
     def report(self, where: str, what: str) -> None:
+        """Note one problem, as ``path: what is wrong``."""
         self.problems.append(f"{where}: {what}")
 
     # -- callables ---------------------------------------------------------------------------
@@ -155,6 +157,7 @@ class Checker:
             self.report(where, f"Args: names {', '.join(extra)}, not in the signature")
 
     def check_function(self, where: str, fn: Any, *, bound: bool) -> None:
+        """A function or method (`bound`: its first parameter is self or cls): a docstring, its parameters in Args:."""
         self.checked += 1
         doc = _own_doc(fn)
         if doc is None:
@@ -165,6 +168,10 @@ class Checker:
             self.check_args(where, doc, found[0], kwargs=found[1])
 
     def check_class(self, where: str, cls: type) -> None:
+        """A class: its docstring, its constructor's parameters, its public methods and properties.
+
+        While collecting (the first pass), only note the path the class is first reached by.
+        """
         if self.collecting:
             if "'s class" in where:  # reached through an instance (pyll's scope): its own name wins
                 self.instance_paths.setdefault(id(cls), where)
@@ -195,6 +202,7 @@ class Checker:
             self.check_member(path, member, _documented_in_base(owner, name))
 
     def check_member(self, where: str, member: Any, documented_in_base: bool = False) -> None:
+        """One member of a class: a property needs a docstring, a method what a function needs."""
         if documented_in_base and _own_doc(getattr(member, "__func__", member)) is None:
             self.checked += 1  # an override without a docstring: the base's documents it (and it is not shown)
         elif isinstance(member, property):
@@ -227,6 +235,7 @@ class Checker:
             self.check_name(module, attr, shown or name)
 
     def check_name(self, module: types.ModuleType, attr: str, shown: str) -> None:
+        """One public name of a module, by what it is (module, class, function, instance, constant)."""
         where = f"{shown}.{attr}"
         value = getattr(module, attr)
         if isinstance(value, types.ModuleType):
@@ -266,6 +275,7 @@ class Checker:
                 self.check_source_class(f"{name}.{node.name}", node)
 
     def check_source_function(self, where: str, node: ast.FunctionDef | ast.AsyncFunctionDef, *, bound: bool) -> None:
+        """`check_function` for a function read from source."""
         self.checked += 1
         doc = ast.get_docstring(node)
         if doc is None:
@@ -283,6 +293,7 @@ class Checker:
             self.check_args(where, doc, params)
 
     def check_source_class(self, where: str, node: ast.ClassDef) -> None:
+        """`check_class` for a class read from source (its own methods only: its bases are not read)."""
         self.checked += 1
         doc = ast.get_docstring(node)
         if doc is None:
@@ -315,6 +326,7 @@ def _documented_in_base(owner: type, name: str) -> bool:
 
 
 def _is_namedtuple(cls: type) -> bool:
+    """Whether `cls` is a named tuple (its fields may be documented under Attributes:)."""
     return issubclass(cls, tuple) and hasattr(cls, "_fields")
 
 
@@ -353,21 +365,25 @@ def public_names(module: types.ModuleType) -> list[str]:
 
 
 def _is_private_parzen_module(name: str) -> bool:
+    """Whether a module of parzen is private (a component starts with ``_``): its names are public only re-exported."""
     parts = name.split(".")
     return parts[0] == "parzen" and any(part.startswith("_") for part in parts[1:])
 
 
 def _tree(module: types.ModuleType) -> ast.Module | None:
+    """The parsed source of `module` (None for a module without a file)."""
     path = getattr(module, "__file__", None)
     return ast.parse(Path(path).read_text()) if path else None
 
 
 def _assigned_in(module: types.ModuleType, name: str) -> bool:
+    """Whether `module` itself assigns `name` at its top level (rather than importing it)."""
     tree = _tree(module)
     return tree is not None and any(name in _targets(node) for node in tree.body)
 
 
 def _targets(node: ast.stmt) -> list[str]:
+    """The names a top-level statement assigns."""
     if isinstance(node, ast.Assign):  # ``a = ...`` and ``a, b = ...`` (one docstring after it documents each)
         names = []
         for target in node.targets:
