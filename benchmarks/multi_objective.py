@@ -190,8 +190,8 @@ def durations(seed: int, n: int) -> np.ndarray:
 def run_pool(method: Any, problem: MOProblem, seed: int, k: int, budget: int = BUDGET) -> dict[str, Any]:
     """Ask/tell with k slots: a trial is told when it finishes; free slots are filled by one batch ask.
 
-    Returns the objectives and constraints in ask order and, for each trial, how many trials were running
-    when it was asked (the pool's occupancy).
+    Returns the objectives and constraints in ask order, the wall time, and the trials in flight after
+    each ask (trial numbers), from which `front_coverage` is computed.
     """
     took = durations(seed, budget)
     f_rows: list[list[float] | None] = [None] * budget
@@ -199,6 +199,7 @@ def run_pool(method: Any, problem: MOProblem, seed: int, k: int, budget: int = B
     pending: list[tuple[float, int, Any]] = []  # (finish time, trial number, handle)
     handles: dict[int, Any] = {}
     asked, now = 0, 0.0
+    in_flight: list[list[int]] = []
     start = time.perf_counter()
     while asked < budget or pending:
         free = min(k - len(pending), budget - asked)
@@ -209,13 +210,29 @@ def run_pool(method: Any, problem: MOProblem, seed: int, k: int, budget: int = B
                 handles[asked] = handle
                 heapq.heappush(pending, (now + took[asked], asked, handle))
                 asked += 1
+            in_flight.append([number for _, number, _ in pending])
         now, number, handle = heapq.heappop(pending)
         method.tell(handle, f_rows[number], g_rows[number])  # type: ignore[arg-type]
     return {
         "f": np.asarray(f_rows, dtype=float),
         "g": None if problem.n_con == 0 else np.asarray(g_rows, dtype=float),
         "seconds": time.perf_counter() - start,
+        "in_flight": in_flight,
     }
+
+
+def front_coverage(f: np.ndarray, in_flight: list[list[int]], after: int = 50) -> float:
+    """Mean number of tenths of the front (f1 in [0, 1] on ZDT) that the trials in flight fall in.
+
+    Counted at every ask once `after` trials were asked, over the trials running then (their results, known
+    afterwards). Trials bunched on one region of the front score 1; k trials spread evenly, min(k, 10).
+    """
+    counts = [
+        len(np.unique(np.clip(np.floor(f[running, 0] * 10), 0, 9)))
+        for running in in_flight
+        if min(running) >= 0 and max(running) >= after
+    ]
+    return float(np.mean(counts)) if counts else math.nan
 
 
 def summarise(problem: MOProblem, f: np.ndarray, g: np.ndarray | None) -> dict[str, Any]:
@@ -233,7 +250,10 @@ def run_one(name: str, problem_name: str, seed: int, k: int) -> dict[str, Any]:
     """One run's record (what is stored)."""
     problem = PROBLEMS[problem_name]
     out = run_pool(make_method(name, problem, seed), problem, seed, k)
-    return {**summarise(problem, out["f"], out["g"]), "seconds": round(out["seconds"], 2)}
+    record = {**summarise(problem, out["f"], out["g"]), "seconds": round(out["seconds"], 2)}
+    if problem.family == "zdt" and k > 1:
+        record["coverage"] = round(front_coverage(out["f"], out["in_flight"]), 3)
+    return record
 
 
 # --- results file ---------------------------------------------------------------------------------------------
@@ -374,6 +394,83 @@ def compare(
     return lines
 
 
+def mean_ranks(
+    data: dict[str, Any], methods: list[str], problems: list[str], ks: list[int], budget: int, seeds: range
+) -> dict[str, dict[str, float]]:
+    """Per method and problem: its mean rank among `methods` (1 = best hypervolume), over ks and seeds.
+
+    Only (problem, k, seed) cells where every method has a run count; ties share their mean rank.
+    """
+    from scipy.stats import rankdata
+
+    out: dict[str, dict[str, float]] = {m: {} for m in methods}
+    for p in problems:
+        cells = []
+        for k in ks:
+            for s in seeds:
+                runs = [data["runs"].get(key(p, m, k, s)) for m in methods]
+                if all(runs):
+                    cells.append(rankdata([-r["hv"][str(budget)] for r in runs]))  # type: ignore[index]
+        if cells:
+            mean = np.mean(cells, axis=0)
+            for m, r in zip(methods, mean):
+                out[m][p] = float(r)
+    return out
+
+
+def cross_validate(
+    data: dict[str, Any], candidates: list[str], problems: list[str], ks: list[int], budget: int, seeds: range
+) -> list[str]:
+    """Leave one problem family out: pick the candidate with the best mean rank on the other families.
+
+    Returns Markdown: each candidate's mean rank per family, and for each held-out family the candidate
+    chosen without it and that candidate's rank on it (against the best possible choice).
+    """
+    ranks = mean_ranks(data, candidates, problems, ks, budget, seeds)
+    families = sorted({PROBLEMS[p].family for p in problems})
+
+    def family_rank(m: str, fams: list[str]) -> float:
+        vals = [r for p, r in ranks[m].items() if PROBLEMS[p].family in fams]
+        return float(np.mean(vals)) if vals else math.nan
+
+    lines = ["| candidate | " + " | ".join(families) + " | all |", "|---" * (len(families) + 2) + "|"]
+    for m in candidates:
+        cells = [f"{family_rank(m, [f]):.2f}" for f in families] + [f"{family_rank(m, families):.2f}"]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += ["", "| held out | chosen on the others | its rank there | best there |", "|---|---|---|---|"]
+    for f in families:
+        others = [g for g in families if g != f]
+        chosen = min(candidates, key=lambda m: family_rank(m, others))
+        best = min(candidates, key=lambda m: family_rank(m, [f]))
+        lines.append(f"| {f} | {chosen} | {family_rank(chosen, [f]):.2f} | {best} ({family_rank(best, [f]):.2f}) |")
+    return lines
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    """Median hypervolume per method and problem, mean ranks, and the family cross-validation."""
+    data = load(args.out)
+    seeds = range(args.seed_from, args.seed_from + args.seeds)
+    for budget in args.budgets:
+        for k in args.ks:
+            print(f"\n## budget {budget}, k = {k}: median hypervolume (mean rank among the methods listed)\n")
+            ranks = mean_ranks(data, args.methods, args.problems, [k], budget, seeds)
+            print("| method | " + " | ".join(args.problems) + " | mean rank |")
+            print("|---" * (len(args.problems) + 2) + "|")
+            for m in args.methods:
+                cells = []
+                for p in args.problems:
+                    v = values(data, p, m, k, budget, seeds)
+                    cells.append(
+                        f"{np.nanmedian(v):.4g} ({ranks[m].get(p, math.nan):.1f})" if np.isfinite(v).any() else "-"
+                    )
+                mean = np.mean(list(ranks[m].values())) if ranks[m] else math.nan
+                print(f"| {m} | " + " | ".join(cells) + f" | {mean:.2f} |")
+        if args.candidates:
+            print(f"\n## cross-validation over families, budget {budget}, ks {args.ks}\n")
+            print("\n".join(cross_validate(data, args.candidates, args.problems, args.ks, budget, seeds)))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     data = load(args.out)
     seeds = range(args.seed_from, args.seed_from + args.seeds)
@@ -385,7 +482,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("run", "report"):
+    for name in ("run", "report", "table"):
         p = sub.add_parser(name)
         p.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
         p.add_argument("--ks", nargs="+", type=int, default=list(KS))
@@ -400,12 +497,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     report.add_argument("--ours", default="parzen")
     report.add_argument("--theirs", nargs="+", default=[*OPTUNA, "random"])
     report.add_argument("--budgets", nargs="+", type=int, default=[100, 200])
+    table = sub.choices["table"]
+    table.add_argument("--methods", nargs="+", default=list(METHODS))
+    table.add_argument("--candidates", nargs="*", default=[])
+    table.add_argument("--budgets", nargs="+", type=int, default=[200])
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    return {"run": cmd_run, "report": cmd_report}[args.command](args)
+    return {"run": cmd_run, "report": cmd_report, "table": cmd_table}[args.command](args)
 
 
 if __name__ == "__main__":

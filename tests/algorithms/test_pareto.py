@@ -160,12 +160,16 @@ def test_hypervolume_of_a_larger_4d_set_matches_monte_carlo():
     assert abs(P.hypervolume(points, ref) - estimate) < 4 * sigma
 
 
-def test_3d_sweep_agrees_with_slicing():
-    front = np.random.default_rng(5).random((60, 3))
-    unique = np.unique(front, axis=0)
+def test_3d_sweeps_agree_with_slicing():
+    """The all-at-once 3-D sweep, the section-by-section one and HSO slicing, with ties and dominated points."""
+    points = np.random.default_rng(5).random((300, 3)).round(2)
+    unique = np.unique(points, axis=0)
     front = unique[P._pareto_unique(unique)]
     ref = np.full(3, 1.2)
-    assert P._hv_3d(front, ref) == pytest.approx(P._hv_slices(front, ref), rel=1e-12)
+    expected = P._hv_slices(front, ref)
+    assert P._hv_3d(front, ref) == pytest.approx(expected, rel=1e-12)
+    assert P._hv_3d(points, ref) == pytest.approx(expected, rel=1e-12)
+    assert P._hv_3d_loop(points, ref) == pytest.approx(expected, rel=1e-12)
 
 
 def test_hypervolume_ignores_order_duplicates_and_dominated_points():

@@ -43,6 +43,7 @@ from parzen.exceptions import InvalidArgument
 
 TieBreak = Literal["hypervolume", "contribution", "none"]
 TIE_BREAKS = ("hypervolume", "contribution", "none")
+_SMALL = 256  # up to this many points, all-pairs dominance tests beat a loop
 # how far beyond the cut front's worst point (as a share of its spread) the tie-break's reference point lies
 REFERENCE_MARGIN = 0.1
 
@@ -188,6 +189,11 @@ def _pareto_unique(unique: np.ndarray) -> np.ndarray:
         mask = np.ones(n, dtype=bool)
         mask[1:] = f2[1:] < np.minimum.accumulate(f2)[:-1]
         return mask
+    if n <= _SMALL:  # all pairs at once: cheaper than a loop for the sets hypervolume code filters
+        rest = unique[:, 1:]
+        # j dominates i when j precedes i (so f1_j <= f1_i and the rows differ) and is <= on objectives 2..k
+        le = (rest[:, None, :] <= rest[None, :, :]).all(axis=2) & np.tri(n, k=-1, dtype=bool).T
+        return ~le.any(axis=0)
     front = _Front(k - 1)
     mask = np.zeros(n, dtype=bool)
     for i, row in enumerate(unique[:, 1:]):
@@ -219,6 +225,25 @@ def _hypervolume(p: np.ndarray, ref: np.ndarray) -> float:
     unique = np.unique(p, axis=0)
     front = unique[_pareto_unique(unique)]
     return _hv_front(front, ref)
+
+
+def _hv_clipped(p: np.ndarray, ref: np.ndarray) -> float:
+    """Hypervolume of points all strictly better than `ref`, dominated ones and duplicates allowed.
+
+    For the small sets of the greedy selection and the contributions: at k = 2 and 3 the
+    sweeps need no filtering first (a dominated point adds nothing to a staircase), so
+    the sort and the Pareto filter of `_hypervolume` are skipped.
+    """
+    k = p.shape[1]
+    if len(p) == 1:
+        return float(np.prod(ref - p[0]))
+    if k == 1:
+        return float(ref[0] - p[:, 0].min())
+    if k == 2:
+        return _staircase_area(p[:, 0], p[:, 1], ref)
+    if k == 3 and len(p) <= _SMALL:
+        return _hv_3d(p, ref)
+    return _hypervolume(p, ref)
 
 
 def _hv_front(front: np.ndarray, ref: np.ndarray) -> float:
@@ -253,7 +278,30 @@ def _staircase_area(f1: np.ndarray, f2: np.ndarray, ref: np.ndarray) -> float:
 
 
 def _hv_3d(front: np.ndarray, ref: np.ndarray) -> float:
-    """Sweep along f3: between consecutive f3 values the section is the 2-D hypervolume of the points below."""
+    """Sweep along f3: between consecutive f3 values the section is the 2-D hypervolume of the points below.
+
+    Correct for dominated points too (they add nothing to a staircase). Up to 1,024
+    points every section is computed at once: row i of an (n, n) matrix holds the f2 of
+    the i + 1 points lowest in f3 (the reference elsewhere), in order of f1, and its
+    running minimum is that section's staircase.
+    """
+    n = len(front)
+    if n > 1024:
+        return _hv_3d_loop(front, ref)
+    q = front[np.argsort(front[:, 0], kind="stable")]
+    by_f3 = np.argsort(q[:, 2], kind="stable")
+    position = np.empty(n, dtype=np.int64)
+    position[by_f3] = np.arange(n)
+    z = q[by_f3, 2]
+    heights = np.append(z[1:], ref[2]) - z
+    member = position[None, :] <= np.arange(n)[:, None]
+    low = np.minimum.accumulate(np.where(member, q[None, :, 1], ref[1]), axis=1)
+    widths = np.append(q[1:, 0], ref[0]) - q[:, 0]
+    return float(heights @ ((ref[1] - low) @ widths))
+
+
+def _hv_3d_loop(front: np.ndarray, ref: np.ndarray) -> float:
+    """`_hv_3d` one section at a time (memory linear in the number of points)."""
     order = np.argsort(front[:, 2], kind="stable")
     p = front[order]
     heights = np.append(p[1:, 2], ref[2]) - p[:, 2]
@@ -294,7 +342,7 @@ def hypervolume_contributions(points: ArrayLike, reference: ArrayLike) -> np.nda
     box = np.prod(ref - q, axis=1)
     for i in candidates:
         others = np.delete(q, i, axis=0)
-        covered = _hypervolume(np.maximum(others, q[i]), ref) if len(others) else 0.0
+        covered = _hv_clipped(np.maximum(others, q[i]), ref) if len(others) else 0.0
         out[inside[i]] = max(box[i] - covered, 0.0)
     return out
 
@@ -324,7 +372,7 @@ def greedy_hypervolume_order(points: ArrayLike, reference: ArrayLike, limit: int
         if fresh_at == len(chosen) or neg_gain == 0.0:
             chosen.append(i)
             continue
-        covered = _hypervolume(np.maximum(p[chosen], p[i]), ref)
+        covered = _hv_clipped(np.maximum(p[chosen], p[i]), ref)
         heapq.heappush(heap, (-(max(box[i] - covered, 0.0)), i, len(chosen)))
     rest = np.setdiff1d(np.arange(n), chosen)  # sorted: index order
     return np.concatenate([np.asarray(chosen, dtype=np.int64), rest]).astype(np.int64)
