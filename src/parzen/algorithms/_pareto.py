@@ -193,7 +193,7 @@ def _pareto_unique(unique: np.ndarray) -> np.ndarray:
         rest = unique[:, 1:]
         # j dominates i when j precedes i (so f1_j <= f1_i and the rows differ) and is <= on objectives 2..k
         le = (rest[:, None, :] <= rest[None, :, :]).all(axis=2) & np.tri(n, k=-1, dtype=bool).T
-        return ~le.any(axis=0)
+        return np.logical_not(le.any(axis=0))
     front = _Front(k - 1)
     mask = np.zeros(n, dtype=bool)
     for i, row in enumerate(unique[:, 1:]):
