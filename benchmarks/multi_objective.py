@@ -12,7 +12,7 @@ method), is told only when it finishes, and the freed slot is refilled at once; 
 are filled by one batch ask. Methods:
 
 * ``parzen[opt=value,...]``: ``parzen.algorithms.mo_tpe`` (TPE on the goodness order of
-  ``parzen.algorithms._pareto``); options are its own (tie_break, weights, constraint_model) or TPE's;
+  ``parzen.trial.pareto``); options are its own (tie_break, weights, constraint_model) or TPE's;
 * ``optuna_tpe`` (optuna 5's default sampler for several objectives: TPESampler as it ships,
   constant_liar=True), ``optuna_nsga2`` (NSGAIISampler), ``optuna_gp`` (GPSampler, log-EHVI; needs torch);
   constraints through ``trial.set_constraint``;
@@ -237,7 +237,7 @@ def front_coverage(f: np.ndarray, in_flight: list[list[int]], after: int = 50) -
 
 def summarise(problem: MOProblem, f: np.ndarray, g: np.ndarray | None) -> dict[str, Any]:
     """Hypervolume of the feasible trials among the first m asked, for each checkpoint m; feasible shares."""
-    from parzen.algorithms._pareto import hypervolume
+    from parzen.trial.pareto import hypervolume
 
     feasible = np.ones(len(f), dtype=bool) if g is None else (g <= 0).all(axis=1)
     ref = np.asarray(problem.reference)

@@ -54,6 +54,7 @@ _LAZY: dict[str, str] = {
     "Trial": "parzen.trial",
     "TrialState": "parzen.trial",
     "Trials": "parzen._hyperopt.trials",
+    "hypervolume": "parzen.trial.pareto",
 }
 _STATUS = ["STATUS_FAIL", "STATUS_NEW", "STATUS_OK", "STATUS_RUNNING", "STATUS_STRINGS", "STATUS_SUSPENDED"]
 _LAZY.update(dict.fromkeys(_STATUS, "parzen._remote.outcome"))  # standard library only: fine on executors
@@ -101,6 +102,7 @@ __all__ = [
     "generate_trials_to_calculate",
     "grid",
     "hp",
+    "hypervolume",
     "load_trials",
     "mix",
     "partial",
@@ -198,3 +200,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported e
     from parzen.space import space_eval
     from parzen.storage.store import load_trials
     from parzen.trial import Trial, TrialState
+    from parzen.trial.pareto import hypervolume

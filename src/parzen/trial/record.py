@@ -59,10 +59,29 @@ class Trial:
 
     @property
     def loss(self) -> float | None:
-        """The loss of an ok trial, else None."""
+        """The loss of an ok trial with one objective, else None (see `losses` for several)."""
         if self.state == TrialState.DONE and self.result.get("status") == STATUS_OK:
-            return self.result.get("loss")
+            loss = self.result.get("loss")
+            return loss if not isinstance(loss, (list, tuple)) else None
         return None
+
+    @property
+    def losses(self) -> tuple[float, ...] | None:
+        """The losses of an ok trial, one per objective (a tuple of one with a single objective), else None."""
+        if self.state != TrialState.DONE or self.result.get("status") != STATUS_OK or "loss" not in self.result:
+            return None
+        loss = self.result["loss"]
+        return tuple(loss) if isinstance(loss, (list, tuple)) else (loss,)
+
+    @property
+    def constraints(self) -> tuple[float, ...]:
+        """The constraint values the objective returned (feasible when every one is <= 0); empty if none."""
+        return tuple(self.result.get("constraints") or ())
+
+    @property
+    def feasible(self) -> bool:
+        """Whether every constraint holds (True without constraints)."""
+        return all(c <= 0 for c in self.constraints)
 
     @property
     def duration(self) -> float | None:
@@ -95,6 +114,11 @@ class Trial:
             attempts=outcome.get("attempts", self.attempts),
             refresh_time=time.time(),
         )
+
+    def refused(self, reason: str) -> Trial:
+        """This trial's record when its result does not fit the run (another number of objectives): failed."""
+        result = {"status": STATUS_FAIL, "error": reason, "error_type": "InvalidResult"}
+        return replace(self, state=TrialState.ERROR, error=reason, result=result)
 
     def stopped(self, reason: str, state: TrialState) -> Trial:
         """This running trial's record once it was cancelled or interrupted for `reason`.

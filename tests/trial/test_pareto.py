@@ -13,8 +13,8 @@ import itertools
 import numpy as np
 import pytest
 
-from parzen.algorithms import _pareto as P
 from parzen.exceptions import InvalidArgument
+from parzen.trial import pareto as P
 
 # --- independent references ------------------------------------------------------------------------------------
 
