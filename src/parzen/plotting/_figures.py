@@ -36,7 +36,7 @@ LOSS_SCALE = "Viridis"
 
 def outcome(row: Row) -> str:
     """ok / fail / error / running / cancelled / interrupted / new: what a colour stands for."""
-    if row.loss is not None:
+    if row.loss is not None or row.losses is not None:
         return "ok"
     return "fail" if row.state == "done" else row.state
 
@@ -54,6 +54,14 @@ def _empty(title: str, why: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def several_objectives(title: str, view: RunView) -> go.Figure:
+    """What a one-loss figure shows for a run with several objectives: which figures to use instead."""
+    return _empty(
+        title,
+        f"this run has {len(view.objective_names)} objectives: see plot_pareto_front and plot_hypervolume_history",
+    )
 
 
 def _label(value: Any) -> str:
@@ -82,6 +90,8 @@ def plot_optimization_history(trials: Any) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Optimization history", view)
     if not view.ok:
         return _empty("Optimisation history", "no trial has finished with status ok yet")
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("by trial number", "by wall time"))
@@ -188,6 +198,8 @@ def plot_slice(trials: Any, params: list[str] | None = None) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Slice", view)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in view.ok)]
     if not labels:
         return _empty("Slice plot", "no trial has finished with status ok yet")
@@ -245,6 +257,8 @@ def plot_parallel_coordinate(trials: Any, params: list[str] | None = None) -> go
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Parallel coordinates", view)
     rows, note = ok_shown(view)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in rows)]
     if not rows:
@@ -339,6 +353,8 @@ def plot_param_importances(trials: Any, seed: int = 0) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Parameter importance", view)
     found = importances_of(view, seed)
     if not found:
         return _empty("Parameter importance", f"importance needs at least {MIN_TRIALS} ok trials")
@@ -380,6 +396,8 @@ def plot_contour(trials: Any, params: list[str] | None = None, seed: int = 0) ->
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Contour", view)
     forest = forest_of(view, seed)
     if forest is None or len(forest.labels) < 2:
         return _empty("Contour", f"a contour needs two parameters and at least {MIN_TRIALS} ok trials")
