@@ -33,14 +33,7 @@ def show(path: str, top: int) -> str:
     view = from_store(path)
     lines = [f"{path}: {len(view.rows)} trials" + (" (a driver is writing it)" if view.live else "")]
     lines.append("  " + ", ".join(f"{state} {n}" for state, n in view.counts().items()))
-    best = view.top(top)
-    if best:
-        lines.append(f"best {len(best)}:")
-        for r in best:
-            steps = f"  steps {len(r.intermediate)}" if r.intermediate else ""
-            lines.append(
-                f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {_json(_rounded(r.values))}{_indices(view, r)}{steps}"
-            )
+    lines += _pareto_lines(view, top) if view.multi_objective else _best_lines(view, top)
     failures = view.failures()
     if failures:
         failed = sorted((r for _, rows in failures for r in rows), key=lambda r: (r.state != "error", r.tid))
@@ -48,6 +41,43 @@ def show(path: str, top: int) -> str:
         lines.append(f"failures by message ({len(failed)} trials):")
         lines += [f"  {len(rows):>5} x {message}" for message, rows in failures]
     return "\n".join(map(terminal_safe, lines))  # labels, values and errors come from user code
+
+
+def _best_lines(view: RunView, top: int) -> list[str]:
+    """The `top` best feasible trials of a one-loss run, best first."""
+    best = view.top(top)
+    lines = [f"best {len(best)}:"] if best else []
+    for r in best:
+        steps = f"  steps {len(r.intermediate)}" if r.intermediate else ""
+        lines.append(f"  tid {r.tid:>5}  loss {r.loss:<12.6g} {_json(_rounded(r.values))}{_indices(view, r)}{steps}")
+    return lines
+
+
+def _pareto_lines(view: RunView, top: int) -> list[str]:
+    """The feasible Pareto set of a run with several objectives: its size, then `top` of its trials.
+
+    No trial is "best" when the losses conflict; the set is listed by the first objective so a
+    reader sees the trade-off run from one end to the other."""
+    front = sorted(view.pareto(), key=lambda r: (r.losses or (), r.tid))
+    names = view.objective_names
+    if not front:
+        feasible = sum(r.feasible for r in view.ok_vectors)
+        return [f"pareto set: empty ({len(view.ok_vectors)} ok trials, {feasible} feasible)"]
+    lines = [f"pareto set {len(front)} trials over {', '.join(names)}" + (f" (showing {top})" if len(front) > top else "") + ":"]
+    for r in _spread(front, top):
+        losses = "  ".join(f"{name} {value:<10.6g}" for name, value in zip(names, r.losses or ()))
+        lines.append(f"  tid {r.tid:>5}  {losses} {_json(_rounded(r.values))}{_indices(view, r)}")
+    return lines
+
+
+def _spread(rows: list[Row], n: int) -> list[Row]:
+    """`n` rows evenly spaced along `rows` (both ends kept), so a long front is shown end to end."""
+    if len(rows) <= n:
+        return rows
+    if n <= 1:
+        return rows[:n]
+    picks = sorted({round(i * (len(rows) - 1) / (n - 1)) for i in range(n)})
+    return [rows[i] for i in picks]
 
 
 def _rounded(values: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +98,10 @@ EXPORT_FIELDS += ["host", "worker", "attempts"]
 def export_records(view: RunView) -> list[dict[str, Any]]:
     """One flat dict per trial: fields, ``params_<label>`` as values, ``index_<label>`` for choices."""
     records = []
+    front = {r.tid for r in view.pareto()} if view.multi_objective else set()
     for r in view.rows:
         record = {f: getattr(r, f) for f in EXPORT_FIELDS}
+        record.update(_objective_fields(view, r, front))
         for label, param in view.params.items():
             record[f"params_{label}"] = r.values.get(label)
             if param.is_choice:
@@ -79,6 +111,23 @@ def export_records(view: RunView) -> list[dict[str, Any]]:
         record["last_value"] = r.intermediate[max(r.intermediate)] if r.intermediate else None
         records.append(record)
     return records
+
+
+def _objective_fields(view: RunView, row: Row, front: set[int]) -> dict[str, Any]:
+    """``loss_<name>`` per objective and ``pareto`` (several objectives); ``constraint_<i>`` and
+    ``feasible`` (constraints): the same columns for every row, empty where a trial has none."""
+    fields: dict[str, Any] = {}
+    if view.multi_objective:
+        values = row.losses or ()
+        for i, name in enumerate(view.objective_names):
+            fields[f"loss_{name}"] = values[i] if i < len(values) else None
+        fields["pareto"] = row.tid in front
+    if view.constrained:
+        width = max(len(r.constraints) for r in view.rows)
+        for i in range(width):
+            fields[f"constraint_{i}"] = row.constraints[i] if i < len(row.constraints) else None
+        fields["feasible"] = row.feasible if row.constraints else None
+    return fields
 
 
 def export(path: str, out: str | None, fmt: str | None) -> str:
