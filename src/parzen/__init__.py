@@ -60,7 +60,8 @@ _STATUS = ["STATUS_FAIL", "STATUS_NEW", "STATUS_OK", "STATUS_RUNNING", "STATUS_S
 _LAZY.update(dict.fromkeys(_STATUS, "parzen._remote.outcome"))  # standard library only: fine on executors
 _JOB_STATES = ["JOB_STATES", "JOB_STATE_CANCEL", "JOB_STATE_DONE", "JOB_STATE_ERROR", "JOB_STATE_NEW"]
 _LAZY.update(dict.fromkeys([*_JOB_STATES, "JOB_STATE_RUNNING"], "parzen._hyperopt.trials"))
-_PRUNERS = ["ASHAPruner", "HyperbandPruner", "MedianPruner", "NopPruner", "Pruner", "SuccessiveHalvingPruner"]
+_PRUNERS = ["ASHAPruner", "HyperbandPruner", "MOASHAPruner", "MedianPruner", "NopPruner", "Pruner"]
+_PRUNERS += ["MOSuccessiveHalvingPruner", "SuccessiveHalvingPruner"]
 _LAZY.update(dict.fromkeys(_PRUNERS, "parzen.pruning.pruners"))
 
 __all__ = [
@@ -76,6 +77,8 @@ __all__ = [
     "JOB_STATE_ERROR",
     "JOB_STATE_NEW",
     "JOB_STATE_RUNNING",
+    "MOASHAPruner",
+    "MOSuccessiveHalvingPruner",
     "MedianPruner",
     "NopPruner",
     "Pruner",
@@ -193,6 +196,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported e
         ASHAPruner,
         HyperbandPruner,
         MedianPruner,
+        MOASHAPruner,
+        MOSuccessiveHalvingPruner,
         NopPruner,
         Pruner,
         SuccessiveHalvingPruner,

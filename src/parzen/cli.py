@@ -63,7 +63,8 @@ def _pareto_lines(view: RunView, top: int) -> list[str]:
     if not front:
         feasible = sum(r.feasible for r in view.ok_vectors)
         return [f"pareto set: empty ({len(view.ok_vectors)} ok trials, {feasible} feasible)"]
-    lines = [f"pareto set {len(front)} trials over {', '.join(names)}" + (f" (showing {top})" if len(front) > top else "") + ":"]
+    shown = f" (showing {top})" if len(front) > top else ""
+    lines = [f"pareto set {len(front)} trials over {', '.join(names)}{shown}:"]
     for r in _spread(front, top):
         losses = "  ".join(f"{name} {value:<10.6g}" for name, value in zip(names, r.losses or ()))
         lines.append(f"  tid {r.tid:>5}  {losses} {_json(_rounded(r.values))}{_indices(view, r)}")
@@ -108,7 +109,8 @@ def export_records(view: RunView) -> list[dict[str, Any]]:
                 record[f"index_{label}"] = r.raw.get(label)
         record["error"] = r.error
         record["steps"] = len(r.intermediate)  # values reported with parzen.report (pruning)
-        record["last_value"] = r.intermediate[max(r.intermediate)] if r.intermediate else None
+        last = r.intermediate[max(r.intermediate)] if r.intermediate else None
+        record["last_value"] = list(last) if isinstance(last, tuple) else last  # several objectives: a list
         records.append(record)
     return records
 

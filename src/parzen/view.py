@@ -88,7 +88,7 @@ class Row:
     worker: str | None = None
     error: str | None = None
     attempts: int = 1
-    intermediate: dict[int, float] = field(default_factory=dict)
+    intermediate: dict[int, float | tuple[float, ...]] = field(default_factory=dict)  # tuples: several objectives
     result: dict[str, Any] = field(default_factory=dict)
     losses: tuple[float, ...] | None = None  # every loss of an ok trial with several objectives
     constraints: tuple[float, ...] = ()  # the constraint values an ok trial returned (feasible when <= 0)
@@ -289,6 +289,11 @@ def _finite(x: Any) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _step_value(value: Any) -> float | tuple[float, ...]:
+    """A reported value as a float, or a tuple of floats for a report of several objectives."""
+    return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else float(value)
+
+
 def _decode(params: dict[str, ParamInfo], raw: dict[str, Any]) -> dict[str, Any]:
     return {k: (params[k].display(v) if k in params else v) for k, v in raw.items()}
 
@@ -304,7 +309,7 @@ def _row(params: dict[str, ParamInfo], **fields: Any) -> Row:
     fields["constraints"] = (_finite_all(cons) or ()) if isinstance(cons, list) else ()
     fields["status"] = result.get("status")
     fields["values"] = _decode(params, fields["raw"])
-    fields["intermediate"] = {int(k): float(v) for k, v in (fields.get("intermediate") or {}).items()}
+    fields["intermediate"] = {int(k): _step_value(v) for k, v in (fields.get("intermediate") or {}).items()}
     return Row(**fields)
 
 

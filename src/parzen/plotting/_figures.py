@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -457,7 +458,7 @@ def _contour_points(fig: go.Figure, view: RunView, pa: ParamInfo, pb: ParamInfo)
 # ---- intermediate values ----------------------------------------------------------------------
 
 
-def plot_intermediate_values(trials: Any) -> go.Figure:
+def plot_intermediate_values(trials: Any, objective: int = 0) -> go.Figure:
     """The values trials reported while running (for pruning), one line per trial.
 
     Up to `SEPARATE_CURVES` curves each trial is its own trace; beyond, the curves of one
@@ -466,16 +467,21 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
 
     Args:
         trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        objective: when reports carry several values (``report(step, [a, b])``), the index of the one drawn.
 
     Returns:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
-    every = [r for r in view.rows if r.intermediate]
+    every = [_one_curve(r, objective) for r in view.rows if r.intermediate]
     if not every:
         return _empty("Intermediate values", "no trial reported intermediate values")
     rows, note = _curves_shown(every)
-    fig = _figure(titled("Intermediate values", note), height=420)
+    title = "Intermediate values"
+    if any(isinstance(v, tuple) for r in view.rows for v in r.intermediate.values()):
+        names = view.objective_names
+        title += f": {names[objective] if objective < len(names) else f'value {objective}'}"
+    fig = _figure(titled(title, note), height=420)
     if len(rows) <= SEPARATE_CURVES:
         _curve_traces(fig, rows)
     else:
@@ -486,6 +492,17 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="reported value")
     return fig
+
+
+def _one_curve(row: Row, objective: int) -> Row:
+    """`row` with its reports as one number each: the `objective`-th of a report of several (NaN: none)."""
+    if not any(isinstance(v, tuple) for v in row.intermediate.values()):
+        return row
+    picked: dict[int, float | tuple[float, ...]] = {
+        s: (v[objective] if objective < len(v) else math.nan) if isinstance(v, tuple) else v
+        for s, v in row.intermediate.items()
+    }
+    return replace(row, intermediate=picked)
 
 
 SEPARATE_CURVES = 100  # up to this many curves, one trace each (a legend entry per outcome either way)

@@ -466,16 +466,16 @@ class TrialStore:
         self._check_writable(writing=True)
         self._hold_or_write(("trial", trial.tid), (trial, new))
 
-    def save_intermediate(self, tid: int, step: int, value: float) -> None:
+    def save_intermediate(self, tid: int, step: int, value: float | tuple[float, ...]) -> None:
         """Record the value trial `tid` reported at `step` (committed at once, one small row).
 
         Args:
             tid: the running trial's id.
             step: the step of the report.
-            value: the reported value.
+            value: the reported value, or a tuple of them (kept as a JSON list).
         """
         self._check_writable(writing=True)
-        self._hold_or_write(("step", int(tid), int(step)), (float(value), time.time()))
+        self._hold_or_write(("step", int(tid), int(step)), (sjson.encode_step_value(value), time.time()))
 
     def _hold_or_write(self, key: tuple[Any, ...], payload: tuple[Any, ...]) -> None:
         if self._held:
@@ -532,7 +532,7 @@ class TrialStore:
             if inserted and trial.intermediate:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)",
-                    [(trial.tid, step, value, None) for step, value in trial.intermediate.items()],
+                    [(trial.tid, step, sjson.encode_step_value(v), None) for step, v in trial.intermediate.items()],
                 )
         if migrate:
             self.version = FORMAT_VERSION

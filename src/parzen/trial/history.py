@@ -170,11 +170,14 @@ class Columns:
             return np.full((self.capacity, width), np.nan)
         return matrix
 
-    def report(self, row: int, step: int, value: float) -> None:
-        """A trial reported `value` at `step` (kept if it is its latest step)."""
+    def report(self, row: int, step: int, value: float | tuple[float, ...]) -> None:
+        """A trial reported `value` at `step` (kept if it is its latest step).
+
+        A report of several values keeps its step and NaN as its value: pruned trials are
+        then ranked by how far they got (one number cannot order vectors)."""
         if step >= self.last_step[row]:
             self.last_step[row] = step
-            self.last_value[row] = value
+            self.last_value[row] = np.nan if isinstance(value, tuple) else value
 
     def count(self, *states: TrialState) -> int:
         return int(np.isin(self.state[: self.n], [int(s) for s in states]).sum())

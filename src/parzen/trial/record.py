@@ -37,7 +37,7 @@ class Trial:
         attempts: runs of the trial (more than 1 when its worker died and it was retried).
         attachments: what the objective attached (``result["attachments"]``); a stored trial's are read
             from the store when asked for. The one mutable field: hyperopt's ``trial_attachments`` writes it.
-        intermediate: step -> value reported with ``parzen.report``.
+        intermediate: step -> value reported with ``parzen.report`` (a tuple when it reported several).
     """
 
     tid: int
@@ -55,7 +55,7 @@ class Trial:
     stderr: str = ""
     attempts: int = 1
     attachments: MutableMapping[str, Any] = field(default_factory=dict)
-    intermediate: Mapping[int, float] = field(default_factory=dict)
+    intermediate: Mapping[int, float | tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def loss(self) -> float | None:
@@ -135,12 +135,12 @@ class Trial:
         """This NEW trial's record once it starts running."""
         return replace(self, state=TrialState.RUNNING, result={"status": STATUS_RUNNING}, refresh_time=time.time())
 
-    def reported(self, step: int, value: float) -> Trial:
+    def reported(self, step: int, value: float | tuple[float, ...]) -> Trial:
         """This running trial's record with `value` reported at `step`.
 
         Args:
             step: the step of the report.
-            value: the reported value.
+            value: the reported value, or a tuple of them (several objectives).
         """
         return replace(self, intermediate={**self.intermediate, step: value})
 

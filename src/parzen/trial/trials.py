@@ -261,7 +261,7 @@ class Trials:
         self.last_finished = trial
         return trial
 
-    def report(self, tid: int, step: int, value: float) -> bool:
+    def report(self, tid: int, step: int, value: float | tuple[float, ...]) -> bool:
         """Record a running trial's intermediate `value` at `step`; False if that step was reported already.
 
         The first value reported at a step is kept (a repeated report is ignored),
@@ -270,7 +270,7 @@ class Trials:
         Args:
             tid: the running trial's id.
             step: the step (an int >= 0).
-            value: the reported value.
+            value: the reported value, or a tuple of them (several objectives).
         """
         trial = self._running(tid)
         if step in trial.intermediate:
@@ -280,6 +280,13 @@ class Trials:
         if self.store is not None:
             self.store.save_intermediate(tid, step, value)
         return True
+
+    def report_width(self) -> int | None:
+        """How many values the reports of this run carry (1, or a tuple's length); None before any report."""
+        for trial in reversed(self._records.values()):
+            for value in trial.intermediate.values():
+                return len(value) if isinstance(value, tuple) else 1
+        return None
 
     def cancel(self, tid: int, reason: str, state: TrialState = TrialState.CANCELLED) -> Trial:
         """Mark a running trial cancelled (or interrupted); it does not count as finished.
@@ -480,7 +487,9 @@ class Trials:
         return _pandas("to_dataframe").DataFrame([self._frame_row(t) for t in self._records.values()])
 
     def intermediate_dataframe(self) -> Any:
-        """Every intermediate value reported (``parzen.report``): one row per tid, step, value, state."""
+        """Every intermediate value reported (``parzen.report``): one row per tid, step, value, state.
+
+        A report of several values is one row whose value is their tuple."""
         rows = [
             {"tid": t.tid, "step": step, "value": value, "state": t.state.name.lower()}
             for t in self._records.values()
@@ -498,7 +507,7 @@ class Trials:
             "duration": trial.duration,
             "error": trial.error,
             "steps": len(trial.intermediate),
-            "last_value": trial.intermediate[max(trial.intermediate)] if trial.intermediate else math.nan,
+            "last_value": _last_report(trial),
         }
         for label in self.labels():
             row[f"params_{label}"] = self._display_value(label, trial.params.get(label))
@@ -564,3 +573,8 @@ def _pandas(what: str) -> Any:
 def as_datetime(t: float | None) -> datetime | None:
     """A timestamp as a timezone-aware datetime (None stays None)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def _last_report(trial: Trial) -> Any:
+    """The value `trial` reported at its last step (a tuple for several objectives; NaN: none)."""
+    return trial.intermediate[max(trial.intermediate)] if trial.intermediate else math.nan
