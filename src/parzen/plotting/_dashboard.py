@@ -45,7 +45,7 @@ BOOT = """
 let token = "";
 async function poll() {
   try {
-    const response = await fetch("/api/state?token=" + encodeURIComponent(token), {cache: "no-store"});
+    const response = await fetch("api/state?token=" + encodeURIComponent(token), {cache: "no-store"});
     const data = await response.json();
     if (data.changed) { render(data); token = data.token; }
     const checked = new Date().toLocaleTimeString();
@@ -153,7 +153,7 @@ def _handler(dashboard: Dashboard) -> type[GuardedHandler]:
             url = urlparse(self.path)
             if url.path == "/":
                 boot = BOOT % POLL_MS
-                self._send(page(boot, '<script src="/plotly.min.js"></script>').encode(), "text/html; charset=utf-8")
+                self._send(page(boot, '<script src="plotly.min.js"></script>').encode(), "text/html; charset=utf-8")
             elif url.path == "/plotly.min.js":
                 self._send(PLOTLY_JS.read_bytes(), "application/javascript", cache=True)
             elif url.path == "/api/state":

@@ -28,6 +28,7 @@ OUTCOME_COLORS = {
     "fail": "#ff7f0e",  # the objective returned status fail
     "error": "#d62728",  # the objective raised, crashed or returned garbage
     "running": "#2ca02c",
+    "pruned": "#8c564b",  # stopped early by a pruner
     "cancelled": "#7f7f7f",
     "interrupted": "#9467bd",
     "new": "#bcbd22",
@@ -36,7 +37,7 @@ LOSS_SCALE = "Viridis"
 
 
 def outcome(row: Row) -> str:
-    """ok / fail / error / running / cancelled / interrupted / new: what a colour stands for."""
+    """ok / fail / error / running / pruned / cancelled / interrupted / new: what a colour stands for."""
     if row.loss is not None or row.losses is not None:
         return "ok"
     return "fail" if row.state == "done" else row.state
