@@ -54,12 +54,14 @@ _LAZY: dict[str, str] = {
     "Trial": "parzen.trial",
     "TrialState": "parzen.trial",
     "Trials": "parzen._hyperopt.trials",
+    "hypervolume": "parzen.trial.pareto",
 }
 _STATUS = ["STATUS_FAIL", "STATUS_NEW", "STATUS_OK", "STATUS_RUNNING", "STATUS_STRINGS", "STATUS_SUSPENDED"]
 _LAZY.update(dict.fromkeys(_STATUS, "parzen._remote.outcome"))  # standard library only: fine on executors
 _JOB_STATES = ["JOB_STATES", "JOB_STATE_CANCEL", "JOB_STATE_DONE", "JOB_STATE_ERROR", "JOB_STATE_NEW"]
 _LAZY.update(dict.fromkeys([*_JOB_STATES, "JOB_STATE_RUNNING"], "parzen._hyperopt.trials"))
-_PRUNERS = ["ASHAPruner", "HyperbandPruner", "MedianPruner", "NopPruner", "Pruner", "SuccessiveHalvingPruner"]
+_PRUNERS = ["ASHAPruner", "HyperbandPruner", "MOASHAPruner", "MedianPruner", "NopPruner", "Pruner"]
+_PRUNERS += ["MOSuccessiveHalvingPruner", "SuccessiveHalvingPruner"]
 _LAZY.update(dict.fromkeys(_PRUNERS, "parzen.pruning.pruners"))
 
 __all__ = [
@@ -75,6 +77,8 @@ __all__ = [
     "JOB_STATE_ERROR",
     "JOB_STATE_NEW",
     "JOB_STATE_RUNNING",
+    "MOASHAPruner",
+    "MOSuccessiveHalvingPruner",
     "MedianPruner",
     "NopPruner",
     "Pruner",
@@ -101,6 +105,7 @@ __all__ = [
     "generate_trials_to_calculate",
     "grid",
     "hp",
+    "hypervolume",
     "load_trials",
     "mix",
     "partial",
@@ -191,6 +196,8 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported e
         ASHAPruner,
         HyperbandPruner,
         MedianPruner,
+        MOASHAPruner,
+        MOSuccessiveHalvingPruner,
         NopPruner,
         Pruner,
         SuccessiveHalvingPruner,
@@ -198,3 +205,4 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported e
     from parzen.space import space_eval
     from parzen.storage.store import load_trials
     from parzen.trial import Trial, TrialState
+    from parzen.trial.pareto import hypervolume

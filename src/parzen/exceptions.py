@@ -66,6 +66,17 @@ class AllTrialsFailed(ParzenError):
     """No trial finished with status ``ok``; the message quotes the first failure."""
 
 
+class NoFeasibleTrial(AllTrialsFailed):
+    """Trials returned constraints and none satisfied them all; the message lists the least violating trials."""
+
+
+class SingleObjectiveView(ParzenError, TypeError):
+    """A view that needs one loss (``best_loss``, ``argmin``, ``best_trial``...) asked of a run with several objectives.
+
+    The message names the view to use instead (``trials.best_trials``, the Pareto set).
+    """
+
+
 class UnknownTrial(ParzenError, KeyError):
     """A trial id that this `Trials` never issued (or that already finished)."""
 

@@ -88,8 +88,20 @@ class Row:
     worker: str | None = None
     error: str | None = None
     attempts: int = 1
-    intermediate: dict[int, float] = field(default_factory=dict)
+    intermediate: dict[int, float | tuple[float, ...]] = field(default_factory=dict)  # tuples: several objectives
     result: dict[str, Any] = field(default_factory=dict)
+    losses: tuple[float, ...] | None = None  # every loss of an ok trial with several objectives
+    constraints: tuple[float, ...] = ()  # the constraint values an ok trial returned (feasible when <= 0)
+
+    @property
+    def feasible(self) -> bool:
+        """Whether every constraint holds (True without constraints)."""
+        return all(c <= 0 for c in self.constraints)
+
+    @property
+    def violation(self) -> float:
+        """The sum of the constraints' positive parts (0 when feasible)."""
+        return sum(max(0.0, c) for c in self.constraints)
 
     @property
     def loss_or_nan(self) -> float:
@@ -118,19 +130,53 @@ class RunView:
     rows: list[Row]
     settings: dict[str, Any] = field(default_factory=dict)
     live: bool = False  # a driver holds the store's lease (the run is being written)
+    objectives: tuple[str, ...] = ()  # the names of a run's several objectives (empty: one)
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the run has several objectives (its rows carry `losses`, not one `loss`)."""
+        return any(r.losses is not None for r in self.rows)
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        """The objectives' names: given to fmin, else ``loss 0``, ``loss 1``..."""
+        k = next((len(r.losses) for r in self.rows if r.losses is not None), 1)
+        return self.objectives if len(self.objectives) == k else tuple(f"loss {i}" for i in range(k))
+
+    @property
+    def constrained(self) -> bool:
+        """Whether trials returned constraints."""
+        return any(r.constraints for r in self.rows)
 
     @property
     def ok(self) -> list[Row]:
-        """Rows with a finite loss (status ok), in tid order."""
+        """Rows with a finite loss (status ok), in tid order (rows with several losses: see `ok_vectors`)."""
         return [r for r in self.rows if r.loss is not None]
 
     @property
+    def ok_vectors(self) -> list[Row]:
+        """Rows of ok trials with several losses, in tid order."""
+        return [r for r in self.rows if r.losses is not None]
+
+    @property
     def best(self) -> Row | None:
-        ok = self.ok
+        """The ok trial with the lowest loss, feasible when trials return constraints (one objective)."""
+        ok = [r for r in self.ok if r.feasible]
         return min(ok, key=lambda r: r.loss_or_nan) if ok else None
 
+    def pareto(self) -> list[Row]:
+        """The feasible Pareto-optimal rows of a run with several objectives, in tid order."""
+        rows = [r for r in self.ok_vectors if r.feasible]
+        if not rows:
+            return []
+        from parzen.trial.pareto import pareto_mask
+
+        mask = pareto_mask([list(r.losses or ()) for r in rows])
+        return [r for r, on in zip(rows, mask) if on]
+
     def top(self, n: int) -> list[Row]:
-        return sorted(self.ok, key=lambda r: (r.loss_or_nan, r.tid))[:n]
+        """The `n` best feasible ok rows (one objective)."""
+        return sorted((r for r in self.ok if r.feasible), key=lambda r: (r.loss_or_nan, r.tid))[:n]
 
     def failures(self) -> list[tuple[str, list[Row]]]:
         """Failed trials grouped by their error message, the largest group first."""
@@ -231,10 +277,21 @@ def _inferred_params(rows_params: list[dict[str, Any]]) -> dict[str, ParamInfo]:
 # ---- building a view ----------------------------------------------------------------------
 
 
+def _finite_all(values: Any) -> tuple[float, ...] | None:
+    """Every value as a finite float, or None when one is not (a damaged or hand-edited row)."""
+    out = tuple(_finite(v) for v in values)
+    return None if any(v is None for v in out) else out  # type: ignore[return-value]
+
+
 def _finite(x: Any) -> float | None:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return None
     return float(x) if math.isfinite(x) else None
+
+
+def _step_value(value: Any) -> float | tuple[float, ...]:
+    """A reported value as a float, or a tuple of floats for a report of several objectives."""
+    return tuple(float(v) for v in value) if isinstance(value, (tuple, list)) else float(value)
 
 
 def _decode(params: dict[str, ParamInfo], raw: dict[str, Any]) -> dict[str, Any]:
@@ -244,10 +301,15 @@ def _decode(params: dict[str, ParamInfo], raw: dict[str, Any]) -> dict[str, Any]
 def _row(params: dict[str, ParamInfo], **fields: Any) -> Row:
     result = fields.get("result") or {}
     ok = fields["state"] == "done" and result.get("status") == "ok"
-    fields["loss"] = _finite(result.get("loss")) if ok else None
+    loss = result.get("loss")
+    several = ok and isinstance(loss, (list, tuple)) and len(loss) > 1
+    fields["loss"] = _finite(loss) if ok and not several else None
+    fields["losses"] = _finite_all(loss) if several else None
+    cons = result.get("constraints") if ok else None
+    fields["constraints"] = (_finite_all(cons) or ()) if isinstance(cons, list) else ()
     fields["status"] = result.get("status")
     fields["values"] = _decode(params, fields["raw"])
-    fields["intermediate"] = {int(k): float(v) for k, v in (fields.get("intermediate") or {}).items()}
+    fields["intermediate"] = {int(k): _step_value(v) for k, v in (fields.get("intermediate") or {}).items()}
     return Row(**fields)
 
 
@@ -289,7 +351,10 @@ def from_trials(trials: Any) -> RunView:
     store = getattr(trials, "store", None)
     if store is not None:
         settings["store"] = str(store.path)
-    return RunView(f"in-memory {type(trials).__name__}", params, rows, _with_observed(settings, rows))
+    objectives = tuple(getattr(trials, "objectives", None) or ())
+    return RunView(
+        f"in-memory {type(trials).__name__}", params, rows, _with_observed(settings, rows), objectives=objectives
+    )
 
 
 def from_store(path: str | os.PathLike) -> RunView:
@@ -309,7 +374,19 @@ def from_store(path: str | os.PathLike) -> RunView:
     settings: dict[str, Any] = {"store": str(path), "store format": meta.get("format_version")}
     if lease is not None:
         settings["driver"] = f"pid {lease[1]} on {lease[0]}, last write {time.ctime(lease[2])}"
-    return RunView(str(path), params, rows, _with_observed(settings, rows), live=lease is not None)
+    objectives = _names(meta.get("objectives"))
+    return RunView(
+        str(path), params, rows, _with_observed(settings, rows), live=lease is not None, objectives=objectives
+    )
+
+
+def _names(stored: str | None) -> tuple[str, ...]:
+    """The objectives' names a store recorded (``meta.objectives``), or none."""
+    try:
+        names = json.loads(stored) if stored else []
+    except ValueError:
+        return ()
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()
 
 
 def load_view(source: Any) -> RunView:

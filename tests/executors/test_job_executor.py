@@ -154,7 +154,28 @@ def test_sys_exit_in_a_thread_trial_is_that_trials_failure_not_a_crash():
 
     with ThreadExecutor(exits, parallelism=1, max_retries=2) as executor:
         executor.submit(0, 1.0)
-        (tid, outcome), *rest = list(executor.completed(timeout=30))
+        done: list = []
+        deadline = time.monotonic() + 30
+        while not done and time.monotonic() < deadline:  # completed() may return after a start message
+            done += executor.completed(timeout=1)
+        time.sleep(0.2)  # a retry, if there were one, would have started by now
+        done += executor.completed(timeout=0.1)
+    (tid, outcome), *rest = done
     assert not rest and tid == 0 and len(calls) == 1, "not retried"
     assert outcome["errored"] and outcome["error_type"] == "SystemExit" and not outcome.get("crashed")
     assert "SystemExit: 3" in outcome["error"]
+
+
+def test_the_shipped_zip_holds_the_whole_package():
+    """What SparkTrials adds to executors (addPyFile) is parzen itself, every module of it."""
+    import zipfile
+    from pathlib import Path
+
+    import parzen
+    from parzen.executors.spark import shipping
+
+    root = Path(parzen.__file__).resolve().parent
+    assert shipping.package_root() == root
+    names = set(zipfile.ZipFile(shipping.package_zip()).namelist())
+    expected = {f"parzen/{p.relative_to(root)}" for p in root.rglob("*.py") if "__pycache__" not in p.parts}
+    assert expected <= names and "parzen/__init__.py" in names and "parzen/_remote/context.py" in names

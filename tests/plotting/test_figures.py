@@ -99,6 +99,37 @@ def test_intermediate_values_one_line_per_reporting_trial():
     assert fig.layout.xaxis.title.text == "step"
 
 
+def test_every_trial_state_has_a_colour_and_a_pruned_run_is_drawn():
+    from parzen import TrialState
+    from parzen.plotting._figures import OUTCOME_COLORS
+
+    assert {s.name.lower() for s in TrialState} - {"done"} <= set(OUTCOME_COLORS)
+    trials = Trials()
+    for tid in range(4):  # two pruned, two finished
+        trial = trials.new({"x": 0.1 * tid})
+        for step in range(3 if tid % 2 else 1):
+            trials.report(trial.tid, step, 1.0 / (step + 1 + tid))
+        if tid % 2:
+            trials.finish(trial.tid, {"errored": False, "result": {"loss": 0.1 * tid, "status": "ok"}})
+        else:
+            trials.finish(trial.tid, {"errored": False, "pruned": True, "result": {"status": "fail"}})
+    assert trials.count(TrialState.PRUNED) == 2
+    fig = plot_intermediate_values(trials)
+    assert {t.name for t in fig.data} == {"ok", "pruned"}
+
+
+def test_intermediate_values_of_several_objectives_draw_the_chosen_one():
+    trials = Trials()
+    for tid in range(3):
+        trial = trials.new({"x": 0.1 * tid})
+        for step in range(3):
+            trials.report(trial.tid, step, (1.0 / (step + 1), 10.0 + step + tid))
+        trials.finish(trial.tid, {"errored": False, "result": {"loss": [0.3, 12.0 + tid], "status": "ok"}})
+    first, second = plot_intermediate_values(trials), plot_intermediate_values(trials, objective=1)
+    assert list(first.data[0].y) == [1.0, 0.5, 1.0 / 3] and list(second.data[2].y) == [12.0, 13.0, 14.0]
+    assert "loss 1" in second.layout.title.text
+
+
 def row(tid, start, end, host="h1", worker=None, state="done"):
     return Row(tid, state, "ok", 1.0, {}, {}, book_time=0.0, start_time=start, end_time=end, host=host, worker=worker)
 

@@ -11,7 +11,7 @@ from .conftest import run, save_screenshot
 FIGURES = ["history", "timeline", "importance", "contour", "slice", "parallel"]
 
 
-def open_offline(browser, path):
+def open_offline(browser, path, wait_for="#parallel .js-plotly-plot"):
     """Open `path` in a fresh page; return (page, every non-file request, console errors)."""
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     requests, errors = [], []
@@ -19,7 +19,7 @@ def open_offline(browser, path):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(path.as_uri())
-    page.wait_for_selector("#parallel .js-plotly-plot")
+    page.wait_for_selector(wait_for)
     return page, requests, errors
 
 

@@ -91,16 +91,21 @@ def _as_loss(value):
 def normalize_result(value):
     """The result dict for what an objective returned, or raise `InvalidResult`.
 
-    A number is a loss with status ok. A dict keeps every key; its ``status`` must be
-    one of hyperopt's status strings (a dict without one is refused, as hyperopt did:
-    a forgotten status would otherwise pass for ok), and a status-ok result needs a
-    finite ``loss``.
+    A number is a loss with status ok; a tuple or list of numbers is a vector of losses
+    (several objectives, all minimised) with status ok. A dict keeps every key; its
+    ``status`` must be one of hyperopt's status strings (a dict without one is refused,
+    as hyperopt did: a forgotten status would otherwise pass for ok); a status-ok result
+    needs a finite ``loss`` (a number, or a sequence of them); ``constraints``, when
+    given, are finite numbers (a trial is feasible when every one is <= 0). A sequence of
+    one number is that number.
     """
     if not isinstance(value, dict):
+        if _is_sequence(value):
+            return {"loss": _losses(value, "returned"), "status": STATUS_OK}
         loss = _as_loss(value)
         if loss is None:
             raise InvalidResult(
-                f"the objective returned {_describe_value(value)}; return a float loss or a dict "
+                f"the objective returned {_describe_value(value)}; return a float loss, a tuple of losses or a dict "
                 "with 'loss' and 'status' (e.g. {'loss': 0.1, 'status': STATUS_OK})"
             )
         _check_finite(loss, "returned")
@@ -122,14 +127,55 @@ def normalize_result(value):
             raise InvalidResult(
                 f"the objective returned status 'ok' without a 'loss' (keys: {sorted(map(str, result))})"
             )
-        loss = _as_loss(result["loss"])
+        result["loss"] = _losses(result["loss"], "returned 'loss' =")
+    if "constraints" in result:
+        result["constraints"] = _constraints(result["constraints"])
+    return result
+
+
+def _is_sequence(value):
+    """A tuple, list or 1-D array (of losses): not a string, not a dict, not a scalar."""
+    if isinstance(value, (tuple, list)):
+        return True
+    return getattr(value, "ndim", 0) == 1
+
+
+def _losses(value, what):
+    """One finite loss (a float), or several (a list of floats); else `InvalidResult`."""
+    if not _is_sequence(value):
+        loss = _as_loss(value)
         if loss is None:
             raise InvalidResult(
-                f"the objective returned 'loss' = {_describe_value(result['loss'])}; it must be a number"
+                f"the objective {what} {_describe_value(value)}; it must be a number or a sequence of them"
             )
-        _check_finite(loss, "returned 'loss' =")
-        result["loss"] = loss
-    return result
+        _check_finite(loss, what)
+        return loss
+    items = list(value)
+    if not items:
+        raise InvalidResult(f"the objective {what} an empty sequence; give one loss per objective")
+    losses = []
+    for i, item in enumerate(items):
+        loss = _as_loss(item)
+        if loss is None:
+            raise InvalidResult(f"the objective {what} {_describe_value(value)}; loss {i} is not a number")
+        _check_finite(loss, f"{what} a sequence whose loss {i} is")
+        losses.append(loss)
+    return losses[0] if len(losses) == 1 else losses
+
+
+def _constraints(value):
+    """The constraint values as a list of finite floats (one number is a list of one)."""
+    items = list(value) if _is_sequence(value) else [value]
+    out = []
+    for i, item in enumerate(items):
+        number = _as_loss(item)
+        if number is None or not math.isfinite(number):
+            raise InvalidResult(
+                f"the objective returned 'constraints' = {_describe_value(value)}; constraint {i} must be a finite "
+                "number (feasible when <= 0)"
+            )
+        out.append(number)
+    return out
 
 
 def _check_finite(loss, what):

@@ -27,6 +27,7 @@ import json
 import math
 import socket
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from parzen._remote.context import current_trial
@@ -45,35 +46,40 @@ class TrialPruned(Exception):  # noqa: N818 - optuna's and Ray's name, kept for 
     parzen_pruned = True  # how executors recognise it, whichever copy of this class raised it
 
 
-def report(step: int, value: float) -> bool:
+MAX_VALUES = 16  # the most losses one report carries (a few objectives; the message stays small)
+
+
+def report(step: int, value: float | Sequence[float]) -> bool:
     """Record `value` at `step` for the running trial; True if the pruner says to stop.
 
     On True, stop with ``raise parzen.TrialPruned()``: the trial is then recorded as pruned.
     Returning a loss instead records an ordinary finished trial with a partial loss.
+    With several objectives, report them all (``report(epoch, [error, latency])``, each
+    minimised): ``MOASHAPruner`` decides on the vector, the other pruners on the objective
+    chosen with their ``objective=`` argument. Every report of a run has the same length.
 
     Args:
         step: an int >= 0 that grows (an epoch, a boosting round, a number of samples).
-        value: the loss the trial would return if it stopped now (lower is better).
+        value: the loss the trial would return if it stopped now (lower is better), or a
+            sequence of 1 to 16 such losses.
 
     Returns:
         True when the pruner says to stop; False to go on (also outside a trial, and when
         the driver does not answer in time).
 
     Raises:
-        ValueError: `step` is not an int from 0 to 2**53 - 1, or `value` is not a real number.
+        ValueError: `step` is not an int from 0 to 2**53 - 1, or `value` is not a real number
+            or a sequence of 1 to 16 real numbers.
     """
     if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEP:
         raise ValueError(f"report: step must be an int from 0 to 2**53 - 1, got {step!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise ValueError(f"report: value must be a real number (the loss so far), got {value!r:.80}") from exc
+    value = _reported_value(value)
     context = current_trial()
     channel = context.get("report") if context else None
     if context is None or channel is None:
         _warn_once("outside", "parzen.report() called outside a trial (or without a pruner): nothing is recorded")
         return False
-    if not math.isfinite(value):
+    if not all(math.isfinite(v) for v in (value if isinstance(value, list) else [value])):
         _warn_once("nonfinite", f"parzen.report(): value {value!r} is not finite; it is not recorded")
         return False
     if callable(channel):  # in process: a direct call to the driver
@@ -81,7 +87,27 @@ def report(step: int, value: float) -> bool:
     return _ask_driver(channel, context["tid"], step, value)
 
 
-def _ask_driver(channel: dict[str, Any], tid: int, step: int, value: float) -> bool:
+def _reported_value(value: Any) -> float | list[float]:
+    """A float, or a list of 2 to MAX_VALUES floats (a report of several objectives)."""
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__") or getattr(value, "ndim", 1) == 0:
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ValueError(
+                f"report: value must be a real number (the loss so far) or a sequence of them, got {value!r:.80}"
+            ) from exc
+    if getattr(value, "ndim", 1) != 1 or not 1 <= len(value) <= MAX_VALUES:
+        raise ValueError(
+            f"report: several values must be a flat sequence of 1 to {MAX_VALUES} real numbers, got {value!r:.80}"
+        )
+    try:
+        values = [float(v) for v in value]
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"report: every value must be a real number, got {value!r:.80}") from exc
+    return values[0] if len(values) == 1 else values  # one value in a list is that value
+
+
+def _ask_driver(channel: dict[str, Any], tid: int, step: int, value: float | list[float]) -> bool:
     """One report to the driver's report server; False when it cannot answer in time."""
     message = json.dumps({"token": channel["token"], "tid": tid, "step": step, "value": value}).encode() + b"\n"
     try:

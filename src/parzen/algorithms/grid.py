@@ -171,3 +171,6 @@ def grid_size(space: CompiledSpace, points_per_dimension: int = 5) -> int:
         points_per_dimension: values per continuous parameter (see `values_for`).
     """
     return sum(1 for _ in enumerate_grid(space, points_per_dimension))
+
+
+suggest.multi_objective = True  # type: ignore[attr-defined]  # reads no loss: any number of objectives

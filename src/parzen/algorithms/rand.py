@@ -24,3 +24,6 @@ def suggest(space: CompiledSpace, history: History, rng: np.random.Generator) ->
         The point: ``{label: value}`` for the active labels (a choice as its option's index).
     """
     return space.sample(rng)
+
+
+suggest.multi_objective = True  # type: ignore[attr-defined]  # reads no loss: any number of objectives

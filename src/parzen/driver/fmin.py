@@ -183,7 +183,7 @@ class _Run:
             self._check_stop_rules()
 
     def _check_stop_rules(self) -> None:
-        best = self.trials.best_loss
+        best = None if self.trials.multi_objective else self.trials.best_loss
         threshold = self.run.loss_threshold
         if threshold is not None and best is not None and best <= threshold:
             self._stop(f"loss_threshold reached (best loss {best} <= {threshold})")
@@ -238,6 +238,7 @@ def fmin(
     pruner: Pruner | None = None,
     mlflow_tracking: bool | None = None,
     executor: Callable[[Callable[..., Any]], Executor] | None = None,
+    objectives: Sequence[str] | None = None,
 ) -> Any:
     """Minimise `fn` over `space`, as hyperopt's ``fmin`` does.
 
@@ -282,9 +283,16 @@ def fmin(
         executor: where trials run, when not where `trials` puts them: a function of the
             objective returning a `parzen.executors.base.Executor` (developer API; its
             contract is in that class's docstring, `parzen.testing.executors` checks it).
+        objectives: names of the losses when the objective returns several
+            (``{"loss": [error, latency], ...}``, all minimised: negate one to maximise it);
+            optional, they label tables, plots and MLflow and fix how many losses a trial
+            returns. A result may also carry ``"constraints": [c1, ...]`` (feasible when
+            every one is <= 0), with one objective or several.
 
     Returns:
         The best trial's flat parameters (or with ``return_argmin=False`` the best point).
+        With several objectives, a list of them: one per feasible Pareto-optimal trial
+        (``trials.best_trials`` holds their records and losses).
 
     Raises:
         AllTrialsFailed: no trial finished with status ok (the message quotes the first failure).
@@ -311,6 +319,13 @@ def fmin(
     tracking = tracking_observers(mlflow_tracking, trials)
     trials = _resolve_trials(trials, trials_save_file, compiled)
     try:
+        if objectives is not None:
+            trials.name_objectives(objectives)
+        if trials.multi_objective and loss_threshold is not None:
+            raise InvalidArgument(
+                f"loss_threshold needs one loss; this run has {trials.n_objectives} objectives: "
+                "use early_stop_fn (it receives the trials) to stop on them"
+            )
         tuner = Tuner(compiled, algo, trials, rstate, points_to_evaluate)
         runner = _executor(executor, fn, trials, max_queue_len, catch_eval_exceptions, budget)
         run = RunInfo(
@@ -428,8 +443,12 @@ def _answer(trials: Trials, return_argmin: bool) -> Any:
 
     Without an ok trial, ``return_argmin=False`` still raises `AllTrialsFailed` when some
     objective call returned (status fail), and returns None when none did (every trial
-    raised or was cancelled), as hyperopt did.
+    raised or was cancelled), as hyperopt did. With several objectives: the same for each
+    feasible Pareto-optimal trial, a list in tid order.
     """
+    if trials.multi_objective:
+        front = trials.best_trials
+        return [dict(t.params) if return_argmin else trials.space.eval(t.params) for t in front]  # type: ignore[union-attr]
     if return_argmin or trials.best_loss is not None:
         return trials.argmin if return_argmin else trials.best_params
     if trials.count(TrialState.DONE):

@@ -13,8 +13,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from parzen.driver.observers import Observer, RunInfo
-from parzen.trial import Trial, Trials, TrialState
+from parzen.exceptions import AllTrialsFailed, SingleObjectiveView
+from parzen.trial import Trial, Trials, TrialState, pareto
 
 _NO_TOTAL = 2**62
 
@@ -56,12 +59,19 @@ class ProgressObserver(Observer):
         self._show_best(run.trials)
 
     def _show_best(self, trials: Trials) -> None:
-        best = trials.best_loss
-        if self.context is not None:  # hyperopt's protocol
-            if best is not None:
-                self.display.postfix = f"best loss: {best}"
+        if trials.multi_objective:
+            best_text = pareto_summary(trials)
+        else:
+            best = trials.best_loss
+            if self.context is not None:  # hyperopt's protocol
+                if best is not None:
+                    self.display.postfix = f"best loss: {best}"
+                return
+            best_text = f"best loss: {'-' if best is None else f'{best:.6g}'}"
+        if self.context is not None:
+            self.display.postfix = best_text
             return
-        parts = [f"best loss: {'-' if best is None else f'{best:.6g}'}", f"running: {trials.n_running}"]
+        parts = [best_text, f"running: {trials.n_running}"]
         parts.append(f"failed: {trials.n_failed}")
         pruned = trials.count(TrialState.PRUNED)
         if pruned:
@@ -82,6 +92,24 @@ class ProgressObserver(Observer):
         self.display = self.context = None
         if shown and run.stop_reason:
             print(f"fmin stopped: {run.stop_reason} ({_summary(run.trials)})", file=sys.stderr, flush=True)
+
+
+def pareto_summary(trials: Trials) -> str:
+    """``Pareto set: 7, hypervolume: 0.42``: the size of the feasible Pareto set and its hypervolume.
+
+    The hypervolume is measured to the worst value seen of each objective plus a tenth of
+    its range (the reference moves as worse trials arrive; a fixed one is the user's:
+    ``parzen.hypervolume(losses, reference)``).
+    """
+    try:
+        front = trials.best_trials
+    except (AllTrialsFailed, SingleObjectiveView):
+        return "Pareto set: -"
+    every = np.array([t.losses for t in trials.records if t.losses is not None])
+    low, high = every.min(axis=0), every.max(axis=0)
+    reference = high + np.where(high > low, 0.1 * (high - low), 1.0)
+    volume = pareto.hypervolume(np.array([t.losses for t in front]), reference)
+    return f"Pareto set: {len(front)}, hypervolume: {volume:.4g}"
 
 
 def _summary(trials: Trials) -> str:

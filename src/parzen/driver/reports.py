@@ -37,7 +37,7 @@ logger = logging.getLogger("parzen")
 class _Report:
     tid: int
     step: int
-    value: float
+    value: float | tuple[float, ...]
     answered: threading.Event = field(default_factory=threading.Event)
     prune: bool = False
 
@@ -64,6 +64,7 @@ class Pruning(Observer):
         self.ignored_stops = 0  # trials told to stop that returned a result instead
         self.reachable = True
         self.closed = False
+        self.width: int | None = None  # values per report (1, or the objectives reported): fixed by the first
         pruner.reset(trials.records)
         if executor.remote:
             self._serve(executor, check_reach)
@@ -91,13 +92,14 @@ class Pruning(Observer):
             return self.report_in_process
         return self.server.channel(self.token) if self.reachable else None
 
-    def report_in_process(self, tid: int, step: int, value: float) -> bool:
+    def report_in_process(self, tid: int, step: int, value: float | list[float]) -> bool:
         """A report from this process: decided at once on the driver thread, else via the inbox."""
+        reported = tuple(value) if isinstance(value, list) else value
         if threading.current_thread() is self.driver:
-            return self.decide(tid, step, value)
-        return self.ask(tid, step, value)
+            return self.decide(tid, step, reported)
+        return self.ask(tid, step, reported)
 
-    def ask(self, tid: int, step: int, value: float) -> bool:
+    def ask(self, tid: int, step: int, value: float | tuple[float, ...]) -> bool:
         """From another thread: queue the report, wake the driver, wait (bounded) for its answer."""
         if self.closed:
             return False  # the run is over: nobody will answer
@@ -119,7 +121,7 @@ class Pruning(Observer):
             report.prune = self.decide(report.tid, report.step, report.value)
             report.answered.set()
 
-    def decide(self, tid: int, step: int, value: float) -> bool:
+    def decide(self, tid: int, step: int, value: float | tuple[float, ...]) -> bool:
         """Record `value` at `step` for running trial `tid`; True if it should stop."""
         trial = self.trials.get(tid)
         if trial is None or trial.state != TrialState.RUNNING:
@@ -127,6 +129,8 @@ class Pruning(Observer):
             return False
         if not 0 <= step <= MAX_STEP:
             self.reject("bad tid, step or value")
+            return False
+        if not self._same_width(value):
             return False
         if not self.trials.report(tid, step, value):
             return tid in self.pruned_tids  # the step was reported already: same answer
@@ -138,6 +142,16 @@ class Pruning(Observer):
         if prune:
             self.pruned_tids.add(tid)
         return prune
+
+    def _same_width(self, value: float | tuple[float, ...]) -> bool:
+        """Every report of a run carries as many values as its first (the run's or the store's)."""
+        width = len(value) if isinstance(value, tuple) else 1
+        if self.width is None:
+            self.width = self.trials.report_width() or width
+        if width == self.width:
+            return True
+        self.reject(f"a report of {width} value(s) where this run's reports have {self.width}")
+        return False
 
     def trial_context(self, run: RunInfo, trial: Trial) -> dict[str, Any]:
         channel = self.channel()

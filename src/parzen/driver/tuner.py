@@ -50,6 +50,11 @@ class Suggestion:
         return iter((self.tid, self.args))
 
 
+def handles_several_losses(algo: Any) -> bool:
+    """Whether `algo` (or the function a ``functools.partial`` wraps) declares ``multi_objective = True``."""
+    return bool(getattr(getattr(algo, "func", algo), "multi_objective", False))
+
+
 def check_algorithm(algo: Any) -> Callable:
     """`algo` must be called as ``algo(space, history, rng)``; say what is wrong if not."""
     if algo is None:
@@ -163,6 +168,25 @@ class Tuner:
         self.queued: deque[dict[str, Any]] = deque(self._new_points(points_to_evaluate or []))
         self._check_new_trials()
         self.exhausted = False
+        self.check_objectives()
+
+    def check_objectives(self) -> None:
+        """An algorithm that reads one loss cannot tune several objectives or constraints: say so now.
+
+        Called when the run starts and again before each suggestion, so a run whose first
+        results bring several losses stops at its next suggestion, naming what to use.
+        """
+        trials = self.trials
+        if not (trials.multi_objective or trials.n_constraints) or handles_several_losses(self.algo):
+            return
+        what = f"{trials.n_objectives} objectives" if trials.multi_objective else "constraints"
+        fn = getattr(self.algo, "func", self.algo)
+        name = f"{getattr(fn, '__module__', '').rsplit('.', 1)[-1]}.{getattr(fn, '__qualname__', fn)}"
+        raise InvalidAlgorithm(
+            f"algo {name} reads one loss and this run has {what}: "
+            "use tpe.suggest (several objectives and constraints), rand.suggest or grid.suggest, or mark an "
+            "algorithm that reads history.losses and history.constraints with `suggest.multi_objective = True`"
+        )
 
     def _check_new_trials(self) -> None:
         """NEW trials (from generate_trials_to_calculate or insert_trial_docs) must fit the space."""
@@ -220,6 +244,7 @@ class Tuner:
         while self.queued and len(out) < n:
             out.append(self._new(self.queued.popleft()))
         if len(out) < n and self.algo_many is not None and not self.exhausted:
+            self.check_objectives()
             with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
                 batch = self.algo_many(self.space, self.trials.history(), self.rng, n - len(out))
             out += [self._new(self._checked(params)) for params in batch]
@@ -243,6 +268,7 @@ class Tuner:
         return Suggestion(trial.tid, self.space.eval(params), params)
 
     def _suggest(self) -> dict[str, Any] | None:
+        self.check_objectives()
         # numpy's default error handling, whatever the objective set globally (np.seterr)
         with np.errstate(divide="warn", over="warn", under="ignore", invalid="warn"):
             params = self.algo(self.space, self.trials.history(), self.rng)

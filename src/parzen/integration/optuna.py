@@ -162,5 +162,5 @@ def _history(study: optuna.Study, current: FrozenTrial, dims: Mapping[str, _Dime
         row = columns.append(params, state)
         value = past.value if state == TrialState.DONE else None
         loss = None if value is None or not math.isfinite(value) else sign * value
-        columns.update(row, loss, state if loss is not None or state != TrialState.DONE else TrialState.ERROR)
+        columns.set_loss(row, loss, state if loss is not None or state != TrialState.DONE else TrialState.ERROR)
     return columns.view()

@@ -38,6 +38,7 @@ from parzen.plotting._figures import (  # noqa: E402
     plot_timeline,
 )
 from parzen.plotting._importance import Importance  # noqa: E402
+from parzen.plotting._pareto import plot_constraints, plot_hypervolume_history, plot_pareto_front  # noqa: E402
 from parzen.plotting._report import param_importances, report_html, write_report  # noqa: E402
 
 __all__ = [
@@ -46,6 +47,9 @@ __all__ = [
     "main_plot_history",
     "main_plot_vars",
     "param_importances",
+    "plot_constraints",
+    "plot_hypervolume_history",
+    "plot_pareto_front",
     "plot_contour",
     "plot_intermediate_values",
     "plot_optimization_history",

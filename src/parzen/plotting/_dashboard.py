@@ -16,10 +16,12 @@ the installed plotly package, so the page works offline.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import socket
 import threading
 import time
 from http import HTTPStatus
@@ -29,7 +31,7 @@ from urllib.parse import parse_qs, urlparse
 
 import plotly
 
-from parzen.exceptions import ParzenError
+from parzen.exceptions import InvalidArgument, ParzenError
 from parzen.plotting._guard import REMOTE_HINT, BoundedServer, Guard, GuardedHandler, exposure_warning
 from parzen.plotting._report import page, payload
 from parzen.storage.snapshot import store_signature
@@ -45,7 +47,7 @@ BOOT = """
 let token = "";
 async function poll() {
   try {
-    const response = await fetch("/api/state?token=" + encodeURIComponent(token), {cache: "no-store"});
+    const response = await fetch("api/state?token=" + encodeURIComponent(token), {cache: "no-store"});
     const data = await response.json();
     if (data.changed) { render(data); token = data.token; }
     const checked = new Date().toLocaleTimeString();
@@ -107,7 +109,7 @@ class Dashboard:
         self._built_at = 0.0
         self._build_seconds = 0.0
         self.guard = Guard(host, allow_remote, allowed_hosts)
-        self.server = BoundedServer((host, port), _handler(self))
+        self.server = _listen(host, port, _handler(self))
         self.exposure = exposure_warning(host, self.server.server_address[1], allow_remote)
         self._thread: threading.Thread | None = None
 
@@ -153,7 +155,7 @@ def _handler(dashboard: Dashboard) -> type[GuardedHandler]:
             url = urlparse(self.path)
             if url.path == "/":
                 boot = BOOT % POLL_MS
-                self._send(page(boot, '<script src="/plotly.min.js"></script>').encode(), "text/html; charset=utf-8")
+                self._send(page(boot, '<script src="plotly.min.js"></script>').encode(), "text/html; charset=utf-8")
             elif url.path == "/plotly.min.js":
                 self._send(PLOTLY_JS.read_bytes(), "application/javascript", cache=True)
             elif url.path == "/api/state":
@@ -196,6 +198,23 @@ def _handler(dashboard: Dashboard) -> type[GuardedHandler]:
             self.wfile.write(body)
 
     return Handler
+
+
+def _listen(host: str, port: int, handler: type) -> BoundedServer:
+    """The dashboard's server on host:port; a port in use or an address not of this machine is named."""
+    try:
+        return BoundedServer((host, port), handler)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidArgument(
+                f"port {port} on {host} is in use (another dashboard?): choose another port, or 0 for a free one"
+            ) from None
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EACCES) or isinstance(exc, socket.gaierror):
+            raise InvalidArgument(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}): give an address of this machine "
+                "(127.0.0.1, or 0.0.0.0 for every interface) and a port from 1024 up, or 0"
+            ) from None
+        raise
 
 
 def serve_dashboard(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import time
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ OUTCOME_COLORS = {
     "fail": "#ff7f0e",  # the objective returned status fail
     "error": "#d62728",  # the objective raised, crashed or returned garbage
     "running": "#2ca02c",
+    "pruned": "#8c564b",  # stopped early by a pruner
     "cancelled": "#7f7f7f",
     "interrupted": "#9467bd",
     "new": "#bcbd22",
@@ -35,8 +37,8 @@ LOSS_SCALE = "Viridis"
 
 
 def outcome(row: Row) -> str:
-    """ok / fail / error / running / cancelled / interrupted / new: what a colour stands for."""
-    if row.loss is not None:
+    """ok / fail / error / running / pruned / cancelled / interrupted / new: what a colour stands for."""
+    if row.loss is not None or row.losses is not None:
         return "ok"
     return "fail" if row.state == "done" else row.state
 
@@ -54,6 +56,14 @@ def _empty(title: str, why: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def several_objectives(title: str, view: RunView) -> go.Figure:
+    """What a one-loss figure shows for a run with several objectives: which figures to use instead."""
+    return _empty(
+        title,
+        f"this run has {len(view.objective_names)} objectives: see plot_pareto_front and plot_hypervolume_history",
+    )
 
 
 def _label(value: Any) -> str:
@@ -82,6 +92,8 @@ def plot_optimization_history(trials: Any) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Optimization history", view)
     if not view.ok:
         return _empty("Optimisation history", "no trial has finished with status ok yet")
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, subplot_titles=("by trial number", "by wall time"))
@@ -188,6 +200,8 @@ def plot_slice(trials: Any, params: list[str] | None = None) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Slice", view)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in view.ok)]
     if not labels:
         return _empty("Slice plot", "no trial has finished with status ok yet")
@@ -245,6 +259,8 @@ def plot_parallel_coordinate(trials: Any, params: list[str] | None = None) -> go
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Parallel coordinates", view)
     rows, note = ok_shown(view)
     labels = [k for k in (params or view.params) if any(k in r.raw for r in rows)]
     if not rows:
@@ -339,6 +355,8 @@ def plot_param_importances(trials: Any, seed: int = 0) -> go.Figure:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Parameter importance", view)
     found = importances_of(view, seed)
     if not found:
         return _empty("Parameter importance", f"importance needs at least {MIN_TRIALS} ok trials")
@@ -380,6 +398,8 @@ def plot_contour(trials: Any, params: list[str] | None = None, seed: int = 0) ->
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
+    if view.multi_objective:
+        return several_objectives("Contour", view)
     forest = forest_of(view, seed)
     if forest is None or len(forest.labels) < 2:
         return _empty("Contour", f"a contour needs two parameters and at least {MIN_TRIALS} ok trials")
@@ -439,7 +459,7 @@ def _contour_points(fig: go.Figure, view: RunView, pa: ParamInfo, pb: ParamInfo)
 # ---- intermediate values ----------------------------------------------------------------------
 
 
-def plot_intermediate_values(trials: Any) -> go.Figure:
+def plot_intermediate_values(trials: Any, objective: int = 0) -> go.Figure:
     """The values trials reported while running (for pruning), one line per trial.
 
     Up to `SEPARATE_CURVES` curves each trial is its own trace; beyond, the curves of one
@@ -448,16 +468,21 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
 
     Args:
         trials: a `Trials`/`SparkTrials`, the path of a store (``trials_save_file``), or a `parzen.view.RunView`.
+        objective: when reports carry several values (``report(step, [a, b])``), the index of the one drawn.
 
     Returns:
         A plotly figure (an empty one says why when there is nothing to draw yet).
     """
     view = load_view(trials)
-    every = [r for r in view.rows if r.intermediate]
+    every = [_one_curve(r, objective) for r in view.rows if r.intermediate]
     if not every:
         return _empty("Intermediate values", "no trial reported intermediate values")
     rows, note = _curves_shown(every)
-    fig = _figure(titled("Intermediate values", note), height=420)
+    title = "Intermediate values"
+    if any(isinstance(v, tuple) for r in view.rows for v in r.intermediate.values()):
+        names = view.objective_names
+        title += f": {names[objective] if objective < len(names) else f'value {objective}'}"
+    fig = _figure(titled(title, note), height=420)
     if len(rows) <= SEPARATE_CURVES:
         _curve_traces(fig, rows)
     else:
@@ -468,6 +493,17 @@ def plot_intermediate_values(trials: Any) -> go.Figure:
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="reported value")
     return fig
+
+
+def _one_curve(row: Row, objective: int) -> Row:
+    """`row` with its reports as one number each: the `objective`-th of a report of several (NaN: none)."""
+    if not any(isinstance(v, tuple) for v in row.intermediate.values()):
+        return row
+    picked: dict[int, float | tuple[float, ...]] = {
+        s: (v[objective] if objective < len(v) else math.nan) if isinstance(v, tuple) else v
+        for s, v in row.intermediate.items()
+    }
+    return replace(row, intermediate=picked)
 
 
 SEPARATE_CURVES = 100  # up to this many curves, one trace each (a legend entry per outcome either way)

@@ -30,6 +30,8 @@ from parzen.plotting._figures import (
     plot_slice,
     plot_timeline,
 )
+from parzen.plotting._pareto import plot_constraints, plot_hypervolume_history, plot_pareto_front, reference_point
+from parzen.trial.pareto import hypervolume
 from parzen.view import ParamInfo, Row, RunView, load_view
 
 TOP_TRIALS = 10
@@ -72,6 +74,8 @@ def param_importances(trials: Any, *, seed: int = 0, normalize: bool = True) -> 
 
 def sections(view: RunView) -> list[Section]:
     """Everything the report and the dashboard show, in order."""
+    if view.multi_objective:
+        return _several_objectives(view)
     figures = [
         ("history", "Did it converge?", plot_optimization_history),
         ("timeline", "Were the executors busy?", plot_timeline),
@@ -82,6 +86,8 @@ def sections(view: RunView) -> list[Section]:
     ]
     if any(r.intermediate for r in view.rows):
         figures.append(("intermediate", "Values reported while trials ran", plot_intermediate_values))
+    if view.constrained:
+        figures.append(("constraints", "Which trials met the constraints?", plot_constraints))
     out = [Section("summary", "Summary", html=_summary(view)), Section("best", "Best trial", html=_best(view))]
     out += [Section(key, title, figure=_figure_json(make(view))) for key, title, make in figures]
     out += [
@@ -90,6 +96,46 @@ def sections(view: RunView) -> list[Section]:
         Section("settings", "Settings of the run", html=_settings(view)),
     ]
     return out
+
+
+def _several_objectives(view: RunView) -> list[Section]:
+    """The sections of a run with several objectives: the front, its hypervolume, the Pareto set's table."""
+    figures = [
+        ("pareto", "Which trade-offs were found?", plot_pareto_front),
+        ("hypervolume", "Did the front keep improving?", plot_hypervolume_history),
+        ("timeline", "Were the executors busy?", plot_timeline),
+    ]
+    if view.constrained:
+        figures.append(("constraints", "Which trials met the constraints?", plot_constraints))
+    if any(r.intermediate for r in view.rows):
+        figures.append(("intermediate", "Values reported while trials ran", plot_intermediate_values))
+    out = [Section("summary", "Summary", html=_summary(view)), Section("best", "Pareto set", html=_pareto_table(view))]
+    out += [Section(key, title, figure=_figure_json(make(view))) for key, title, make in figures]
+    out += [
+        Section("failures", "Failures, grouped by error message", html=_failures(view)),
+        Section("settings", "Settings of the run", html=_settings(view)),
+    ]
+    return out
+
+
+def _pareto_table(view: RunView) -> str:
+    """The feasible Pareto-optimal trials: their losses and parameters, by the first objective."""
+    front = sorted(view.pareto(), key=lambda r: (r.losses or (), r.tid))
+    if not front:
+        if view.constrained and view.ok_vectors:
+            least = sorted(view.ok_vectors, key=lambda r: (r.violation, r.tid))[:3]
+            listed = ", ".join(f"trial {r.tid} (violation {r.violation:.3g})" for r in least)
+            return f"<p>No trial met every constraint. The least violating: {e(listed)}.</p>"
+        return "<p>No trial has finished with status ok yet.</p>"
+    names, labels = view.objective_names, list(view.params)
+    header = ["trial", *map(e, names), *map(e, labels)]
+    rows = [
+        [str(r.tid), *(_value(v) for v in r.losses or ())]
+        + [_param_value(view.params[k], r, k) if k in r.raw else '<span class="inactive">—</span>' for k in labels]
+        for r in front
+    ]
+    note = f"<p>{len(front)} feasible trials no other trial beats on every objective (all minimised).</p>"
+    return note + _table(header, rows, "top-trials")
 
 
 def _figure_json(fig: Any) -> dict:
@@ -114,18 +160,34 @@ def _table(header: list[str], rows: list[list[str]], css: str = "") -> str:
 
 
 def _summary(view: RunView) -> str:
-    best = view.best
     counts = ", ".join(f"{n} {state}" for state, n in view.counts().items()) or "none yet"
     status = "a running fmin is writing it" if view.live else "no fmin is writing it"
     items = [
         f'<li><b id="trial-count">{len(view.rows)}</b> trials: {e(counts)}</li>',
-        f'<li>best loss: <b id="best-loss">{_value(best.loss) if best else "none yet"}</b>'
-        + (f" (trial {best.tid})" if best else "")
-        + "</li>",
+        _headline(view),
         f"<li>source: <code>{e(view.source)}</code>"
         + (f"; {e(status)}</li>" if view.settings.get("store") == view.source else "</li>"),
     ]
     return f'<ul class="summary">{"".join(items)}</ul>'
+
+
+def _headline(view: RunView) -> str:
+    """The best loss, or for several objectives the Pareto set's size and hypervolume."""
+    if view.multi_objective:
+        front = view.pareto()
+        volume = hypervolume([list(r.losses or ()) for r in front], reference_point(view)) if front else 0.0
+        names = ", ".join(view.objective_names)
+        return (
+            f'<li>Pareto set: <b id="pareto-size">{len(front)}</b> trials over {e(names)}; hypervolume '
+            f'<b id="hypervolume-value">{_value(volume)}</b> (to the worst seen + 10%)</li>'
+        )
+    best = view.best
+    feasible = " feasible" if view.constrained else ""
+    return (
+        f'<li>best{feasible} loss: <b id="best-loss">{_value(best.loss) if best else "none yet"}</b>'
+        + (f" (trial {best.tid})" if best else "")
+        + "</li>"
+    )
 
 
 def _param_value(param: ParamInfo | None, row: Row, label: str) -> str:

@@ -3,8 +3,8 @@
 An objective reports how it is doing with ``parzen.report(step, value)`` and raises
 ``parzen.TrialPruned`` when told to stop. The driver thread records each report and asks
 the run's pruner (`pruners`: median, successive halving / ASHA, Hyperband, with optuna's
-decisions); from Spark executors reports arrive through `server`. The driver's side of a
-run is `parzen.driver.reports`.
+decisions; successive halving on several objectives, MO-ASHA); from Spark executors
+reports arrive through `server`. The driver's side of a run is `parzen.driver.reports`.
 """
 
 from parzen._remote.report import TrialPruned, report
@@ -12,6 +12,8 @@ from parzen.pruning.pruners import (
     ASHAPruner,
     HyperbandPruner,
     MedianPruner,
+    MOASHAPruner,
+    MOSuccessiveHalvingPruner,
     NopPruner,
     Pruner,
     SuccessiveHalvingPruner,
@@ -21,6 +23,8 @@ __all__ = [
     "ASHAPruner",
     "HyperbandPruner",
     "MedianPruner",
+    "MOASHAPruner",
+    "MOSuccessiveHalvingPruner",
     "NopPruner",
     "Pruner",
     "SuccessiveHalvingPruner",

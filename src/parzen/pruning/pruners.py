@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import hashlib
 import math
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -33,8 +34,21 @@ import numpy as np
 from parzen._validation import integer_at_least
 from parzen.exceptions import InvalidArgument
 from parzen.trial import Trial, TrialState
+from parzen.trial.pareto import non_dominated_ranks
 
-__all__ = ["ASHAPruner", "HyperbandPruner", "MedianPruner", "NopPruner", "Pruner", "SuccessiveHalvingPruner"]
+Reported = float | tuple[float, ...]  # what one report carries: a loss, or one per objective
+
+__all__ = [
+    "ASHAPruner",
+    "HyperbandPruner",
+    "MOASHAPruner",
+    "MOSuccessiveHalvingPruner",
+    "MedianPruner",
+    "NopPruner",
+    "OneValuePruner",
+    "Pruner",
+    "SuccessiveHalvingPruner",
+]
 
 
 class Pruner(abc.ABC):
@@ -62,7 +76,7 @@ class Pruner(abc.ABC):
             if trial.state.finished:
                 self.finished(trial)
 
-    def observe(self, trial: Trial, step: int, value: float) -> None:
+    def observe(self, trial: Trial, step: int, value: Reported) -> None:
         """A report that is already decided (replayed on reset); default: nothing to keep.
 
         Args:
@@ -73,7 +87,7 @@ class Pruner(abc.ABC):
         return None
 
     @abc.abstractmethod
-    def should_prune(self, trial: Trial, step: int, value: float) -> bool:
+    def should_prune(self, trial: Trial, step: int, value: Reported) -> bool:
         """`trial` (running, its report at `step` already in ``trial.intermediate``) reported `value`.
 
         Args:
@@ -94,6 +108,45 @@ class Pruner(abc.ABC):
         return None
 
 
+class OneValuePruner(Pruner):
+    """A pruner that judges one number per report: the report itself, or one objective of it.
+
+    Reports of several values (``parzen.report(step, [error, latency])``) are judged by
+    their `objective`-th entry; without `objective`, by the first, said once.
+    """
+
+    objective: int | None = None
+
+    def judged(self, value: float | tuple[float, ...]) -> float:
+        """The number this pruner decides on: `value`, or its `objective`-th entry (NaN: out of range).
+
+        Args:
+            value: a report's value, or its values (several objectives).
+        """
+        if not isinstance(value, tuple):
+            return value
+        index = 0 if self.objective is None else self.objective
+        if self.objective is None or index >= len(value):
+            self._say_once(len(value))
+        return value[index] if index < len(value) else math.nan
+
+    def _say_once(self, width: int) -> None:
+        if getattr(self, "_said", False):
+            return
+        self._said = True
+        name = type(self).__name__
+        if self.objective is None:
+            message = f"{name} judges the first of the {width} values each report carries; pass objective=<index>"
+            message += " to judge another, or use MOASHAPruner to judge them all"
+        else:
+            message = f"{name}(objective={self.objective}): reports carry {width} values; it prunes nothing"
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _objective_index(owner: str, objective: Any) -> int | None:
+    return None if objective is None else _check_int(owner, "objective", objective, 0)
+
+
 class NopPruner(Pruner):
     """Never prunes (reports are still recorded): the default when reports come without a pruner."""
 
@@ -104,7 +157,7 @@ class NopPruner(Pruner):
             trials: ignored.
         """
 
-    def should_prune(self, trial: Trial, step: int, value: float) -> bool:
+    def should_prune(self, trial: Trial, step: int, value: Reported) -> bool:
         return False
 
 
@@ -112,7 +165,7 @@ def _check_int(owner: str, name: str, value: Any, minimum: int) -> int:
     return integer_at_least(f"{owner}: {name}", value, minimum)
 
 
-class MedianPruner(Pruner):
+class MedianPruner(OneValuePruner):
     """Prune when the trial's best value so far is worse than the median of finished trials at this step.
 
     Args:
@@ -120,11 +173,18 @@ class MedianPruner(Pruner):
         n_warmup_steps: steps of each trial that are never pruned.
         interval_steps: only steps on this grid (counted from the warm-up on) are checked.
         n_min_trials: finished trials that must have reported a step before it is judged.
+        objective: with reports of several values, the index of the one to judge (default 0).
     """
 
     def __init__(
-        self, n_startup_trials: int = 5, n_warmup_steps: int = 0, interval_steps: int = 1, n_min_trials: int = 1
+        self,
+        n_startup_trials: int = 5,
+        n_warmup_steps: int = 0,
+        interval_steps: int = 1,
+        n_min_trials: int = 1,
+        objective: int | None = None,
     ):
+        self.objective = _objective_index("MedianPruner", objective)
         self.n_startup_trials = _check_int("MedianPruner", "n_startup_trials", n_startup_trials, 0)
         self.n_warmup_steps = _check_int("MedianPruner", "n_warmup_steps", n_warmup_steps, 0)
         self.interval_steps = _check_int("MedianPruner", "interval_steps", interval_steps, 1)
@@ -141,9 +201,9 @@ class MedianPruner(Pruner):
         if trial.state == TrialState.DONE:
             self._n_done += 1
             for step, value in trial.intermediate.items():
-                self._done_values[step].append(value)
+                self._done_values[step].append(self.judged(value))
 
-    def should_prune(self, trial: Trial, step: int, value: float) -> bool:
+    def should_prune(self, trial: Trial, step: int, value: Reported) -> bool:
         if self._n_done < self.n_startup_trials or step < self.n_warmup_steps:
             return False
         if (step - self.n_warmup_steps) % self.interval_steps:
@@ -151,11 +211,11 @@ class MedianPruner(Pruner):
         others = self._done_values.get(step, [])
         if len(others) < self.n_min_trials:
             return False
-        best_so_far = min(trial.intermediate.values())
-        return best_so_far > float(np.median(others))
+        best_so_far = min(self.judged(v) for v in trial.intermediate.values())
+        return best_so_far > float(np.median(others))  # NaN (no such objective) compares False: go on
 
 
-class SuccessiveHalvingPruner(Pruner):
+class SuccessiveHalvingPruner(OneValuePruner):
     """Asynchronous successive halving (ASHA), optuna's SuccessiveHalvingPruner; ``ASHAPruner`` is this class.
 
     Rungs are at steps ``min_resource * eta**(s + k)``; a trial that reaches a rung goes
@@ -171,6 +231,7 @@ class SuccessiveHalvingPruner(Pruner):
         min_early_stopping_rate: s: the first rung is at ``min_resource * eta**s``.
         bootstrap_count: a rung prunes nobody until this many trials have reached it...
             and prunes those (optuna's semantics); needs an integer `min_resource`.
+        objective: with reports of several values, the index of the one to judge (default 0).
     """
 
     def __init__(
@@ -179,8 +240,10 @@ class SuccessiveHalvingPruner(Pruner):
         reduction_factor: int = 4,
         min_early_stopping_rate: int = 0,
         bootstrap_count: int = 0,
+        objective: int | None = None,
     ):
         owner = type(self).__name__
+        self.objective = _objective_index(owner, objective)
         if min_resource != "auto":
             min_resource = _check_int(owner, "min_resource", min_resource, 1)
         self.min_resource: int | str = min_resource
@@ -189,7 +252,7 @@ class SuccessiveHalvingPruner(Pruner):
         self.bootstrap_count = _check_int(owner, "bootstrap_count", bootstrap_count, 0)
         if bootstrap_count and min_resource == "auto":
             raise InvalidArgument(f"{owner}: bootstrap_count needs an integer min_resource, not 'auto'")
-        self._rung_values: dict[int, list[float]] = defaultdict(list)  # rung -> values of the trials that reached it
+        self._rung_values: dict[int, list[Any]] = defaultdict(list)  # rung -> values of the trials that reached it
         self._rung_of: dict[int, int] = {}  # tid -> rungs passed
         self._auto_resource: int | None = None
 
@@ -207,31 +270,91 @@ class SuccessiveHalvingPruner(Pruner):
         if auto and trial.state == TrialState.DONE and trial.intermediate:
             self._auto_resource = max(1, max(trial.intermediate) // 100)
 
-    def observe(self, trial: Trial, step: int, value: float) -> None:
+    def observe(self, trial: Trial, step: int, value: Reported) -> None:
         self.should_prune(trial, step, value)
 
-    def should_prune(self, trial: Trial, step: int, value: float) -> bool:
+    def should_prune(self, trial: Trial, step: int, value: Reported) -> bool:
         resource = self._resource()
         if resource is None:
             return False
+        value = self.rung_value(value)
+        if isinstance(value, float) and math.isnan(value):
+            return False  # not a value this pruner can judge (an objective the reports lack): go on
         rung = self._rung_of.get(trial.tid, 0)
         while step >= resource * self.reduction_factor ** (self.min_early_stopping_rate + rung):
             competing = self._rung_values[rung]
             competing.append(value)
             self._rung_of[trial.tid] = rung + 1
-            if len(competing) <= self.bootstrap_count or not _promotable(value, competing, self.reduction_factor):
+            if len(competing) <= self.bootstrap_count or not self.promotable(value, competing):
                 return True
             rung += 1
         return False
+
+    def rung_value(self, value: float | tuple[float, ...]) -> Any:
+        """What a trial brings to a rung: the judged number (`MOASHAPruner`: every value).
+
+        Args:
+            value: the report's value or values.
+        """
+        return self.judged(value)
+
+    def promotable(self, value: Any, competing: list[Any]) -> bool:
+        """Whether `value` goes on past a rung that `competing` (holding it) reached.
+
+        In the best 1/eta of `competing`; while fewer than 2 * eta reached it, only if best
+        (ties go on).
+
+        Args:
+            value: the trial's rung value.
+            competing: the rung values of every trial that reached this rung, `value` included.
+        """
+        index = max(0, len(competing) // self.reduction_factor - 1)
+        return bool(value <= sorted(competing)[index])
 
 
 ASHAPruner = SuccessiveHalvingPruner
 
 
-def _promotable(value: float, competing: list[float], reduction_factor: int) -> bool:
-    """In the best 1/eta of `competing` (which holds `value`); the first few: only if best."""
-    index = max(0, len(competing) // reduction_factor - 1)
-    return value <= sorted(competing)[index]
+class MOSuccessiveHalvingPruner(SuccessiveHalvingPruner):
+    """Successive halving on several objectives (MO-ASHA, Schmucker et al. 2021); ``MOASHAPruner``.
+
+    The objective reports every loss (``parzen.report(epoch, [error, latency_ms])``, all
+    minimised). Rungs are those of `SuccessiveHalvingPruner`; at a rung a trial goes on
+    while fewer than 1/eta of the trials that reached it lie on better non-dominated fronts
+    than it: a trial no other trial at the rung dominates always goes on, so every end of
+    the trade-off survives. With one value per report it decides exactly as ASHA does.
+
+    Args:
+        min_resource: the step of the first rung, or ``"auto"``: 1/100 of the steps of the
+            first finished trial.
+        reduction_factor: eta: at most about 1/eta of a rung's trials go on past it.
+        min_early_stopping_rate: s: the first rung is at ``min_resource * eta**s``.
+        bootstrap_count: a rung prunes nobody until this many trials have reached it...
+            and prunes those (optuna's semantics); needs an integer `min_resource`.
+    """
+
+    def __init__(
+        self,
+        min_resource: int | str = "auto",
+        reduction_factor: int = 4,
+        min_early_stopping_rate: int = 0,
+        bootstrap_count: int = 0,
+    ):
+        super().__init__(min_resource, reduction_factor, min_early_stopping_rate, bootstrap_count)
+
+    def rung_value(self, value: float | tuple[float, ...]) -> tuple[float, ...]:
+        return value if isinstance(value, tuple) else (value,)
+
+    def promotable(self, value: Any, competing: list[Any]) -> bool:
+        index = max(0, len(competing) // self.reduction_factor - 1)
+        if len(value) == 1:
+            return super().promotable(value[0], [c[0] for c in competing])
+        ranks = non_dominated_ranks(np.asarray(competing, dtype=float))
+        better = int(np.count_nonzero(ranks < ranks[competing.index(value)]))
+        return better <= index
+
+
+MOASHAPruner = MOSuccessiveHalvingPruner
 
 
 class HyperbandPruner(Pruner):
@@ -243,9 +366,17 @@ class HyperbandPruner(Pruner):
         min_resource: the step of the first rung of the most aggressive bracket.
         max_resource: the steps a full trial reports, or ``"auto"``: from the first finished trial.
         reduction_factor: eta, as in `SuccessiveHalvingPruner`; also sets the number of brackets.
+        objective: with reports of several values, the index of the one to judge (default 0).
     """
 
-    def __init__(self, min_resource: int = 1, max_resource: int | str = "auto", reduction_factor: int = 3):
+    def __init__(
+        self,
+        min_resource: int = 1,
+        max_resource: int | str = "auto",
+        reduction_factor: int = 3,
+        objective: int | None = None,
+    ):
+        self.objective = _objective_index("HyperbandPruner", objective)
         self.min_resource = _check_int("HyperbandPruner", "min_resource", min_resource, 1)
         if max_resource != "auto":
             max_resource = _check_int("HyperbandPruner", "max_resource", max_resource, self.min_resource)
@@ -268,7 +399,9 @@ class HyperbandPruner(Pruner):
         ratio = max(1.0, max_resource / self.min_resource)
         n_brackets = int(math.floor(math.log(ratio, self.reduction_factor) + 1e-9)) + 1
         self._brackets = [
-            SuccessiveHalvingPruner(self.min_resource, self.reduction_factor, min_early_stopping_rate=s)
+            SuccessiveHalvingPruner(
+                self.min_resource, self.reduction_factor, min_early_stopping_rate=s, objective=self.objective
+            )
             for s in range(n_brackets)
         ]
         budgets = [
@@ -295,11 +428,11 @@ class HyperbandPruner(Pruner):
         if self._brackets:
             self._brackets[self.bracket_of(trial.tid)].finished(trial)
 
-    def observe(self, trial: Trial, step: int, value: float) -> None:
+    def observe(self, trial: Trial, step: int, value: Reported) -> None:
         if self._brackets:
             self._brackets[self.bracket_of(trial.tid)].observe(trial, step, value)
 
-    def should_prune(self, trial: Trial, step: int, value: float) -> bool:
+    def should_prune(self, trial: Trial, step: int, value: Reported) -> bool:
         if not self._brackets:
             return False
         return self._brackets[self.bracket_of(trial.tid)].should_prune(trial, step, value)

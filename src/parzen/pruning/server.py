@@ -24,7 +24,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Protocol
 
-from parzen._remote.report import MAX_MESSAGE_BYTES, MAX_STEP
+from parzen._remote.report import MAX_MESSAGE_BYTES, MAX_STEP, MAX_VALUES
 
 if TYPE_CHECKING:
     from parzen.executors.base import Executor
@@ -40,7 +40,7 @@ IDLE_SECONDS = 5.0  # a client that sends nothing for this long is dropped (exec
 class ReportSink(Protocol):
     """Where a run's reports go: the driver side of one run (`parzen.driver.reports.Pruning`)."""
 
-    def ask(self, tid: int, step: int, value: float) -> bool:
+    def ask(self, tid: int, step: int, value: float | tuple[float, ...]) -> bool:
         """Hand a report to the driver thread and wait (bounded) for its answer: stop the trial?"""
         ...
 
@@ -182,7 +182,7 @@ class ReportServer:
         for run in runs:
             run.reject(reason)
 
-    def parse(self, line: bytes) -> tuple[ReportSink, tuple[int, int, float]] | None:
+    def parse(self, line: bytes) -> tuple[ReportSink, tuple[int, int, float | tuple[float, ...]]] | None:
         """The run and the report a line carries, or None (rejected and counted)."""
         if len(line) > MAX_MESSAGE_BYTES or not line.endswith(b"\n"):
             self.reject_unattributed("message too long or not a line")
@@ -198,10 +198,20 @@ class ReportServer:
         if run is None:
             self.reject_unattributed("wrong token")
             return None
-        if not _is_int(tid) or not _is_int(step) or not 0 <= step <= MAX_STEP or not _is_finite(value):
+        value = _reported(value)
+        if not _is_int(tid) or not _is_int(step) or not 0 <= step <= MAX_STEP or value is None:
             run.reject("bad tid, step or value")
             return None
-        return run, (tid, step, float(value))
+        return run, (tid, step, value)
+
+
+def _reported(value: Any) -> float | tuple[float, ...] | None:
+    """A finite number, or 2 to MAX_VALUES of them (several objectives) as a tuple; else None."""
+    if _is_finite(value):
+        return float(value)
+    if isinstance(value, list) and 2 <= len(value) <= MAX_VALUES and all(_is_finite(v) for v in value):
+        return tuple(float(v) for v in value)
+    return None
 
 
 def report_host(executor: Executor) -> str:

@@ -191,3 +191,31 @@ def _restore(data: dict[str, Any], pointer: Any, name: Any) -> None:
             container[last] = value
     except (KeyError, IndexError, ValueError, TypeError):
         return
+
+
+def encode_step_value(value: float | tuple[float, ...]) -> float | str:
+    """The ``intermediate.value`` cell of a report: a REAL, or a JSON list for several values.
+
+    SQLite keeps the text as written in a REAL column, so stores with one value per report
+    are unchanged and an older parzen reads the rows it understands."""
+    return json.dumps(list(value)) if isinstance(value, tuple) else float(value)
+
+
+def decode_step_value(cell: Any) -> float | tuple[float, ...] | None:
+    """What `encode_step_value` wrote (NULL: NaN); None when the cell holds neither."""
+    if cell is None:
+        return math.nan
+    if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+        return float(cell)
+    if isinstance(cell, str):
+        try:
+            values = json.loads(cell)
+        except ValueError:
+            return None
+        if isinstance(values, list) and len(values) > 1 and all(_number(v) for v in values):
+            return tuple(float(v) for v in values)
+    return None
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

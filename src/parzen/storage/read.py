@@ -10,7 +10,6 @@ never hides the good ones. Attachments are not read here: a trial gets a
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import replace
@@ -116,22 +115,23 @@ class Reader:
             self.damage.append((None, f"the attachments table cannot be read ({exc}); {self.integrity()}"))
         return names
 
-    def _intermediate_values(self) -> dict[int, dict[int, float]]:
-        steps: dict[int, dict[int, float]] = {}
+    def _intermediate_values(self) -> dict[int, dict[int, float | tuple[float, ...]]]:
+        steps: dict[int, dict[int, float | tuple[float, ...]]] = {}
         if self.version < 2:
             return steps
         try:
-            for tid, step, value in self.db.execute("SELECT tid, step, value FROM intermediate ORDER BY tid, step"):
-                if isinstance(step, int) and (value is None or isinstance(value, (int, float))):
-                    steps.setdefault(tid, {})[step] = math.nan if value is None else float(value)
+            for tid, step, cell in self.db.execute("SELECT tid, step, value FROM intermediate ORDER BY tid, step"):
+                value = sjson.decode_step_value(cell)
+                if isinstance(step, int) and value is not None:
+                    steps.setdefault(tid, {})[step] = value
                 else:
-                    self.damage.append((tid, f"intermediate value at step {step!r} is {value!r}, not a number"))
+                    self.damage.append((tid, f"intermediate value at step {step!r} is {cell!r}, not a number"))
         except sqlite3.DatabaseError as exc:
             self.damage.append((None, f"the intermediate table cannot be read ({exc}); {self.integrity()}"))
         return steps
 
 
-def trial_of(row: Row, intermediate: dict[int, float]) -> Trial:
+def trial_of(row: Row, intermediate: dict[int, float | tuple[float, ...]]) -> Trial:
     """A `Trial` from a stored row; ValueError naming the column at fault if the row is damaged."""
     tid, state, _, _, params, result, error, book, refresh, start, end, host, out, err, attempts, worker = row
     if not isinstance(state, str) or state not in TrialState.__members__:

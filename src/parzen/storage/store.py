@@ -26,6 +26,7 @@ Format: docs/store.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -465,16 +466,16 @@ class TrialStore:
         self._check_writable(writing=True)
         self._hold_or_write(("trial", trial.tid), (trial, new))
 
-    def save_intermediate(self, tid: int, step: int, value: float) -> None:
+    def save_intermediate(self, tid: int, step: int, value: float | tuple[float, ...]) -> None:
         """Record the value trial `tid` reported at `step` (committed at once, one small row).
 
         Args:
             tid: the running trial's id.
             step: the step of the report.
-            value: the reported value.
+            value: the reported value, or a tuple of them (kept as a JSON list).
         """
         self._check_writable(writing=True)
-        self._hold_or_write(("step", int(tid), int(step)), (float(value), time.time()))
+        self._hold_or_write(("step", int(tid), int(step)), (sjson.encode_step_value(value), time.time()))
 
     def _hold_or_write(self, key: tuple[Any, ...], payload: tuple[Any, ...]) -> None:
         if self._held:
@@ -531,7 +532,7 @@ class TrialStore:
             if inserted and trial.intermediate:
                 self.db.executemany(
                     "INSERT OR REPLACE INTO intermediate VALUES (?, ?, ?, ?)",
-                    [(trial.tid, step, value, None) for step, value in trial.intermediate.items()],
+                    [(trial.tid, step, sjson.encode_step_value(v), None) for step, v in trial.intermediate.items()],
                 )
         if migrate:
             self.version = FORMAT_VERSION
@@ -837,11 +838,20 @@ def attach_store(trials: Trials | None, path: str | os.PathLike[str], space: Com
         stored = _mark_interrupted(store, stored)
         trials.detach_store()
         trials.attach_store(store)  # writes the trials held in memory (none when the file holds some)
+        _named_objectives(trials, store)
         trials.load_records(stored)  # in memory only: they are in the file already
     except BaseException:
         store.close()
         raise
     return trials
+
+
+def _named_objectives(trials: Trials, store: TrialStore) -> None:
+    """The objectives' names a previous run recorded (``meta.objectives``), for a resumed or loaded run."""
+    names = store.meta("objectives")
+    if names and trials.objectives is None:
+        with contextlib.suppress(ValueError, TypeError):
+            trials.objectives = tuple(str(n) for n in json.loads(names))
 
 
 def _mark_interrupted(store: TrialStore, stored: list[Trial]) -> list[Trial]:
@@ -884,11 +894,15 @@ def load_trials(path: str | os.PathLike, space: Any = None) -> Trials:
             store.check_space(compile_space(space))
         records = store.load()
         described = store.meta("space")
+        names = store.meta("objectives")
     finally:
         store.close()
     if store.damage:
         warnings.warn(store.damage_report(), StoreWarning, stacklevel=2)
     trials = Trials()
+    if names:
+        with contextlib.suppress(ValueError, TypeError):
+            trials.objectives = tuple(str(n) for n in json.loads(names))
     trials.load_records(records)
     if space is not None:
         trials.attach_space(space)

@@ -558,10 +558,18 @@ def _learning_curve(trial: Trial, end: float) -> list[Any]:
     values are written with the trial's end, in the same batched call.
     """
     return [
-        Metric(CURVE_METRIC, float(value), int(end * 1000), int(step))
-        for step, value in sorted(trial.intermediate.items())
+        Metric(key, value, int(end * 1000), int(step))
+        for step, reported in sorted(trial.intermediate.items())
+        for key, value in _curve_points(reported)
         if math.isfinite(value)
     ]
+
+
+def _curve_points(reported: float | tuple[float, ...]) -> list[tuple[str, float]]:
+    """``intermediate_value``, or ``intermediate_value_<i>`` per value of a report of several."""
+    if isinstance(reported, tuple):
+        return [(f"{CURVE_METRIC}_{i}", float(v)) for i, v in enumerate(reported)]
+    return [(CURVE_METRIC, float(reported))]
 
 
 def _default_experiment() -> str:

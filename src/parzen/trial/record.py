@@ -37,7 +37,7 @@ class Trial:
         attempts: runs of the trial (more than 1 when its worker died and it was retried).
         attachments: what the objective attached (``result["attachments"]``); a stored trial's are read
             from the store when asked for. The one mutable field: hyperopt's ``trial_attachments`` writes it.
-        intermediate: step -> value reported with ``parzen.report``.
+        intermediate: step -> value reported with ``parzen.report`` (a tuple when it reported several).
     """
 
     tid: int
@@ -55,14 +55,33 @@ class Trial:
     stderr: str = ""
     attempts: int = 1
     attachments: MutableMapping[str, Any] = field(default_factory=dict)
-    intermediate: Mapping[int, float] = field(default_factory=dict)
+    intermediate: Mapping[int, float | tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def loss(self) -> float | None:
-        """The loss of an ok trial, else None."""
+        """The loss of an ok trial with one objective, else None (see `losses` for several)."""
         if self.state == TrialState.DONE and self.result.get("status") == STATUS_OK:
-            return self.result.get("loss")
+            loss = self.result.get("loss")
+            return loss if not isinstance(loss, (list, tuple)) else None
         return None
+
+    @property
+    def losses(self) -> tuple[float, ...] | None:
+        """The losses of an ok trial, one per objective (a tuple of one with a single objective), else None."""
+        if self.state != TrialState.DONE or self.result.get("status") != STATUS_OK or "loss" not in self.result:
+            return None
+        loss = self.result["loss"]
+        return tuple(loss) if isinstance(loss, (list, tuple)) else (loss,)
+
+    @property
+    def constraints(self) -> tuple[float, ...]:
+        """The constraint values the objective returned (feasible when every one is <= 0); empty if none."""
+        return tuple(self.result.get("constraints") or ())
+
+    @property
+    def feasible(self) -> bool:
+        """Whether every constraint holds (True without constraints)."""
+        return all(c <= 0 for c in self.constraints)
 
     @property
     def duration(self) -> float | None:
@@ -96,6 +115,11 @@ class Trial:
             refresh_time=time.time(),
         )
 
+    def refused(self, reason: str) -> Trial:
+        """This trial's record when its result does not fit the run (another number of objectives): failed."""
+        result = {"status": STATUS_FAIL, "error": reason, "error_type": "InvalidResult"}
+        return replace(self, state=TrialState.ERROR, error=reason, result=result)
+
     def stopped(self, reason: str, state: TrialState) -> Trial:
         """This running trial's record once it was cancelled or interrupted for `reason`.
 
@@ -111,12 +135,12 @@ class Trial:
         """This NEW trial's record once it starts running."""
         return replace(self, state=TrialState.RUNNING, result={"status": STATUS_RUNNING}, refresh_time=time.time())
 
-    def reported(self, step: int, value: float) -> Trial:
+    def reported(self, step: int, value: float | tuple[float, ...]) -> Trial:
         """This running trial's record with `value` reported at `step`.
 
         Args:
             step: the step of the report.
-            value: the reported value.
+            value: the reported value, or a tuple of them (several objectives).
         """
         return replace(self, intermediate={**self.intermediate, step: value})
 

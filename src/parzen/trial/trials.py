@@ -11,17 +11,27 @@ added by `parzen.Trials`, the class users create (`parzen._hyperopt.trials`).
 
 from __future__ import annotations
 
+import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from parzen._remote.outcome import Outcome
-from parzen.exceptions import AllTrialsFailed, InvalidArgument, StoreError, UnknownTrial
+from parzen._validation import require
+from parzen.exceptions import (
+    AllTrialsFailed,
+    InvalidArgument,
+    NoFeasibleTrial,
+    SingleObjectiveView,
+    StoreError,
+    UnknownTrial,
+)
 from parzen.space import Categorical, CompiledSpace, compile_space
+from parzen.trial import pareto
 from parzen.trial.history import Columns, History
 from parzen.trial.record import Trial
 from parzen.trial.state import FINISHED_STATES, TrialState
@@ -57,6 +67,10 @@ class Trials:
         self.space: CompiledSpace | None = None
         self.store: TrialStore | None = None  # set by attach_store: every change is written through
         self.stored_choices: dict[str, tuple[Any, ...]] | None = None  # set by load_trials: decodable choices
+        # several objectives: how many losses and constraints each trial returns, fixed by the first ok trial
+        # (or by fmin(objectives=...)); a trial returning another count fails
+        self.objectives: tuple[str, ...] | None = None
+        self.n_constraints: int | None = None
         self.last_finished: Trial | None = None  # the trial most recently told
 
     # ---- where trials run (a plug-in point) ----------------------------------------------
@@ -152,15 +166,73 @@ class Trials:
         self._add(trial)
         return trial
 
+    # ---- several objectives and constraints ------------------------------------------------
+
+    def name_objectives(self, names: Sequence[str]) -> None:
+        """Name the run's objectives (and so fix their number) before any trial finishes.
+
+        Args:
+            names: one name per objective, as tables, plots and MLflow show them.
+        """
+        names = tuple(names)
+        require(
+            len(names) >= 1 and all(isinstance(n, str) and n for n in names) and len(set(names)) == len(names),
+            "objectives",
+            "a list of distinct, non-empty names (one per loss the objective returns)",
+            names,
+        )
+        if self.objectives is not None and len(self.objectives) != len(names):
+            raise InvalidArgument(
+                f"objectives: these trials have {len(self.objectives)} objectives {list(self.objectives)}, "
+                f"got {len(names)} names {list(names)}"
+            )
+        self.objectives = names
+        if self.store is not None:  # a resumed run, `parzen show` and the report know them by name
+            self.store.set_meta("objectives", json.dumps(list(names)))
+
+    @property
+    def n_objectives(self) -> int:
+        """How many losses each trial returns (1 until a trial returned several)."""
+        return 1 if self.objectives is None else len(self.objectives)
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether this run has several objectives."""
+        return self.n_objectives > 1
+
+    def _fitted(self, trial: Trial) -> Trial:
+        """`trial`, or its failed record when its losses or constraints are not as many as the run's."""
+        losses = trial.losses
+        if losses is None:
+            return trial
+        if self.objectives is None:
+            self.objectives = tuple(f"loss {i}" for i in range(len(losses))) if len(losses) > 1 else ("loss",)
+        if len(losses) != len(self.objectives):
+            return trial.refused(
+                f"the objective returned {len(losses)} loss{'es' if len(losses) != 1 else ''}; this run has "
+                f"{len(self.objectives)} objective{'s' if len(self.objectives) != 1 else ''} {list(self.objectives)} "
+                "(every trial returns as many losses, in the same order)"
+            )
+        c = len(trial.constraints)
+        if self.n_constraints is None and (c or losses is not None):
+            self.n_constraints = c
+        if c != self.n_constraints:
+            return trial.refused(
+                f"the objective returned {c} constraint values; this run's trials return {self.n_constraints} "
+                "(every trial returns the same constraints, in the same order)"
+            )
+        return trial
+
     def _add(self, trial: Trial) -> None:
         """Put a record in memory and in the history columns."""
+        self._fitted(trial)  # a stored run's first ok trial fixes its number of objectives
         self._records[trial.tid] = trial
         row = self._rows[trial.tid] = self._columns.append(trial.params, trial.state)
         for step, value in sorted(trial.intermediate.items()):
             self._columns.report(row, step, value)
         self._tid_of_row.append(trial.tid)
         if trial.state != TrialState.RUNNING:  # loaded from a store
-            self._columns.update(row, trial.loss, trial.state)
+            self._columns.update(row, trial)
         self._next_tid = max(self._next_tid, trial.tid + 1)
         self._changed(trial.tid)
 
@@ -185,11 +257,11 @@ class Trials:
         Returns:
             The trial's final record.
         """
-        trial = self._settle(self._running(tid).finished_with(outcome))
+        trial = self._settle(self._fitted(self._running(tid).finished_with(outcome)))
         self.last_finished = trial
         return trial
 
-    def report(self, tid: int, step: int, value: float) -> bool:
+    def report(self, tid: int, step: int, value: float | tuple[float, ...]) -> bool:
         """Record a running trial's intermediate `value` at `step`; False if that step was reported already.
 
         The first value reported at a step is kept (a repeated report is ignored),
@@ -198,7 +270,7 @@ class Trials:
         Args:
             tid: the running trial's id.
             step: the step (an int >= 0).
-            value: the reported value.
+            value: the reported value, or a tuple of them (several objectives).
         """
         trial = self._running(tid)
         if step in trial.intermediate:
@@ -208,6 +280,13 @@ class Trials:
         if self.store is not None:
             self.store.save_intermediate(tid, step, value)
         return True
+
+    def report_width(self) -> int | None:
+        """How many values the reports of this run carry (1, or a tuple's length); None before any report."""
+        for trial in reversed(self._records.values()):
+            for value in trial.intermediate.values():
+                return len(value) if isinstance(value, tuple) else 1
+        return None
 
     def cancel(self, tid: int, reason: str, state: TrialState = TrialState.CANCELLED) -> Trial:
         """Mark a running trial cancelled (or interrupted); it does not count as finished.
@@ -230,7 +309,7 @@ class Trials:
     def _settle(self, trial: Trial) -> Trial:
         """A trial's new record: memory first (never lost), then the store."""
         self._records[trial.tid] = trial
-        self._columns.update(self._rows[trial.tid], trial.loss, trial.state)
+        self._columns.update(self._rows[trial.tid], trial)
         self._changed(trial.tid)
         if self.store is not None:
             self.store.save(trial)
@@ -296,16 +375,67 @@ class Trials:
 
     @property
     def best_loss(self) -> float | None:
-        """The lowest loss of an ok trial, or None."""
-        losses = self._columns.losses()
+        """The lowest loss of an ok (and feasible) trial, or None; refused with several objectives."""
+        self._single_objective("best_loss")
+        losses = self._feasible_losses()
         return None if np.isnan(losses).all() else float(np.nanmin(losses))
 
     def best_record(self) -> Trial:
-        """The ok trial with the lowest loss (`AllTrialsFailed`, quoting the first failure, if none)."""
-        losses = self._columns.losses()
+        """The ok trial with the lowest loss, feasible when trials return constraints.
+
+        Raises `AllTrialsFailed` (quoting the first failure) if no trial is ok,
+        `NoFeasibleTrial` (listing the least violating) if none is feasible, and
+        `SingleObjectiveView` in a run with several objectives (see `best_trials`).
+        """
+        self._single_objective("the best trial")
+        losses = self._feasible_losses()
         if np.isnan(losses).all():
+            if not np.isnan(self._columns.losses()).all():
+                raise NoFeasibleTrial(self._no_feasible_message())
             raise AllTrialsFailed(self._all_failed_message())
         return self._records[self._tid_of_row[int(np.nanargmin(losses))]]
+
+    def _feasible_losses(self) -> np.ndarray:
+        """The loss column with the infeasible trials' losses NaN."""
+        losses = self._columns.losses()
+        if self._columns.constraints is None:
+            return losses
+        feasible = (np.nan_to_num(self._columns.constraints[: self._columns.n], nan=0.0) <= 0).all(axis=1)
+        return np.where(feasible, losses, np.nan)
+
+    @property
+    def best_trials(self) -> list[Trial]:
+        """The feasible Pareto-optimal trials (several objectives), or the best trial (one), in tid order.
+
+        Their losses are as the objective returned them (``trial.losses``). Raises
+        `NoFeasibleTrial` when trials returned constraints and none met them all.
+        """
+        if not self.multi_objective:
+            return [self.best_record()]
+        ok = [t for t in self._records.values() if t.losses is not None]
+        if not ok:
+            raise AllTrialsFailed(self._all_failed_message())
+        feasible = [t for t in ok if t.feasible]
+        if not feasible:
+            raise NoFeasibleTrial(self._no_feasible_message())
+        front = pareto.pareto_mask(np.array([t.losses for t in feasible]))
+        return [t for t, on in zip(feasible, front) if on]
+
+    def _single_objective(self, view: str) -> None:
+        if self.multi_objective:
+            raise SingleObjectiveView(
+                f"{view} needs one loss; this run has {self.n_objectives} objectives {list(self.objectives or ())}: "
+                "use trials.best_trials (the feasible Pareto-optimal trials) or trials.to_dataframe()"
+            )
+
+    def _no_feasible_message(self) -> str:
+        ok = [t for t in self._records.values() if t.losses is not None]
+        worst = sorted(ok, key=lambda t: (sum(max(0.0, c) for c in t.constraints), t.tid))[:3]
+        listed = "; ".join(f"trial {t.tid}: constraints {list(t.constraints)}" for t in worst)
+        return (
+            f"none of the {len(ok)} ok trials met every constraint (feasible: each value <= 0). "
+            f"The least violating: {listed}"
+        )
 
     def _all_failed_message(self) -> str:
         finished = [t for t in self._records.values() if t.state.finished]
@@ -357,7 +487,9 @@ class Trials:
         return _pandas("to_dataframe").DataFrame([self._frame_row(t) for t in self._records.values()])
 
     def intermediate_dataframe(self) -> Any:
-        """Every intermediate value reported (``parzen.report``): one row per tid, step, value, state."""
+        """Every intermediate value reported (``parzen.report``): one row per tid, step, value, state.
+
+        A report of several values is one row whose value is their tuple."""
         rows = [
             {"tid": t.tid, "step": step, "value": value, "state": t.state.name.lower()}
             for t in self._records.values()
@@ -370,16 +502,32 @@ class Trials:
             "tid": trial.tid,
             "state": trial.state.name.lower(),
             "status": trial.result.get("status"),
-            "loss": trial.result.get("loss", math.nan),
+            **self._loss_cells(trial),
             "book_time": as_datetime(trial.book_time),
             "duration": trial.duration,
             "error": trial.error,
             "steps": len(trial.intermediate),
-            "last_value": trial.intermediate[max(trial.intermediate)] if trial.intermediate else math.nan,
+            "last_value": _last_report(trial),
         }
         for label in self.labels():
             row[f"params_{label}"] = self._display_value(label, trial.params.get(label))
         return row
+
+    def _loss_cells(self, trial: Trial) -> dict[str, Any]:
+        """``loss`` (one objective), or one column per objective named as the run names them; then each
+        constraint (``constraint_0``...) and ``feasible`` when trials return constraints."""
+        cells: dict[str, Any] = {}
+        if self.multi_objective:
+            losses = trial.losses or (math.nan,) * self.n_objectives
+            cells |= {name: value for name, value in zip(self.objectives or (), losses)}
+        else:
+            loss = trial.result.get("loss", math.nan)
+            cells["loss"] = loss if not isinstance(loss, (list, tuple)) else math.nan
+        if self.n_constraints:
+            values = trial.constraints or (math.nan,) * self.n_constraints
+            cells |= {f"constraint_{i}": v for i, v in enumerate(values)}
+            cells["feasible"] = trial.feasible if trial.losses is not None else None
+        return cells
 
     def _display_value(self, label: str, value: Any) -> Any:
         param = self.space.params.get(label) if self.space is not None else None
@@ -425,3 +573,8 @@ def _pandas(what: str) -> Any:
 def as_datetime(t: float | None) -> datetime | None:
     """A timestamp as a timezone-aware datetime (None stays None)."""
     return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+def _last_report(trial: Trial) -> Any:
+    """The value `trial` reported at its last step (a tuple for several objectives; NaN: none)."""
+    return trial.intermediate[max(trial.intermediate)] if trial.intermediate else math.nan

@@ -183,3 +183,4 @@ def _one_point(
 
 
 suggest.many = suggest_many  # type: ignore[attr-defined]  # the batch form Tuner.ask_many uses
+suggest.multi_objective = True  # type: ignore[attr-defined]  # several objectives and constraints: split.py

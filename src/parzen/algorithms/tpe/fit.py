@@ -76,7 +76,9 @@ class GroupFit:
         self.picks: list[np.ndarray] = []  # this batch's points, which gap-filling picks keep away from
         if self.empty:
             return
-        best_first, above = split(loss, state, opts, last_step, last_value)
+        losses = None if history.losses is None else history.losses[active]
+        constraints = None if history.constraints is None else history.constraints[active]
+        best_first, above = split(loss, state, opts, last_step, last_value, losses, constraints)
         below = np.sort(best_first)  # time order
         in_flight = len(self.pending) + batch_rest
         shrink = opts.below_shrink + (opts.in_flight_shrink - opts.below_shrink) * in_flight / (in_flight + len(below))

@@ -14,6 +14,7 @@ import numpy as np
 
 from parzen.algorithms.tpe.options import TPEOptions
 from parzen.trial import TrialState
+from parzen.trial.pareto import goodness_order
 
 FINISHED_BADLY = (TrialState.DONE, TrialState.ERROR, TrialState.PRUNED)  # what counts as a bad outcome
 FINISHED = FINISHED_BADLY  # the states that count towards n_startup_jobs (startup="finished")
@@ -48,7 +49,13 @@ def n_below(n_ok: int, gamma: float, split: str, max_below: int) -> int:
 
 
 def split(
-    loss: np.ndarray, state: np.ndarray, opts: TPEOptions, last_step: np.ndarray, last_value: np.ndarray
+    loss: np.ndarray,
+    state: np.ndarray,
+    opts: TPEOptions,
+    last_step: np.ndarray,
+    last_value: np.ndarray,
+    losses: np.ndarray | None = None,
+    constraints: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the below (best first) and above (time order) sets among the active trials.
 
@@ -56,14 +63,22 @@ def split(
     by their last reported value (as optuna ranks them), so while none has finished the
     most promising pruned ones are "below". Once one has, ``pruned_split="finished"``
     sizes the below set by the finished trials alone: a pruner stops most trials, and
-    counting them would put every finished trial in l, mediocre ones included.
+    counting them would put every finished trial in l, mediocre ones included. With
+    several objectives (`losses`, ``(n, k)``) or constraints (``(n, c)``) the finished
+    trials are ranked by `parzen.trial.pareto.goodness_order`: feasible first, by
+    non-dominated front, the front the cut falls in by hypervolume contribution.
     """
     ok_idx = np.flatnonzero(~np.isnan(loss))
-    finished = ok_idx[np.argsort(loss[ok_idx], kind="stable")]
     pruned = np.flatnonzero((state == TrialState.PRUNED) & (last_step >= 0))
-    ranked = np.concatenate([finished, pruned[np.lexsort((last_value[pruned], -last_step[pruned]))]])
-    split_over = len(finished) if opts.pruned_split == "finished" and len(finished) else len(ranked)
+    split_over = len(ok_idx) if opts.pruned_split == "finished" and len(ok_idx) else len(ok_idx) + len(pruned)
     k = n_below(split_over, opts.gamma, opts.split, opts.max_below)
+    if losses is None and constraints is None:
+        finished = ok_idx[np.argsort(loss[ok_idx], kind="stable")]
+    else:
+        vectors = loss[ok_idx, None] if losses is None else losses[ok_idx]
+        held = None if constraints is None else np.nan_to_num(constraints[ok_idx], nan=0.0)
+        finished = ok_idx[goodness_order(vectors, held, n_below=min(k, len(ok_idx)))]
+    ranked = np.concatenate([finished, pruned[np.lexsort((last_value[pruned], -last_step[pruned]))]])
     below = ranked[:k]
     above = ranked[k:]
     bad = FINISHED_BADLY + ((TrialState.RUNNING,) if opts.liar else ())

@@ -46,7 +46,7 @@ def package_zip() -> Path:
     global _built
     if _built is not None and _built.exists():
         return _built
-    root = Path(__file__).resolve().parents[1]  # .../parzen
+    root = package_root()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(root.rglob("*")):
@@ -97,3 +97,14 @@ def ship_to_connect(session: Any) -> None:
     path = package_zip()
     session.addArtifacts(str(path), pyfile=True)
     setattr(session, _MARK, path.name)
+
+
+def package_root() -> Path:
+    """The directory of the parzen package this module belongs to (what the zip ships).
+
+    Found by name rather than by a fixed depth, so moving this module never ships a
+    sub-package alone (executors would then import an empty parzen)."""
+    for parent in Path(__file__).resolve().parents:
+        if parent.name == "parzen" and (parent / "__init__.py").is_file():
+            return parent
+    raise RuntimeError(f"{__file__} is not inside a parzen package")
