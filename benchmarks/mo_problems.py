@@ -59,8 +59,9 @@ class MOProblem:
 
     def parzen_space(self) -> dict[str, Any]:
         """The variables as a parzen space (integers as scope.int of a quantised uniform)."""
-        from parzen import hp
         from parzen.pyll import scope
+
+        from parzen import hp
 
         space: dict[str, Any] = {}
         for v in self.variables:

@@ -1,4 +1,4 @@
-"""Several objectives and constraints: parzen's multi-objective TPE prototype against optuna 5's samplers.
+"""Several objectives and constraints: parzen's multi-objective TPE against optuna 5's samplers.
 
     python benchmarks/multi_objective.py run                         # every problem, method, k; 10 seeds
     python benchmarks/multi_objective.py run --methods parzen "parzen[tie_break=none]" --ks 1 --seeds 3
@@ -11,8 +11,8 @@ trial gets a random duration (log-normal, sigma 0.5, drawn per seed and trial nu
 method), is told only when it finishes, and the freed slot is refilled at once; slots that free together
 are filled by one batch ask. Methods:
 
-* ``parzen[opt=value,...]``: ``parzen.algorithms.mo_tpe`` (TPE on the goodness order of
-  ``parzen.trial.pareto``); options are its own (tie_break, weights, constraint_model) or TPE's;
+* ``parzen[opt=value,...]``: ``tpe.suggest`` through ``parzen.Tuner`` (ask/tell): with several losses its
+  split ranks finished trials by ``parzen.trial.pareto.goodness_order``; options are TPE's;
 * ``optuna_tpe`` (optuna 5's default sampler for several objectives: TPESampler as it ships,
   constant_liar=True), ``optuna_nsga2`` (NSGAIISampler), ``optuna_gp`` (GPSampler, log-EHVI; needs torch);
   constraints through ``trial.set_constraint``;
@@ -58,40 +58,28 @@ METHODS = ("parzen", *OPTUNA, "random")
 
 @dataclass
 class ParzenMO:
-    """The prototype: a parzen History (states and parameter columns) plus loss and constraint rows."""
+    """parzen's TPE through its ask/tell interface (`parzen.Tuner`): the losses and constraints told as a result."""
 
     problem: MOProblem
     seed: int
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from parzen.history import Columns
-        from parzen.space import compile_space
+        import functools
 
-        self.space = compile_space(self.problem.parzen_space())
-        self.columns = Columns()
-        self.rng = np.random.default_rng(self.seed)
-        self.losses = np.full((BUDGET, self.problem.n_obj), np.nan)
-        self.constraints = np.full((BUDGET, self.problem.n_con), np.nan) if self.problem.n_con else None
+        from parzen import Tuner, tpe
+
+        algo = functools.partial(tpe.suggest, **self.options) if self.options else tpe.suggest
+        self.tuner = Tuner(self.problem.parzen_space(), algo=algo, rstate=np.random.default_rng(self.seed))
 
     def ask(self, n: int) -> list[tuple[dict[str, Any], int]]:
-        from parzen.algorithms import mo_tpe
-        from parzen.history import TrialState
+        return [(s.args, s.tid) for s in self.tuner.ask_many(n)]
 
-        rows = self.columns.n
-        cons = None if self.constraints is None else self.constraints[:rows]
-        flat = mo_tpe.suggest_many(
-            self.space, self.columns.view(), self.rng, n, self.losses[:rows], cons, **self.options
-        )
-        return [(self.space.eval(p), self.columns.append(p, TrialState.RUNNING)) for p in flat]
-
-    def tell(self, row: int, f: list[float], g: list[float] | None) -> None:
-        from parzen.history import TrialState
-
-        self.columns.update(row, 0.0, TrialState.DONE)
-        self.losses[row] = f
-        if self.constraints is not None and g is not None:
-            self.constraints[row] = g
+    def tell(self, tid: int, f: list[float], g: list[float] | None) -> None:
+        result: dict[str, Any] = {"loss": list(f), "status": "ok"}
+        if g is not None:
+            result["constraints"] = list(g)
+        self.tuner.tell(tid, result)
 
 
 @dataclass

@@ -210,7 +210,18 @@ def hypervolume(points: ArrayLike, reference: ArrayLike) -> float:
     """The volume dominated by `points` and bounded by `reference` (all objectives minimised).
 
     Points that are not better than the reference in every objective add nothing. An
-    empty set has volume 0.
+    empty set has volume 0. Exact for any number of objectives (2-D and 3-D by sweeps).
+
+    Args:
+        points: an (n, k) array-like of loss vectors (finite), e.g. ``[t.losses for t in trials.best_trials]``.
+        reference: k numbers, each worse than every loss that should count (fix it per problem
+            so that runs compare).
+
+    Returns:
+        The hypervolume (0.0 when no point beats the reference).
+
+    Raises:
+        ValueError: `points` is not 2-D with finite values, or `reference` has not k finite values.
     """
     p = _points(points, finite=True)
     ref = _reference(reference, p.shape[1])

@@ -116,7 +116,11 @@ class Trial:
         )
 
     def refused(self, reason: str) -> Trial:
-        """This trial's record when its result does not fit the run (another number of objectives): failed."""
+        """This trial's record when its result does not fit the run (another number of objectives): failed.
+
+        Args:
+            reason: what does not fit, kept as the record's error text.
+        """
         result = {"status": STATUS_FAIL, "error": reason, "error_type": "InvalidResult"}
         return replace(self, state=TrialState.ERROR, error=reason, result=result)
 
