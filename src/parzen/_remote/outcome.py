@@ -54,6 +54,7 @@ class Outcome(TypedDict, total=False):
     crashed: bool  # its worker or job died, not the objective: the trial may be retried
     pruned: bool  # the objective stopped early (raised TrialPruned) after reporting values
     exception: BaseException  # in-process only: re-raised by fmin after recording
+    sent_as_repr: list[str]  # result keys pickle refused, sent cut or as their repr (the driver warns)
 
 
 class ParzenError(Exception):
@@ -233,20 +234,62 @@ def pruned_outcome(start: float | None) -> Outcome:
 
 
 def dumps_outcome(outcome: Outcome) -> bytes:
-    """Pickle an outcome; a result that cannot be pickled becomes a failed trial."""
+    """Pickle an outcome for the driver; nothing the objective returned makes this raise.
+
+    A result value pickle cannot take (nesting deeper than the interpreter's recursion
+    limit, a lock, a generator) is sent as a copy cut at `SEND_DEPTH` levels, with its
+    repr below that or in its place; the keys are listed under ``sent_as_repr`` so the
+    driver warns as it does for what the store cannot hold. Only if even that fails does
+    the trial fail.
+    """
     try:
         return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
-        bad = [k for k, v in (outcome.get("result") or {}).items() if not _picklable(v)]
-        message = (
-            f"the objective's result cannot be sent back to the driver: {type(exc).__name__}: {exc}; "
-            f"keys that cannot be pickled: {bad}"
-        )
-        safe = failure_outcome("UnpicklableResult", message, outcome.get("start_time") or time.time())
-        for key in ("stdout", "stderr", "host", "pid"):
-            if key in outcome:
-                safe[key] = outcome[key]
-        return pickle.dumps(safe, protocol=pickle.HIGHEST_PROTOCOL)
+        first_error = exc
+    result = outcome.get("result") or {}
+    bad = [k for k, v in result.items() if not _picklable(v)]
+    if bad:
+        sendable = dict(outcome, result={k: (_cut(v, 0) if k in bad else v) for k, v in result.items()})
+        sendable["sent_as_repr"] = [str(k) for k in bad]
+        try:
+            return pickle.dumps(sendable, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            first_error = exc
+    message = (
+        f"the objective's result cannot be sent back to the driver: {type(first_error).__name__}: {first_error}; "
+        f"keys that cannot be pickled: {bad}"
+    )
+    safe = failure_outcome("UnpicklableResult", message, outcome.get("start_time") or time.time())
+    for key in ("stdout", "stderr", "host", "pid"):
+        if key in outcome:
+            safe[key] = outcome[key]
+    return pickle.dumps(safe, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+SEND_DEPTH = 200
+"""Levels of nesting a result value keeps when it must be cut to cross to the driver.
+
+Deeper than the store's own limit (100), so the driver's store sees the deep value
+and keeps its repr with the same warning as in process."""
+
+
+def _cut(value: Any, depth: int) -> Any:
+    """`value` with containers kept to `SEND_DEPTH` levels and anything pickle refuses as its repr."""
+    if isinstance(value, (dict, list, tuple)) and depth >= SEND_DEPTH:
+        return _short_repr(value)
+    if isinstance(value, dict):
+        return {k: _cut(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cut(v, depth + 1) for v in value]
+    return value if _picklable(value) else _short_repr(value)
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # RecursionError, or a __repr__ that raises
+        text = f"<{type(value).__name__}: repr failed ({type(exc).__name__})>"
+    return text if len(text) <= 10_000 else text[:10_000] + "...(cut)"
 
 
 def _picklable(value: Any) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from parzen.exceptions import (
     NoFeasibleTrial,
     SingleObjectiveView,
     StoreError,
+    StoreWarning,
     UnknownTrial,
 )
 from parzen.space import Categorical, CompiledSpace, compile_space
@@ -259,6 +261,13 @@ class Trials:
         """
         trial = self._settle(self._fitted(self._running(tid).finished_with(outcome)))
         self.last_finished = trial
+        for key in outcome.get("sent_as_repr", ()):
+            warnings.warn(
+                f"result key {key!r} of trial {tid} could not be pickled on the executor as it is (too deep, or an "
+                "object pickle refuses); it was sent cut, and the store keeps its repr",
+                StoreWarning,
+                2,
+            )
         return trial
 
     def report(self, tid: int, step: int, value: float | tuple[float, ...]) -> bool:
