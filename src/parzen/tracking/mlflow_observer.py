@@ -163,6 +163,7 @@ class MlflowObserver(Observer):
         self.assigned: dict[int, str] = {}  # driver: tid -> the run trial_context handed out
         self.ended: list[int] = []  # driver: the trials that ended in this run
         self.written: set[int] = set()  # worker: trials whose run is complete (batch and final status)
+        self.lock = threading.Lock()  # `written` and `refused_keys`, changed by the writer threads
         self.keys: dict[str, str] = {}  # label -> MLflow key (see `_keys`)
         self.errors = 0
         self.last_error: BaseException | None = None
@@ -302,7 +303,8 @@ class MlflowObserver(Observer):
 
     def _say_what_is_missing(self, run: RunInfo) -> None:
         """One warning with the number of this run's trials whose MLflow run is not complete."""
-        written = set(self.written)
+        with self.lock:
+            written = set(self.written)
         missing = [tid for tid in self.ended if tid not in written]
         summary = "the fmin summary" if not self.closed or None in self.pending else ""
         why = f"it refused them: {self.refused}" if self.refused else f"last error: {self._last_error_text()}"
@@ -639,7 +641,8 @@ class MlflowObserver(Observer):
             self._terminate(run_id, tid, writes.status, writes.end_ms)
             del self.pending[tid]
             if tid is not None:
-                self.written.add(tid)
+                with self.lock:
+                    self.written.add(tid)
         elif tid is None:
             del self.pending[tid]
 
@@ -660,12 +663,14 @@ class MlflowObserver(Observer):
                     self._refused_key(item.key, tid, single)
 
     def _refused_key(self, key: str, tid: int | None, exc: Exception) -> None:
-        if key not in self.refused_keys:
-            self.refused_keys[key] = describe(exc)
+        with self.lock:
+            first = key not in self.refused_keys
+            self.refused_keys.setdefault(key, describe(exc))
+        if first:
             where = "the fmin run" if tid is None else f"trial {tid}"
             logger.warning(
                 "MLflow at %s refused %r of %s (%s); it is left out of the MLflow run (the trials and the store keep "
-                "it), and the same key is left out of later runs without a word",
+                "it); later refusals of this key are not said again",
                 self.uri,
                 key,
                 where,
@@ -703,7 +708,7 @@ def _sort_children(children: list[Any], loaded: set[int]) -> tuple[dict[int, tup
         owner = int(tid) if tid is not None and tid.isdigit() and int(tid) in loaded else None
         if owner is not None and child.info.lifecycle_stage == "active" and owner not in done:
             done[owner] = (child.info.run_id, child.info.status)
-        elif child.info.status in ("RUNNING", "SCHEDULED"):
+        elif child.info.lifecycle_stage == "active" and child.info.status in ("RUNNING", "SCHEDULED"):
             leftovers.append(child)
     return done, leftovers
 
