@@ -296,6 +296,8 @@ def fmin(
 
     Raises:
         AllTrialsFailed: no trial finished with status ok (the message quotes the first failure).
+        NoFeasibleTrial: trials returned constraints and none met them all (the message lists the
+            least violating; every trial is in `trials` and the store).
         InvalidArgument: an argument is out of its domain (the message names it and what is valid).
     """
     budget = _check_budget(max_evals, timeout, loss_threshold, max_queue_len)

@@ -31,6 +31,7 @@ The trials (and the trial store) remain the record.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -42,13 +43,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
+import numpy as np
 from mlflow.entities import Metric, Param, RunTag
 
 from parzen.driver.observers import Observer, RunInfo
+from parzen.exceptions import ParzenError
 from parzen.space import Categorical
 from parzen.tracking._client import REQUEST_TIMEOUT, TrackingServer, describe, in_parallel, is_permanent
 from parzen.tracking._keys import LABEL_TAG, converted, mlflow_keys
 from parzen.trial import STATUS_OK, Trial, TrialState
+from parzen.trial.pareto import hypervolume
 
 logger = logging.getLogger("parzen")
 
@@ -425,8 +429,7 @@ class MlflowObserver(Observer):
         status, label = trial_run_status(trial)
         writes.tags.update({TID_TAG: str(trial.tid), "mlflow.runName": f"trial {trial.tid}", "trial_status": label})
         end = trial.end_time or trial.refresh_time or time.time()
-        if trial.loss is not None:
-            writes.metrics.append(Metric("loss", float(trial.loss), int(end * 1000), 0))
+        writes.metrics.extend(_outcome_metrics(trial, run, int(end * 1000)))
         writes.metrics.extend(_learning_curve(trial, end))
         if trial.error:
             writes.tags["error"] = _text(trial.error.strip().splitlines()[-1], 1000)
@@ -586,6 +589,10 @@ class MlflowObserver(Observer):
         if best is not None and best in self.run_of:
             writes.tags["best_trial_run_id"] = self.run_of[best]
             writes.tags["mlflow.note.content"] = _best_note(self.uri, self.experiment_id, self.run_of[best], best)
+        front = [(tid, self.run_of[tid]) for tid in summary.get("pareto_tids", ()) if tid in self.run_of]
+        if front:
+            writes.tags["pareto_trial_run_ids"] = _text(",".join(run_id for _, run_id in front), 5000)
+            writes.tags["mlflow.note.content"] = _pareto_note(self.uri, self.experiment_id, front)
         writes.status, writes.end_ms = summary["status"], summary["end_ms"]
         self.closed = True
 
@@ -763,7 +770,7 @@ def _space_text(run: RunInfo) -> str:
 def _summary(run: RunInfo, error: BaseException | None, keys: dict[str, str] | None = None) -> dict[str, Any]:
     """The parent run's closing metrics and tags, computed on the driver thread."""
     records = run.trials.records
-    ok = sum(1 for t in records if t.loss is not None)
+    ok = sum(1 for t in records if t.losses is not None)
     cancelled = sum(1 for t in records if t.state in (TrialState.CANCELLED, TrialState.INTERRUPTED))
     metrics: dict[str, float] = {
         "successful_trials_count": ok,
@@ -773,6 +780,13 @@ def _summary(run: RunInfo, error: BaseException | None, keys: dict[str, str] | N
     }
     tags: dict[str, str] = {}
     best_tid = None
+    if run.trials.multi_objective:
+        front = _pareto_summary(run, metrics, tags)
+        status = "FINISHED" if error is None else ("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+        if run.stop_reason:
+            tags["stop_reason"] = _text(run.stop_reason, 1000)
+        return {"metrics": metrics, "tags": tags, "best_tid": None, "pareto_tids": front, "status": status,
+                "end_ms": int(time.time() * 1000)}  # fmt: skip
     if run.trials.best_loss is not None and math.isfinite(run.trials.best_loss):
         best = min((t for t in records if t.loss is not None), key=lambda t: t.loss or 0.0)
         best_tid = best.tid
@@ -787,10 +801,74 @@ def _summary(run: RunInfo, error: BaseException | None, keys: dict[str, str] | N
     return {"metrics": metrics, "tags": tags, "best_tid": best_tid, "status": status, "end_ms": int(time.time() * 1000)}
 
 
+MAX_EXACT_FRONT = 200  # beyond three objectives, the parent's hypervolume is computed up to this front size
+
+
+def _pareto_summary(run: RunInfo, metrics: dict[str, float], tags: dict[str, str]) -> list[int]:
+    """The parent's Pareto metrics and tags for a run of several objectives; the front's tids.
+
+    ``pareto_size`` counts the feasible Pareto-optimal trials; ``hypervolume`` is theirs
+    against ``hypervolume_reference``: the worst feasible ok value of each objective plus
+    a tenth of its range (so the front's extreme trials count too); left out beyond three
+    objectives when the front has more than `MAX_EXACT_FRONT` trials (the exact volume's
+    cost grows fast there). Nothing feasible: no front, and ``feasible_trials_count`` says 0.
+    """
+    ok = [t for t in run.trials.records if t.losses is not None]
+    feasible = [t for t in ok if t.feasible]
+    metrics["feasible_trials_count"] = len(feasible)
+    try:
+        front = run.trials.best_trials
+    except ParzenError:  # nothing ok, or nothing feasible
+        return []
+    points = np.array([t.losses for t in feasible], dtype=float)
+    reference = points.max(axis=0) + 0.1 * np.maximum(np.ptp(points, axis=0), 1e-12)
+    metrics["pareto_size"] = len(front)
+    if points.shape[1] <= 3 or len(front) <= MAX_EXACT_FRONT:
+        metrics["hypervolume"] = hypervolume(np.array([t.losses for t in front], dtype=float), reference)
+        tags["hypervolume_reference"] = json.dumps([float(v) for v in reference])
+    tags["pareto_trial_tids"] = _text(",".join(str(t.tid) for t in front), 5000)
+    return [t.tid for t in front]
+
+
+def _pareto_note(uri: str, experiment_id: str | None, front: list[tuple[int, str]]) -> str:
+    """The parent run's description for several objectives: links to the Pareto-optimal child runs."""
+    shown = front[:50]
+    links = ", ".join(f"[trial {tid}]({_run_link(uri, experiment_id, run_id)})" for tid, run_id in shown)
+    more = f" and {len(front) - len(shown)} more (tag pareto_trial_run_ids)" if len(front) > len(shown) else ""
+    return f"Pareto-optimal trials ({len(front)}): {links}{more}"
+
+
+def _run_link(uri: str, experiment_id: str | None, run_id: str) -> str:
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def _outcome_metrics(trial: Trial, run: RunInfo, end_ms: int) -> list[Any]:
+    """A child run's result metrics: ``loss``; with several objectives ``loss_<name>`` per objective
+    (names mapped to keys MLflow accepts); with constraints ``constraint_<i>`` and ``feasible`` (1 or 0)."""
+    metrics = []
+    losses = trial.losses
+    if losses is not None and len(losses) > 1:
+        names = run.trials.objectives or tuple(f"loss {i}" for i in range(len(losses)))
+        keys = _objective_keys(tuple(names))
+        metrics += [Metric(key, float(v), end_ms, 0) for key, v in zip(keys, losses) if math.isfinite(v)]
+    elif trial.loss is not None:
+        metrics.append(Metric("loss", float(trial.loss), end_ms, 0))
+    if losses is not None and trial.constraints:
+        metrics += [Metric(f"constraint_{i}", float(c), end_ms, 0) for i, c in enumerate(trial.constraints)]
+        metrics.append(Metric("feasible", 1.0 if trial.feasible else 0.0, end_ms, 0))
+    return metrics
+
+
+@functools.lru_cache(maxsize=16)
+def _objective_keys(names: tuple[str, ...]) -> tuple[str, ...]:
+    """``loss_<name>`` per objective, as keys MLflow accepts (see `parzen.tracking._keys`)."""
+    wanted = [f"loss_{name}".replace(" ", "_") for name in names]
+    keys = mlflow_keys(wanted)
+    return tuple(keys[w] for w in wanted)
+
+
 def _best_note(uri: str, experiment_id: str | None, run_id: str, tid: int) -> str:
     """The parent run's description: a link to the best child run (clickable in the MLflow UI)."""
-    if uri.startswith(("http://", "https://")):
-        link = f"{uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
-    else:
-        link = f"#/experiments/{experiment_id}/runs/{run_id}"
-    return f"Best trial: [trial {tid}]({link}) (run `{run_id}`)"
+    return f"Best trial: [trial {tid}]({_run_link(uri, experiment_id, run_id)}) (run `{run_id}`)"
