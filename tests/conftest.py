@@ -3,6 +3,7 @@ Spark Connect tests share one real Connect server, a separate JVM on 127.0.0.1."
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background by a non-interactive shell (`.ci/run &`, nohup) inherits
+# SIGINT ignored, and so would every subprocess it starts: a server the tests stop with
+# Ctrl-C (`parzen dashboard`) would never stop. A handler here is reset to the default in
+# children, so they get Ctrl-C as a user's terminal gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
