@@ -30,7 +30,7 @@ class TPEOptions:
         prior_weight: the prior counts as this many kernels in each mixture.
         linear_forgetting: the newest this many trials weigh fully.
         max_above: at most this many kernels in the above mixture.
-        multivariate: model parameters active together jointly.
+        multivariate: model parameters active together jointly (``"auto"``: with one loss only).
         in_flight_independent: with trials in flight, a share of suggestions draw each parameter alone.
         magic_clip: hyperopt's floor on kernel widths.
         liar: weight of a running trial in the above mixture, as a bad outcome.
@@ -51,7 +51,7 @@ class TPEOptions:
     prior_weight: float = 2.0
     linear_forgetting: int = 25
     max_above: int = 1000  # kernels of the "above" density; past it, a weighted sample stands for the old trials
-    multivariate: bool = True
+    multivariate: bool | str = "auto"  # "auto": jointly with one loss, each alone with several objectives
     # with r trials in flight (or r more points in the batch), a share r / (r + n_below) of the suggestions
     # draw each parameter on its own (univariate TPE): they recombine the good trials' coordinates
     in_flight_independent: bool = True
@@ -122,6 +122,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("prior_weight", "> 0", lambda v: _is_real(v) and v > 0),
     ("linear_forgetting", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
     ("max_above", "an integer >= 2", lambda v: _is_int(v) and v >= 2),
+    ("multivariate", "True, False or 'auto'", lambda v: isinstance(v, bool) or v == "auto"),
     ("in_flight_independent", "True or False", lambda v: isinstance(v, bool)),
     ("liar", "True, False or a weight in [0, 1]", lambda v: isinstance(v, (bool, int, float)) and 0 <= v <= 1),
     ("branch_floor", "in [0, 1]", lambda v: _is_real(v) and 0 <= v <= 1),
