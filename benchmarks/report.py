@@ -490,6 +490,24 @@ def _pruning_section(path: Path) -> str:
     return "\n" + pruning.render(json.loads(path.read_text())).rstrip("\n") + "\n"
 
 
+GENERATED = ("multi_objective.md", "mo_pruning.md", "portfolio.md")
+"""Sections other scripts write as Markdown (multi_objective_report.py, mo_pruning.py, portfolio_md.py)."""
+
+
+def _generated_sections(folder: Path) -> str:
+    """Those sections, when they exist, each opening at the report's second heading level."""
+    parts = []
+    for name in GENERATED:
+        path = folder / name
+        if path.exists():
+            text = path.read_text().strip("\n")
+            depth = min(len(line) - len(line.lstrip("#")) for line in text.splitlines() if line.startswith("#"))
+            shift = 2 - depth
+            lines = [("#" * shift + line) if line.startswith("#") and shift > 0 else line for line in text.splitlines()]
+            parts.append("\n".join(lines))
+    return "".join("\n" + part + "\n" for part in parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Read the JSON results and write the Markdown report."""
     args = parse_args(argv)
@@ -504,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
     guard = _read(args.bench_quick)
     text = render(Results(quality, args.evals), speed, *extra, suites=suites, guard=guard)
     text += _pruning_section(args.pruning)
+    text += _generated_sections(HERE / "results")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text)
