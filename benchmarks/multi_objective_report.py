@@ -36,7 +36,12 @@ from mo_problems import PROBLEMS  # noqa: E402
 OURS = "parzen"
 OPTUNA = ("optuna_tpe", "optuna_nsga2", "optuna_gp")
 METHODS = (OURS, *OPTUNA, "random")
-SHORT = {"parzen": "parzen", "optuna_tpe": "TPE", "optuna_nsga2": "NSGA-II", "optuna_gp": "GP", "random": "random"}
+SHORT = {"optuna_tpe": "TPE", "optuna_nsga2": "NSGA-II", "optuna_gp": "GP", "random": "random"}
+
+
+def short(method: str) -> str:
+    """A column name: optuna's samplers abbreviated, parzen and its variants as named."""
+    return SHORT.get(method, method)
 
 
 def load_runs(paths: list[Path]) -> dict[str, dict[str, Any]]:
@@ -73,19 +78,30 @@ def fmt(x: float) -> str:
 
 
 def setting_table(
-    runs: dict[str, Any], problems: list[str], k: int, budget: int, seeds: list[int], min_seeds: int
+    runs: dict[str, Any], problems: list[str], k: int, budget: int, seeds: list[int], min_seeds: int, ours: str = OURS
 ) -> tuple[list[str], dict[str, Any]]:
     """One setting's Markdown table and its tallies (problems counted, at-or-above, sign-test counts)."""
     from scipy.stats import mannwhitneyu
 
-    methods = [m for m in METHODS if any(np.isfinite(hv(runs, p, m, k, budget, seeds)).any() for p in problems)]
-    head = ["problem", "seeds", *[SHORT[m] for m in methods], "best optuna", "parzen vs best: p", "ahead"]
-    lines = ["| " + " | ".join(head) + " | feasible share (" + " / ".join(SHORT[m] for m in methods) + ") |"]
+    methods = [
+        m for m in (ours, *METHODS[1:]) if any(np.isfinite(hv(runs, p, m, k, budget, seeds)).any() for p in problems)
+    ]
+    head = ["problem", "seeds", *[short(m) for m in methods], "best optuna", "p vs best", "ahead"]
+    lines = ["| " + " | ".join(head) + " | feasible share (" + " / ".join(short(m) for m in methods) + ") |"]
     lines.append("|---" * (len(head) + 1) + "|")
-    tally = {"counted": 0, "at_or_above": 0, "won": 0, "lost": 0, "tied": 0, "constrained": 0, "feasible_ok": 0}
+    tally: dict[str, Any] = {
+        "ours": ours,
+        "counted": 0,
+        "at_or_above": 0,
+        "won": 0,
+        "lost": 0,
+        "tied": 0,
+        "constrained": 0,
+        "feasible_ok": 0,
+    }
     for p in problems:
-        ours = hv(runs, p, OURS, k, budget, seeds)
-        if np.isfinite(ours).sum() < min_seeds:
+        mine = hv(runs, p, ours, k, budget, seeds)
+        if np.isfinite(mine).sum() < min_seeds:
             continue
         medians = {
             m: np.nanmedian(v) if np.isfinite(v).any() else np.nan
@@ -99,25 +115,25 @@ def setting_table(
             continue
         best = max(rivals, key=lambda m: medians[m])
         theirs = hv(runs, p, best, k, budget, seeds)
-        both = np.isfinite(ours) & np.isfinite(theirs)
-        pval = mannwhitneyu(ours[np.isfinite(ours)], theirs[np.isfinite(theirs)], alternative="two-sided").pvalue
-        ahead = medians[OURS] >= medians[best]
+        both = np.isfinite(mine) & np.isfinite(theirs)
+        pval = mannwhitneyu(mine[np.isfinite(mine)], theirs[np.isfinite(theirs)], alternative="two-sided").pvalue
+        ahead = medians[ours] >= medians[best]
         tally["counted"] += 1
         tally["at_or_above"] += int(ahead)
-        tally["won"] += int((ours[both] > theirs[both]).sum())
-        tally["lost"] += int((ours[both] < theirs[both]).sum())
-        tally["tied"] += int((ours[both] == theirs[both]).sum())
+        tally["won"] += int((mine[both] > theirs[both]).sum())
+        tally["lost"] += int((mine[both] < theirs[both]).sum())
+        tally["tied"] += int((mine[both] == theirs[both]).sum())
         share = ""
         if PROBLEMS[p].n_con:
             shares = {m: feasible(runs, p, m, k, budget, seeds) for m in methods}
             share = " / ".join(f"{shares[m]:.2f}" if np.isfinite(shares[m]) else "-" for m in methods)
             tally["constrained"] += 1
             best_share = max(shares[m] for m in rivals)
-            tally["feasible_ok"] += int(shares[OURS] >= best_share - 1e-12)
-        n = f"{int(np.isfinite(ours).sum())}/{int(np.isfinite(theirs).sum())}"
+            tally["feasible_ok"] += int(shares[ours] >= best_share - 1e-12)
+        n = f"{int(np.isfinite(mine).sum())}/{int(np.isfinite(theirs).sum())}"
         counts = {m: int(np.isfinite(hv(runs, p, m, k, budget, seeds)).sum()) for m in methods}
         shown = [fmt(medians[m]) + (f" (n={counts[m]})" if 0 < counts[m] < min_seeds else "") for m in methods]
-        cells = [p, n, *shown, SHORT[best], f"{pval:.3g}", "yes" if ahead else "no"]
+        cells = [p, n, *shown, short(best), f"{pval:.3g}", "yes" if ahead else "no"]
         lines.append("| " + " | ".join(cells) + f" | {share} |")
     return lines, tally
 
@@ -129,9 +145,9 @@ def sign_line(tally: dict[str, Any]) -> str:
     decided = tally["won"] + tally["lost"]
     p = binomtest(tally["won"], decided, 0.5).pvalue if decided else math.nan
     text = (
-        f"parzen's median at or above the best optuna sampler's on {tally['at_or_above']} of {tally['counted']}"
-        f" problems; pooled sign test, seed by seed against each problem's best optuna sampler: ahead in"
-        f" {tally['won']}, behind in {tally['lost']} (ties {tally['tied']}), two-sided p = {p:.3g}"
+        f"{tally['ours']}'s median at or above the best optuna sampler's on {tally['at_or_above']} of"
+        f" {tally['counted']} problems; pooled sign test, seed by seed against each problem's best optuna sampler:"
+        f" ahead in {tally['won']}, behind in {tally['lost']} (ties {tally['tied']}), two-sided p = {p:.3g}"
     )
     if tally["constrained"]:
         text += (
@@ -142,26 +158,29 @@ def sign_line(tally: dict[str, Any]) -> str:
 
 
 def report(
-    runs: dict[str, Any], problems: list[str], ks: list[int], budgets: list[int], seeds: list[int], min_seeds: int
+    runs: dict[str, Any],
+    problems: list[str],
+    ks: list[int],
+    budgets: list[int],
+    seeds: list[int],
+    min_seeds: int,
+    ours: str = OURS,
 ) -> tuple[list[str], list[str]]:
-    """The Markdown tables per setting and a summary row per setting."""
-    body, summary = (
-        [],
-        [
-            "| budget | in flight | problems | parzen >= best optuna | sign test (ahead/behind) | p"
-            " | feasible share ok |",
-            "|---|---|---|---|---|---|---|",
-        ],
-    )
+    """The Markdown tables per setting (those where `ours` has runs) and a summary row per setting."""
     from scipy.stats import binomtest
 
+    body: list[str] = []
+    summary = [
+        f"| budget | in flight | problems | {ours} >= best optuna | sign test (ahead/behind) | p | feasible share ok |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for budget in budgets:
         for k in ks:
-            lines, tally = setting_table(runs, problems, k, budget, seeds, min_seeds)
+            lines, tally = setting_table(runs, problems, k, budget, seeds, min_seeds, ours)
             if tally["counted"] == 0:
                 continue
             where = "sequential" if k == 1 else f"{k} in flight"
-            body += [f"\n### budget {budget}, {where}\n", *lines, "", sign_line(tally)]
+            body += [f"\n#### budget {budget}, {where}\n", *lines, "", sign_line(tally)]
             decided = tally["won"] + tally["lost"]
             p = binomtest(tally["won"], decided, 0.5).pvalue if decided else math.nan
             ok = f"{tally['feasible_ok']}/{tally['constrained']}" if tally["constrained"] else "-"
@@ -185,6 +204,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "multi_objective.md")
     parser.add_argument("--preamble", type=Path, default=None, help="Markdown put before the tables")
     parser.add_argument("--print", action="store_true", help="print instead of writing --out")
+    parser.add_argument(
+        "--variants", nargs="*", default=["parzen[multivariate=False]"], help="parzen variants shown as diagnostics"
+    )
     return parser.parse_args(argv)
 
 
@@ -204,7 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.preamble is not None:
         head += ["", args.preamble.read_text().strip()]
-    text = "\n".join([*head, "", "### Summary per setting", "", *summary, *body]) + "\n"
+    parts = [*head, "", "### parzen (defaults): summary per setting", "", *summary, *body]
+    for variant in args.variants:
+        v_body, v_summary = report(runs, args.problems, args.ks, args.budgets, seeds, args.min_seeds, variant)
+        if len(v_summary) > 2:
+            parts += ["", f"### Diagnostic, not the default: `{variant}` in parzen's place", "", *v_summary, *v_body]
+    text = "\n".join(parts) + "\n"
     if args.print:
         print(text)
     else:
