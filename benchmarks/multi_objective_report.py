@@ -202,7 +202,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed-from", type=int, default=0)
     parser.add_argument("--min-seeds", type=int, default=5, help="a method with fewer runs on a problem is left out")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "multi_objective.md")
-    parser.add_argument("--preamble", type=Path, default=None, help="Markdown put before the tables")
+    parser.add_argument(
+        "--preamble",
+        type=Path,
+        default=HERE / "results" / "multi_objective_notes.md",
+        help="Markdown before the tables",
+    )
     parser.add_argument("--print", action="store_true", help="print instead of writing --out")
     parser.add_argument(
         "--variants", nargs="*", default=["parzen[multivariate=False]"], help="parzen variants shown as diagnostics"
@@ -224,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         " not normalised; higher is better). 'seeds' is parzen's / the best optuna sampler's run count; a median"
         " over fewer seeds than that is marked (n=...) and not counted.",
     ]
-    if args.preamble is not None:
+    if args.preamble is not None and args.preamble.exists():
         head += ["", args.preamble.read_text().strip()]
     parts = [*head, "", "### parzen (defaults): summary per setting", "", *summary, *body]
     for variant in args.variants:
