@@ -234,10 +234,10 @@ def summarise(problem: MOProblem, f: np.ndarray, g: np.ndarray | None) -> dict[s
     return {"hv": hv, "feasible": share}
 
 
-def run_one(name: str, problem_name: str, seed: int, k: int) -> dict[str, Any]:
+def run_one(name: str, problem_name: str, seed: int, k: int, budget: int = BUDGET) -> dict[str, Any]:
     """One run's record (what is stored)."""
     problem = PROBLEMS[problem_name]
-    out = run_pool(make_method(name, problem, seed), problem, seed, k)
+    out = run_pool(make_method(name, problem, seed), problem, seed, k, budget)
     record = {**summarise(problem, out["f"], out["g"]), "seconds": round(out["seconds"], 2)}
     if problem.family == "zdt" and k > 1:
         record["coverage"] = round(front_coverage(out["f"], out["in_flight"]), 3)
@@ -287,7 +287,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{len(todo)} runs to do", flush=True)
     done = 0
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        futures = {pool.submit(run_one, m, p, s, k): (m, p, k, s) for m, p, k, s in todo}
+        futures = {pool.submit(run_one, m, p, s, k, args.budget): (m, p, k, s) for m, p, k, s in todo}
         for future in as_completed(futures):
             m, p, k, s = futures[future]
             try:
@@ -298,8 +298,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             data["runs"][key(p, m, k, s)] = record
             save(args.out, data)
             done += 1
+            final = record["hv"][str(args.budget)]
             print(
-                f"[{done}/{len(todo)}] {p} {m} k={k} seed={s} hv200={record['hv']['200']:.5g} {record['seconds']}s",
+                f"[{done}/{len(todo)}] {p} {m} k={k} seed={s} hv{args.budget}={final:.5g} {record['seconds']}s",
                 flush=True,
             )
     return 0
@@ -313,16 +314,13 @@ def values(data: dict[str, Any], problem: str, method: str, k: int, budget: int,
     out = []
     for s in seeds:
         run = data["runs"].get(key(problem, method, k, s))
-        out.append(np.nan if run is None else run["hv"][str(budget)])
+        out.append(np.nan if run is None else run["hv"].get(str(budget), np.nan))
     return np.asarray(out)
 
 
 def feasible_share(data: dict[str, Any], problem: str, method: str, k: int, budget: int, seeds: range) -> float:
-    shares = [
-        data["runs"][key(problem, method, k, s)]["feasible"][str(budget)]
-        for s in seeds
-        if key(problem, method, k, s) in data["runs"]
-    ]
+    runs = [data["runs"].get(key(problem, method, k, s)) for s in seeds]
+    shares = [run["feasible"][str(budget)] for run in runs if run is not None and str(budget) in run["feasible"]]
     return float(np.mean(shares)) if shares else math.nan
 
 
@@ -397,7 +395,7 @@ def mean_ranks(
         for k in ks:
             for s in seeds:
                 runs = [data["runs"].get(key(p, m, k, s)) for m in methods]
-                if all(runs):
+                if all(run is not None and str(budget) in run["hv"] for run in runs):
                     cells.append(rankdata([-r["hv"][str(budget)] for r in runs]))  # type: ignore[index]
         if cells:
             mean = np.mean(cells, axis=0)
@@ -480,6 +478,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     run = sub.choices["run"]
     run.add_argument("--methods", nargs="+", default=list(METHODS))
     run.add_argument("--workers", type=int, default=1)
+    run.add_argument("--budget", type=int, default=BUDGET, help="a run of 100 stores the checkpoints up to 100")
     run.add_argument("--force", action="store_true")
     report = sub.choices["report"]
     report.add_argument("--ours", default="parzen")
