@@ -210,7 +210,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--print", action="store_true", help="print instead of writing --out")
     parser.add_argument(
-        "--variants", nargs="*", default=["parzen[multivariate=False]"], help="parzen variants shown as diagnostics"
+        "--variants",
+        nargs="*",
+        default=["parzen[multivariate=True]", "parzen[multivariate=False]"],
+        help="parzen variants shown as diagnostics",
     )
     return parser.parse_args(argv)
 

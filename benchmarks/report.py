@@ -490,7 +490,7 @@ def _pruning_section(path: Path) -> str:
     return "\n" + pruning.render(json.loads(path.read_text())).rstrip("\n") + "\n"
 
 
-GENERATED = ("multi_objective.md", "mo_pruning.md", "portfolio.md")
+GENERATED = ("multi_objective.md", "multi_objective_cv.md", "mo_pruning.md", "portfolio.md")
 """Sections other scripts write as Markdown (multi_objective_report.py, mo_pruning.py, portfolio_md.py)."""
 
 

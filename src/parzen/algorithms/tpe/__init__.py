@@ -69,7 +69,7 @@ def suggest(space: CompiledSpace, history: History, rng: np.random.Generator, **
         max_above (int): at most this many kernels in the above mixture; a weighted sample stands
             for older trials past it, so a suggestion's cost stays bounded (1000).
         multivariate (bool | str): model parameters active together jointly (True) or each alone
-            (False); ``"auto"`` (default): jointly with one loss, each alone with several objectives.
+            (False); ``"auto"`` (default): each alone with several objectives and no constraints, else jointly.
         in_flight_independent (bool): with r trials in flight, a share ``r / (r + n_below)`` of the
             suggestions draw each parameter on its own, recombining good trials (True).
         magic_clip (bool): hyperopt's floor on kernel widths (True).
@@ -135,16 +135,17 @@ def suggest_many(
 
 
 def _joint(opts: TPEOptions, history: History) -> bool:
-    """Whether parameters active together are drawn jointly; ``multivariate="auto"``: with one loss.
+    """Whether parameters active together are drawn jointly; ``multivariate="auto"`` decides by the run.
 
-    With several objectives each parameter is drawn on its own (univariate TPE, the default of
-    optuna's multi-objective TPE too): joint kernels around the few best-ranked trials kept
-    proposing points near them and left the rest of the front empty. Sequential runs of
-    ZDT1/3, DTLZ2 and WFG4 at 100 evaluations: hypervolume at random search's level with
-    joint kernels, above optuna's TPE drawn alone (docs/benchmarks.md, "Several objectives").
+    With several objectives and no constraints each parameter is drawn on its own: joint
+    kernels around the few best-ranked trials kept proposing points near them and left the
+    rest of the front empty (sequential ZDT1/3, DTLZ2, WFG4 at random search's level). With
+    constraints the joint kernels keep to the feasible region and do better. The rule was
+    chosen by leave-one-family-out cross-validation over the multi-objective benchmark's
+    families (benchmarks/multi_objective_cv.py; docs/benchmarks.md).
     """
     if opts.multivariate == "auto":
-        return history.n_objectives == 1
+        return history.n_objectives == 1 or history.constraints is not None
     return bool(opts.multivariate)
 
 

@@ -30,7 +30,7 @@ class TPEOptions:
         prior_weight: the prior counts as this many kernels in each mixture.
         linear_forgetting: the newest this many trials weigh fully.
         max_above: at most this many kernels in the above mixture.
-        multivariate: model parameters active together jointly (``"auto"``: with one loss only).
+        multivariate: parameters active together drawn jointly (``"auto"``: unless several objectives, no constraints).
         in_flight_independent: with trials in flight, a share of suggestions draw each parameter alone.
         magic_clip: hyperopt's floor on kernel widths.
         liar: weight of a running trial in the above mixture, as a bad outcome.
@@ -51,7 +51,7 @@ class TPEOptions:
     prior_weight: float = 2.0
     linear_forgetting: int = 25
     max_above: int = 1000  # kernels of the "above" density; past it, a weighted sample stands for the old trials
-    multivariate: bool | str = "auto"  # "auto": jointly with one loss, each alone with several objectives
+    multivariate: bool | str = "auto"  # "auto": each alone with several objectives and no constraints, else jointly
     # with r trials in flight (or r more points in the batch), a share r / (r + n_below) of the suggestions
     # draw each parameter on its own (univariate TPE): they recombine the good trials' coordinates
     in_flight_independent: bool = True
