@@ -235,18 +235,30 @@ def make_pruner(method: str, workload: str) -> Any:
     return None if cls is None else cls(**{**_base_options(pruner, workload), **options})
 
 
-class Recorder(pruning.Recorder):
-    """pruning.py's step counter, plus the budget (trials still running stop once it is spent) and counts.
+class Recorder:
+    """Steps trained and (compute, wall time, losses) at each finished trial, thread-safe; the budget.
 
-    Trials in flight when the budget is spent stop at their next report: what finishes
-    after it does not count, and a run's threads are all gone before the next run starts.
+    pruning.py's recorder with a vector per trial, the budget (trials still running stop
+    at their next report once it is spent: what finishes after it does not count) and
+    counts of trials started and pruned. A run's threads are all gone before the next
+    run starts (`wait_idle`).
     """
 
     def __init__(self, budget: int, in_flight: int) -> None:
-        super().__init__()
-        self.budget, self.in_flight = budget, in_flight
-        self.started = self.pruned = self.active = 0
+        self.lock = threading.Lock()
         self.idle = threading.Condition(self.lock)
+        self.budget, self.in_flight = budget, in_flight
+        self.steps = self.started = self.pruned = self.active = 0
+        self.start = time.perf_counter()
+        self.finished: list[tuple[int, float, list[float]]] = []
+
+    def step(self) -> None:
+        with self.lock:
+            self.steps += 1
+
+    def done(self, values: list[float]) -> None:
+        with self.lock:
+            self.finished.append((self.steps, time.perf_counter() - self.start, values))
 
     @property
     def spent(self) -> bool:
