@@ -62,9 +62,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from quality import code_version  # noqa: E402
-
 import pruning  # noqa: E402  (benchmarks/pruning.py: data, models, spaces, statistics)
+from quality import code_version  # noqa: E402
 
 DEFAULT_OUT = HERE / "results" / "mo_pruning.json"
 METHODS = ("parzen_none", "parzen_moasha", "parzen_asha0", "parzen_hyperband0", "optuna_none")
