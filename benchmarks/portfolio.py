@@ -32,10 +32,14 @@ from typing import Any
 
 import numpy as np
 from portfolio_methods import NAMES, parse_method, run
-from portfolio_problems import SKLEARN_PROBLEMS, Task, bbob, sklearn_task
+from portfolio_problems import MIXED_PROBLEMS, SKLEARN_PROBLEMS, Task, bbob, mixed_task, sklearn_task
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_OUT = {"bbob": HERE / "results" / "portfolio_bbob.json", "sklearn": HERE / "results" / "portfolio_sklearn.json"}
+DEFAULT_OUT = {
+    "bbob": HERE / "results" / "portfolio_bbob.json",
+    "sklearn": HERE / "results" / "portfolio_sklearn.json",
+    "mixed": HERE / "results" / "portfolio_mixed.json",
+}
 PARZEN_SRC = HERE.parent / "src" / "parzen"
 BUDGETS = (25, 50, 100, 128, 200)
 ANCHORS = ("optuna_tpe", "optuna_gp", "ngopt", "smac_bb", "smac_hpo", "random")
@@ -173,7 +177,7 @@ def split_methods(items: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("suite", choices=("bbob", "sklearn"))
+    parser.add_argument("suite", choices=("bbob", "sklearn", "mixed"))
     parser.add_argument("--methods", nargs="+", default=list(ALL_METHODS), help=f"of {', '.join(NAMES)}")
     parser.add_argument("--dims", nargs="+", type=int, default=[5])
     parser.add_argument("--functions", nargs="+", default=["1-24"])
@@ -198,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.suite == "bbob":
         cells = [(f, d, i) for d in args.dims for i in int_ranges(args.instances) for f in int_ranges(args.functions)]
         tasks = [(bbob(f, d, i), i) for f, d, i in cells]
+    elif args.suite == "mixed":
+        names = args.problems or list(MIXED_PROBLEMS)
+        tasks = [(mixed_task(name), s) for s in int_ranges(args.seeds) for name in names]
     else:
         pairs = [tuple(p.split(":")) for p in args.problems] if args.problems else list(SKLEARN_PROBLEMS)
         tasks = [(sklearn_task(m, d), s) for s in int_ranges(args.seeds) for m, d in pairs]

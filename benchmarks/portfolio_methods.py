@@ -161,9 +161,9 @@ def _parzen_algo(method: Method) -> Callable:
     from parzen.algorithms import gp
 
     if method.base == "parzen_auto":
-        import parzen.auto  # type: ignore[import-not-found]
+        from parzen.algorithms import auto
 
-        base = parzen.auto.suggest
+        base = auto.suggest
     else:
         base = {
             "parzen_tpe": parzen.tpe.suggest,

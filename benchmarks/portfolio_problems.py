@@ -249,3 +249,38 @@ def sklearn_task(model: str, data: str) -> Task:
         return 1.0 - score if classification else -score / scale
 
     return Task(f"sk_{model}_{data}", model, build_space, loss)
+
+
+# --- mixed and conditional (the quality suite's problems, benchmarks/problems.py) -------------------------
+
+# name -> family: "mixed" (numeric and categorical, flat), "conditional" (parameters active under some choices)
+MIXED_PROBLEMS = {
+    "mixed": "mixed",
+    "svc": "mixed",
+    "distractor": "mixed",
+    "conditional": "conditional",
+    "decoy": "conditional",
+}
+
+
+def mixed_task(name: str) -> Task:
+    """A quality-suite problem; the loss is the regret of the evaluated point (its value where no optimum is known)."""
+    from problems import PROBLEMS
+
+    problem = PROBLEMS[name]
+    compiled: dict[str, Any] = {}
+
+    def build_space() -> Any:
+        from parzen.space import compile_space
+
+        space = problem.space("parzen")
+        compiled["space"] = compile_space(space)
+        return space
+
+    def loss(point: dict[str, Any]) -> float:
+        if "space" not in compiled:
+            build_space()
+        value = float(problem.objective(compiled["space"].eval(point)))
+        return value - problem.optimum if problem.optimum is not None else value
+
+    return Task(name, MIXED_PROBLEMS[name], build_space, loss)

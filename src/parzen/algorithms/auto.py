@@ -42,7 +42,17 @@ from parzen.algorithms.gp._core import is_conditional
 from parzen.space import Categorical, CompiledSpace, Numeric
 from parzen.trial import History
 
-__all__ = ["Decision", "Features", "begin_run", "decide", "decisions", "describe", "features", "suggest", "suggest_many"]
+__all__ = [
+    "Decision",
+    "Features",
+    "begin_run",
+    "decide",
+    "decisions",
+    "describe",
+    "features",
+    "suggest",
+    "suggest_many",
+]
 
 logger = logging.getLogger("parzen")
 
