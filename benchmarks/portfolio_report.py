@@ -27,7 +27,7 @@ import numpy as np
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_METHODS = ("parzen_gp", "parzen_tpe", "optuna_gp", "optuna_tpe", "ngopt", "smac_bb", "smac_hpo", "random")
+DEFAULT_METHODS = ("parzen_auto", "parzen_gp", "parzen_tpe", "optuna_gp", "optuna_tpe", "ngopt", "smac_bb", "smac_hpo", "random")
 BBOB_ORDER = ["separable", "moderate", "ill-conditioned", "multimodal", "weak structure"]
 ANCHORS = ("optuna_gp", "optuna_tpe", "ngopt", "smac_bb", "smac_hpo", "random")
 
@@ -160,7 +160,7 @@ def sign_table(tables: list[Table], methods: list[str], anchors: list[str]) -> l
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--suite", choices=("bbob", "sklearn"), default="bbob")
+    parser.add_argument("--suite", choices=("bbob", "sklearn", "mixed"), default="bbob")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
     parser.add_argument("--anchors", nargs="+", default=list(ANCHORS))
     parser.add_argument("--dims", nargs="+", type=int, default=[2, 5, 10, 20])

@@ -91,7 +91,7 @@ def test_trials_in_flight_and_the_batch_are_counted():
 
 
 def test_several_objectives_go_to_tpe():
-    decision = auto.decide(auto.Features(3, 0.0, 0.0, False, 10, 0, 100, several_losses=True))
+    decision = auto.decide(auto.Features(3, 0.0, 0.0, False, 10, 0, None, 100, several_losses=True))
     assert decision.method == "tpe"
 
 

@@ -62,7 +62,8 @@ logger = logging.getLogger("parzen")
 # the run and its held-out ranks are in benchmarks/results/portfolio_cv.json and portfolio.md.
 GP_MAX_CATEGORICAL_SHARE = 0.5  # the GP while at most this share of the parameters are categorical
 GP_MAX_DIM = 20  # ... and the space has at most this many parameters
-GP_MAX_IN_FLIGHT = 1_000_000  # ... and at most this many trials are in flight (no limit learned)
+GP_MAX_BUDGET = 1_000_000  # ... and the budget is at most this (unknown budget: while the history is below it)
+GP_MAX_CONCURRENCY = 1_000_000  # ... and at most this many trials run at once (in flight plus the one asked)
 # Speed, not quality (benchmarks/auto_speed.py): past this many trials in the history, TPE, so a
 # suggestion stays under 50 ms at 100 trials and 300 ms at 500 on a 2-core machine.
 GP_MAX_HISTORY = 300
@@ -78,6 +79,7 @@ class Features:
     conditional: bool
     n_trials: int
     in_flight: int
+    capacity: int | None
     budget: int | None
     several_losses: bool
 
@@ -109,7 +111,9 @@ def _state(space: CompiledSpace) -> _RunState:
     return space.algorithm_state(_RunState, _RunState)
 
 
-def features(space: CompiledSpace, history: History, budget: int | None = None, extra: int = 0) -> Features:
+def features(
+    space: CompiledSpace, history: History, budget: int | None = None, extra: int = 0, capacity: int | None = None
+) -> Features:
     """The decision's inputs; `extra` counts points of the same batch beyond the first (in flight too)."""
     params = list(space.params.values())
     n = max(len(params), 1)
@@ -122,6 +126,7 @@ def features(space: CompiledSpace, history: History, budget: int | None = None, 
         conditional=is_conditional(space),
         n_trials=len(history),
         in_flight=int(np.count_nonzero(history.running)) + extra,
+        capacity=capacity,
         budget=budget,
         several_losses=history.ranked,
     )
@@ -137,8 +142,13 @@ def decide(f: Features) -> Decision:
         return Decision("tpe", f"categorical share {f.categorical_share:.2f} > {GP_MAX_CATEGORICAL_SHARE}", f)
     if f.dim > GP_MAX_DIM:
         return Decision("tpe", f"dimension {f.dim} > {GP_MAX_DIM}", f)
-    if f.in_flight > GP_MAX_IN_FLIGHT:
-        return Decision("tpe", f"{f.in_flight} trials in flight > {GP_MAX_IN_FLIGHT}", f)
+    concurrency = max(f.in_flight + 1, f.capacity or 1)
+    if concurrency > GP_MAX_CONCURRENCY:
+        return Decision("tpe", f"{concurrency} trials at once > {GP_MAX_CONCURRENCY}", f)
+    if f.budget is not None and f.budget > GP_MAX_BUDGET:
+        return Decision("tpe", f"budget {f.budget} > {GP_MAX_BUDGET}", f)
+    if f.budget is None and f.n_trials >= GP_MAX_BUDGET:
+        return Decision("tpe", f"budget unknown and history of {f.n_trials} trials >= {GP_MAX_BUDGET}", f)
     if f.n_trials >= GP_MAX_HISTORY:
         return Decision("tpe", f"history of {f.n_trials} trials >= {GP_MAX_HISTORY}: TPE for speed", f)
     return Decision(
@@ -151,7 +161,8 @@ def decide(f: Features) -> Decision:
 
 def describe(space: CompiledSpace, history: History, budget: int | None = None) -> Decision:
     """What `suggest` would choose now, without suggesting (budget: as fmin told it, unless given)."""
-    return decide(features(space, history, budget if budget is not None else _state(space).budget))
+    state = _state(space)
+    return decide(features(space, history, budget if budget is not None else state.budget, 0, state.capacity))
 
 
 def begin_run(space: CompiledSpace, max_evals: int | None, in_flight: int | None) -> None:
@@ -197,7 +208,8 @@ def suggest_many(
 ) -> list[dict[str, Any]]:
     """`n` points at once from the chosen method's batch form (one decision for the batch)."""
     state = _state(space)
-    decision = decide(features(space, history, budget if budget is not None else state.budget, extra=n - 1))
+    known = budget if budget is not None else state.budget
+    decision = decide(features(space, history, known, n - 1, state.capacity))
     _note(space, decision)
     if decision.method == "gp":
         return gp_suggest_many(space, history, rng, n)
