@@ -71,7 +71,19 @@ GP_MAX_HISTORY = 300
 
 @dataclass(frozen=True)
 class Features:
-    """What the decision reads: the space's shape and the run's state at one suggestion."""
+    """What the decision reads: the space's shape and the run's state at one suggestion.
+
+    Attributes:
+        dim: the number of parameters (every branch's).
+        categorical_share: the share of them that are categorical.
+        integer_share: the share that are integer or quantised.
+        conditional: whether some parameter is active under some choices only.
+        n_trials: trials in the history, running ones included.
+        in_flight: trials running, plus the other points of the same batch.
+        capacity: trials the executor runs at once, when fmin told it.
+        budget: the run's ``max_evals``, when known.
+        several_losses: several objectives or constraints.
+    """
 
     dim: int
     categorical_share: float
@@ -86,7 +98,13 @@ class Features:
 
 @dataclass(frozen=True)
 class Decision:
-    """A method and why: the features it was decided on."""
+    """A method and why: the features it was decided on.
+
+    Attributes:
+        method: ``"gp"`` or ``"tpe"``.
+        reason: the first rule that applied, in words.
+        features: what the rule read.
+    """
 
     method: str  # "gp" or "tpe"
     reason: str
@@ -114,7 +132,15 @@ def _state(space: CompiledSpace) -> _RunState:
 def features(
     space: CompiledSpace, history: History, budget: int | None = None, extra: int = 0, capacity: int | None = None
 ) -> Features:
-    """The decision's inputs; `extra` counts points of the same batch beyond the first (in flight too)."""
+    """The decision's inputs.
+
+    Args:
+        space: the compiled space.
+        history: the trials so far.
+        budget: the run's ``max_evals`` when known.
+        extra: points of the same batch beyond the first (in flight as well).
+        capacity: trials the executor runs at once, when known.
+    """
     params = list(space.params.values())
     n = max(len(params), 1)
     categorical = sum(isinstance(p, Categorical) for p in params)
@@ -133,7 +159,11 @@ def features(
 
 
 def decide(f: Features) -> Decision:
-    """The learned rule (the constants above), first reason that applies."""
+    """The learned rule (the module's constants): the first reason that applies.
+
+    Args:
+        f: the features of this suggestion.
+    """
     if f.several_losses:
         return Decision("tpe", "several objectives or constraints: the GP reads one loss", f)
     if f.conditional:
@@ -160,19 +190,35 @@ def decide(f: Features) -> Decision:
 
 
 def describe(space: CompiledSpace, history: History, budget: int | None = None) -> Decision:
-    """What `suggest` would choose now, without suggesting (budget: as fmin told it, unless given)."""
+    """What `suggest` would choose now, without suggesting.
+
+    Args:
+        space: the compiled space.
+        history: the trials so far.
+        budget: the run's ``max_evals``; by default what fmin told (`begin_run`).
+    """
     state = _state(space)
     return decide(features(space, history, budget if budget is not None else state.budget, 0, state.capacity))
 
 
 def begin_run(space: CompiledSpace, max_evals: int | None, in_flight: int | None) -> None:
-    """fmin tells the run's budget and capacity (``parzen.driver.algorithm_record``); ask/tell may too."""
+    """fmin tells the run's budget and capacity (``parzen.driver.algorithm_record``); ask/tell may too.
+
+    Args:
+        space: the run's compiled space (the state lives with it).
+        max_evals: the budget, or None.
+        in_flight: trials the executor runs at once, or None.
+    """
     state = _state(space)
     state.budget, state.capacity = max_evals, in_flight
 
 
 def decisions(space: CompiledSpace) -> list[dict[str, Any]]:
-    """Every decision of this run that differed from the one before (the first included)."""
+    """Every decision of this run that differed from the one before (the first included).
+
+    Args:
+        space: the run's compiled space.
+    """
     return list(_state(space).history)
 
 
@@ -206,7 +252,15 @@ def suggest(
 def suggest_many(
     space: CompiledSpace, history: History, rng: np.random.Generator, n: int, budget: int | None = None
 ) -> list[dict[str, Any]]:
-    """`n` points at once from the chosen method's batch form (one decision for the batch)."""
+    """`n` points at once from the chosen method's batch form (one decision for the batch).
+
+    Args:
+        space: the compiled space.
+        history: every trial so far, running ones included.
+        rng: the run's random generator.
+        n: how many points.
+        budget: the run's ``max_evals`` when known (fmin tells it).
+    """
     state = _state(space)
     known = budget if budget is not None else state.budget
     decision = decide(features(space, history, known, n - 1, state.capacity))

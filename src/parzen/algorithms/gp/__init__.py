@@ -57,14 +57,29 @@ __all__ = ["GPOptions", "suggest", "suggest_many"]
 
 
 def suggest(space: CompiledSpace, history: History, rng: np.random.Generator, **options: Any) -> dict[str, Any]:
-    """The next point to evaluate, given every finished and running trial in `history`."""
+    """The next point to evaluate, given every finished and running trial in `history`.
+
+    Args:
+        space: the compiled space (fmin passes it).
+        history: every trial so far, running ones included (fmin passes it).
+        rng: the run's random generator (fmin passes it).
+        **options: the fields of `GPOptions`.
+    """
     return suggest_many(space, history, rng, 1, **options)[0]
 
 
 def suggest_many(
     space: CompiledSpace, history: History, rng: np.random.Generator, n: int, **options: Any
 ) -> list[dict[str, Any]]:
-    """`n` points to evaluate at once: one model fit, each point a fantasy for the next."""
+    """`n` points to evaluate at once: one model fit, each point a fantasy for the next.
+
+    Args:
+        space: the compiled space.
+        history: every trial so far, running ones included.
+        rng: the run's random generator.
+        n: how many points.
+        **options: the fields of `GPOptions`.
+    """
     opts = GPOptions.of(options)
     if is_conditional(space):
         return tpe.suggest_many(space, history, rng, n)

@@ -19,6 +19,27 @@ class GPOptions:
     The defaults (optuna's length-scale prior, standardised outputs, a trust region) are the
     variant that led on BBOB d=5 over the 24 functions and 5 groups (benchmarks/results/portfolio_bbob_dev.json,
     portfolio.md): level in rank with HEBO's power transform at half its time.
+
+    Attributes:
+        n_startup_jobs: finished trials before the model is used (a Sobol sequence until then).
+        startup: what counts towards it: ``"finished"`` or ``"all"`` trials.
+        transform: output warping: ``"standardize"``, ``"power"``, ``"rank"`` or ``"log"``.
+        in_flight: a running trial's stand-in: ``"believer"`` (the GP mean) or ``"liar"`` (the worst value).
+        n_pool: points scored before the gradient starts.
+        local_share: the share of them that are moves around the best trials.
+        n_starts: the best distinct pool points L-BFGS-B starts from.
+        n_incumbents: best trials the local moves start from.
+        trust_region: maximise inside a trust region around the best trial (TuRBO).
+        local_below: refit a local model once the region's side is at most this (0: never).
+        mean: the local model's prior mean: ``"constant"`` or ``"quadratic"``.
+        noise_floor: the smallest noise variance (of standardised outputs).
+        signal_sd: log-sd of the signal variance's prior around 1.
+        prior: length-scale prior: ``"optuna"`` or ``"hvarfner"``.
+        noise_mu: median log noise variance of the prior.
+        fit_size: hyperparameters are fitted on at most this many trials.
+        fit_iterations: L-BFGS-B iterations of the fit.
+        max_history: the posterior conditions on at most this many trials.
+        conditional: conditional spaces: ``"tpe"`` (handed to TPE).
     """
 
     # finished trials (or all trials, startup="all") before the model is used; until then a
@@ -62,7 +83,11 @@ class GPOptions:
 
     @classmethod
     def of(cls, options: dict[str, Any]) -> GPOptions:
-        """Options from keyword arguments, or `InvalidArgument` naming the bad one."""
+        """Options from keyword arguments, or `InvalidArgument` naming the bad one.
+
+        Args:
+            options: the keyword arguments given to ``gp.suggest``.
+        """
         valid = {f.name for f in fields(cls)}
         unknown = set(options) - valid
         if unknown:
