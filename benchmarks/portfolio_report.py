@@ -97,6 +97,20 @@ class Table:
         return wins, losses
 
 
+def covering(table: Table, methods: list[str], share: float = 0.6) -> list[str]:
+    """The methods to rank together: most covered first, each added while the cells all of them share stay at
+    least `share` of the most covered method's (a method run on a subset only, like SMAC, is left out there)."""
+    count = {m: len(table.cells([m])) for m in methods}
+    order = sorted(methods, key=lambda m: -count[m])
+    if not order:
+        return []
+    chosen = [order[0]]
+    for m in order[1:]:
+        if len(table.cells([*chosen, m])) >= share * count[order[0]]:
+            chosen.append(m)
+    return [m for m in methods if m in chosen]
+
+
 def bootstrap(rows: np.ndarray, rng: np.random.Generator, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
     """95% percentile intervals of the column means, resampling rows."""
     if len(rows) < 2:
@@ -183,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for d in dims:
         for budget in budgets:
             table = Table(runs, budget, batch, {d}, args.flight)
-            present = [m for m in args.methods if table.cpu.get(m)]
+            present = covering(table, [m for m in args.methods if table.cpu.get(m)])
             title = f"{args.suite} d={d}, budget {budget}" if d else f"{args.suite}, budget {budget}"
             title += f", batches of {batch}" if batch > 1 else ""
             title += f", {args.flight} in flight" if args.flight else ""
