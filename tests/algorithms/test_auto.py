@@ -77,12 +77,24 @@ def test_a_space_beyond_the_learned_dimension_goes_to_tpe():
     assert auto.describe(space, history).method == "tpe"
 
 
-def test_a_long_history_hands_over_to_tpe_during_the_run():
-    space, history = history_of(FLAT, auto.GP_MAX_HISTORY - 1)
+def test_without_a_budget_the_gp_hands_over_to_tpe_during_the_run():
+    space, history = history_of(FLAT, auto.GP_MAX_BUDGET - 1)
     assert auto.describe(space, history).method == "gp"
-    space, history = history_of(FLAT, auto.GP_MAX_HISTORY)
+    space, history = history_of(FLAT, auto.GP_MAX_BUDGET)
     decision = auto.describe(space, history)
+    assert decision.method == "tpe" and "budget unknown" in decision.reason
+
+
+def test_past_the_speed_limit_tpe_whatever_the_budget():
+    space, history = history_of(FLAT, auto.GP_MAX_HISTORY)
+    decision = auto.describe(space, history, budget=auto.GP_MAX_BUDGET)
     assert decision.method == "tpe" and "speed" in decision.reason
+
+
+def test_a_budget_beyond_the_learned_one_goes_to_tpe():
+    space, history = history_of(FLAT, 10)
+    assert auto.describe(space, history, budget=auto.GP_MAX_BUDGET).method == "gp"
+    assert auto.describe(space, history, budget=auto.GP_MAX_BUDGET + 1).method == "tpe"
 
 
 def test_trials_in_flight_and_the_batch_are_counted():
@@ -96,12 +108,21 @@ def test_several_objectives_go_to_tpe():
 
 
 def test_auto_hands_the_call_to_the_chosen_method():
-    """The same points as the method it names, for the same seed and history."""
-    for space_def, method in ((FLAT, gp.suggest_many), (SPACES["conditional"], tpe.suggest_many)):
+    """The same points as the method it names, for the same seed and history, one point or a batch."""
+    for space_def, n in ((FLAT, 1), (FLAT, 4), (SPACES["conditional"], 1), (SPACES["conditional"], 4)):
         space, history = history_of(space_def, 12)
-        ours = auto.suggest_many(space, history, np.random.default_rng(3), 4)
+        ours = auto.suggest_many(space, history, np.random.default_rng(3), n)
+        named = auto.decide(auto.features(space, history, extra=n - 1)).method
+        expected = gp.suggest_many if named == "gp" else tpe.suggest_many
         space, history = history_of(space_def, 12)
-        assert ours == method(space, history, np.random.default_rng(3), 4)
+        assert ours == expected(space, history, np.random.default_rng(3), n)
+
+
+def test_a_batch_counts_as_trials_at_once():
+    space, history = history_of(FLAT, 12)
+    one = auto.decide(auto.features(space, history)).method
+    many = auto.decide(auto.features(space, history, extra=7)).method
+    assert one == "gp" and many == ("gp" if auto.GP_MAX_CONCURRENCY >= 8 else "tpe")
 
 
 # ---- visible: logged once, stored with the run, in the report --------------------------------------------------

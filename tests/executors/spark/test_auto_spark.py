@@ -50,7 +50,8 @@ def test_auto_on_spark_with_trials_in_flight_stores_its_decision_and_resumes(spa
     )
     assert sum(t.state == TrialState.DONE for t in trials.records) == 16
     stored = json.loads(TrialStore(path, readonly=True).meta("algorithm"))
-    assert stored[0]["method"] == "gp" and stored[0]["budget"] == 16
+    expected = "gp" if parallelism <= auto.GP_MAX_CONCURRENCY else "tpe"  # the executor's capacity counts
+    assert stored[0]["method"] == expected and stored[0]["budget"] == 16 and stored[0]["capacity"] == parallelism
 
     resumed = SparkTrials(parallelism=parallelism, spark_session=spark)
     fmin(
