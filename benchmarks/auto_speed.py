@@ -54,7 +54,7 @@ def time_one(method: str, d: int, n: int, batch: int, repeats: int) -> dict[str,
         many(space, history, rng, batch)
         cpu.append((time.process_time() - c) * 1000 / batch)
         wall.append((time.perf_counter() - w) * 1000 / batch)
-    chosen = auto.describe(space, history).method if method == "auto" else method
+    chosen = auto.decide(auto.features(space, history, extra=batch - 1)).method if method == "auto" else method
     return {
         "method": method,
         "runs": chosen,
