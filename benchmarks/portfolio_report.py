@@ -27,7 +27,17 @@ import numpy as np
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_METHODS = ("parzen_auto", "parzen_gp", "parzen_tpe", "optuna_gp", "optuna_tpe", "ngopt", "smac_bb", "smac_hpo", "random")
+DEFAULT_METHODS = (
+    "parzen_auto",
+    "parzen_gp",
+    "parzen_tpe",
+    "optuna_gp",
+    "optuna_tpe",
+    "ngopt",
+    "smac_bb",
+    "smac_hpo",
+    "random",
+)
 BBOB_ORDER = ["separable", "moderate", "ill-conditioned", "multimodal", "weak structure"]
 ANCHORS = ("optuna_gp", "optuna_tpe", "ngopt", "smac_bb", "smac_hpo", "random")
 
