@@ -30,6 +30,8 @@ _LAZY: dict[str, str] = {
     "pruners": "parzen.pruning.pruners",
     "pyll": "parzen._hyperopt.pyll",
     "anneal": "parzen.algorithms.anneal",
+    "auto": "parzen.algorithms.auto",
+    "gp": "parzen.algorithms.gp",
     "grid": "parzen.algorithms.grid",
     "mix": "parzen.algorithms.mix",
     "rand": "parzen.algorithms.rand",
@@ -97,12 +99,14 @@ __all__ = [
     "Trials",
     "Tuner",
     "anneal",
+    "auto",
     "base",
     "early_stop",
     "exceptions",
     "fmin",
     "from_hyperopt",
     "generate_trials_to_calculate",
+    "gp",
     "grid",
     "hp",
     "hypervolume",
@@ -120,6 +124,7 @@ __all__ = [
 ]
 
 _MODULES = {"base", "pruners", "early_stop", "exceptions", "hp", "pyll", "anneal", "grid", "mix", "rand", "tpe"}
+_MODULES |= {"auto", "gp"}  # issue 26
 
 
 def __getattr__(name: str) -> Any:
@@ -185,7 +190,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported e
     )
     from parzen._remote.report import TrialPruned, report
     from parzen._remote.resources import trial_resources
-    from parzen.algorithms import anneal, grid, mix, rand, tpe
+    from parzen.algorithms import anneal, auto, gp, grid, mix, rand, tpe
     from parzen.driver import early_stop
     from parzen.driver.fmin import fmin, partial
     from parzen.driver.tuner import Suggestion, Tuner

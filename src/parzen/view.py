@@ -351,6 +351,7 @@ def from_trials(trials: Any) -> RunView:
     store = getattr(trials, "store", None)
     if store is not None:
         settings["store"] = str(store.path)
+        _algorithm_choice(settings, store.meta("algorithm"))
     objectives = tuple(getattr(trials, "objectives", None) or ())
     return RunView(
         f"in-memory {type(trials).__name__}", params, rows, _with_observed(settings, rows), objectives=objectives
@@ -374,10 +375,21 @@ def from_store(path: str | os.PathLike) -> RunView:
     settings: dict[str, Any] = {"store": str(path), "store format": meta.get("format_version")}
     if lease is not None:
         settings["driver"] = f"pid {lease[1]} on {lease[0]}, last write {time.ctime(lease[2])}"
+    _algorithm_choice(settings, meta.get("algorithm"))
     objectives = _names(meta.get("objectives"))
     return RunView(
         str(path), params, rows, _with_observed(settings, rows), live=lease is not None, objectives=objectives
     )
+
+
+def _algorithm_choice(settings: dict[str, Any], stored: str | None) -> None:
+    """``settings["algorithm choice"]``: what `parzen.auto` chose and why (meta ``algorithm``), if it ran."""
+    try:
+        made = json.loads(stored) if stored else []
+    except ValueError:
+        return
+    if isinstance(made, list) and made and all(isinstance(d, dict) for d in made):
+        settings["algorithm choice"] = "; then ".join(f"{d.get('method')}: {d.get('reason')}" for d in made)
 
 
 def _names(stored: str | None) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from parzen._hyperopt.migrate import generate_trials_to_calculate
 from parzen._hyperopt.trials import Trials
 from parzen._remote.outcome import Outcome
 from parzen._validation import integer_at_least, is_integer, is_number, require
+from parzen.driver.algorithm_record import algorithm_observers
 from parzen.driver.observers import Observer, Observers, RunInfo
 from parzen.driver.progress import ProgressObserver
 from parzen.driver.reports import Pruning
@@ -345,7 +346,7 @@ def fmin(
         progress = ProgressObserver(show_progressbar if verbose else False, budget)
         with runner:
             pruning = Pruning(pruner or NopPruner(), trials, runner, check_reach=pruner is not None)
-            everyone = Observers([progress, pruning, *tracking, *observers])
+            everyone = Observers([progress, pruning, *algorithm_observers(tuner.algo), *tracking, *observers])
             _Run(tuner, runner, run, early_stop_fn, everyone, pruning).loop()
     except BaseException:
         _end_store_run(trials, failing=True)

@@ -168,6 +168,8 @@ def _summary(view: RunView) -> str:
         f"<li>source: <code>{e(view.source)}</code>"
         + (f"; {e(status)}</li>" if view.settings.get("store") == view.source else "</li>"),
     ]
+    if "algorithm choice" in view.settings:  # parzen.auto's decisions (meta "algorithm")
+        items.append(f'<li>algorithm: <span id="algorithm-choice">{e(view.settings["algorithm choice"])}</span></li>')
     return f'<ul class="summary">{"".join(items)}</ul>'
 
 

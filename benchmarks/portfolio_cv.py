@@ -1,0 +1,271 @@
+"""The rule of `parzen.auto`, learned: leave-one-problem-family-out cross-validation over the portfolio results.
+
+    python benchmarks/portfolio_cv.py                 # reads results/portfolio_{bbob,sklearn,mixed}*.json
+    python benchmarks/portfolio_cv.py --out results/portfolio_cv.json
+
+A *cell* is one problem, replicate, budget and concurrency (batch size or trials in flight) where parzen's
+gp and tpe both have a run. The family of rules (the module docstring of `parzen.algorithms.auto`):
+
+    tpe if the space is conditional (the GP never models inactive parameters), else
+    gp  if categorical share <= S and dimension <= D and budget <= B and concurrency <= F, else tpe
+
+with S, D, B, F on small grids. A rule's outcome in a cell is the run of the method it picks there, so its
+rank is that method's rank among the methods compared in the cell (parzen gp and tpe and every anchor that
+ran there; ties share). Families: the five BBOB function groups (every dimension), each scikit-learn model,
+the mixed problems and the conditional ones. Each family weighs the same: a rule's score is the mean over
+families of its mean rank in the family's cells. For each family, the rule with the best score on the
+*other* families is chosen and its rank on the held-out family reported beside each single method's rank
+on the same cells. Ties between rules go to the smallest thresholds (never extrapolate the GP beyond what
+the data supports). The final rule is chosen on all families: its thresholds are the constants of
+`parzen/algorithms/auto.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from portfolio_report import dim_of
+from scipy import stats
+
+HERE = Path(__file__).resolve().parent
+GP, TPE = "parzen_gp", "parzen_tpe"
+# the variant measured before gp's defaults were set to it (same algorithm): used where parzen_gp has no run
+GP_ALIASES = ("parzen_gp[prior=optuna,transform=standardize,trust_region=True]",)
+ANCHORS = ("optuna_tpe", "optuna_gp", "ngopt", "smac_bb", "smac_hpo", "random")
+BUDGET_AWARE = ("ngopt", "smac_bb", "smac_hpo")
+BUDGETS = (50, 100, 128, 200)
+INF = math.inf
+GRID = {
+    "S": (0.0, 0.25, 0.5, 0.75, 1.0),
+    "D": (2, 5, 10, 20, INF),
+    "B": (50, 100, 200, INF),
+    "F": (1, 8, 24, INF),
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A problem's space, as auto sees it."""
+
+    dim: int
+    categorical_share: float
+    conditional: bool
+
+
+@dataclass
+class Cell:
+    family: str
+    problem: str
+    budget: int
+    concurrency: int
+    shape: Shape
+    ranks: dict[str, float]  # method -> rank in this cell (1 best)
+
+
+def shapes() -> dict[str, Shape]:
+    """Every non-BBOB problem's shape, from its parzen space (BBOB: d uniform parameters, from the name)."""
+    from portfolio_problems import MIXED_PROBLEMS, SPACES
+    from problems import PROBLEMS
+
+    from parzen import hp
+    from parzen.algorithms import auto
+    from parzen.space import compile_space
+    from parzen.trial import Trials
+
+    def shape_of(space_def: Any) -> Shape:
+        space = compile_space(space_def)
+        trials = Trials()
+        trials.attach_space(space)
+        f = auto.features(space, trials.history())
+        return Shape(f.dim, f.categorical_share, f.conditional)
+
+    out = {}
+    for model, build in SPACES.items():
+        out[f"sk_{model}"] = shape_of(build(hp))
+    for name in MIXED_PROBLEMS:
+        out[name] = shape_of(PROBLEMS[name].space("parzen"))
+    return out
+
+
+def family_of(run: dict[str, Any]) -> str:
+    if run["suite"] == "bbob":
+        return f"bbob:{run['group']}"
+    if run["suite"] == "sklearn":
+        return f"sklearn:{run['group']}"
+    return f"quality:{run['group']}"
+
+
+def load_cells(paths: list[Path]) -> list[Cell]:
+    """Cells where parzen gp and tpe both ran, with every method's rank among those that ran there."""
+    runs = [r for p in paths for r in json.loads(p.read_text())["runs"].values()]
+    known = shapes()
+    loss: dict[tuple, dict[str, float]] = defaultdict(dict)
+    info: dict[tuple, tuple[str, Shape]] = {}
+    for r in runs:
+        method = GP if r["method"] in GP_ALIASES else r["method"]
+        if method not in (GP, TPE, *ANCHORS):
+            continue
+        concurrency = max(r["batch"], r.get("flight", 0), 1)
+        for budget in BUDGETS:
+            if str(budget) not in r["at"] or (method in BUDGET_AWARE and r["evals"] != budget):
+                continue
+            key = (r["problem"], r["seed"], budget, concurrency)
+            if method in loss[key] and r["method"] in GP_ALIASES:
+                continue  # parzen_gp's own run first
+            loss[key][method] = float(r["at"][str(budget)])
+            if r["suite"] == "bbob":
+                shape = Shape(dim_of(r), 0.0, False)
+            elif r["suite"] == "sklearn":
+                shape = known[f"sk_{r['group']}"]
+            else:
+                shape = known[r["problem"]]
+            info[key] = (family_of(r), shape)
+    cells = []
+    for key, by in loss.items():
+        if GP not in by or TPE not in by:
+            continue
+        methods = sorted(by)
+        ranks = stats.rankdata([by[m] for m in methods])
+        family, shape = info[key]
+        cells.append(Cell(family, key[0], key[2], key[3], shape, dict(zip(methods, map(float, ranks)))))
+    return cells
+
+
+def picks_gp(rule: dict[str, float], cell: Cell) -> bool:
+    s = cell.shape
+    return (
+        not s.conditional
+        and s.categorical_share <= rule["S"]
+        and s.dim <= rule["D"]
+        and cell.budget <= rule["B"]
+        and cell.concurrency <= rule["F"]
+    )
+
+
+def family_means(cells: list[Cell], rank_of) -> dict[str, float]:
+    by: dict[str, list[float]] = defaultdict(list)
+    for c in cells:
+        by[c.family].append(rank_of(c))
+    return {f: float(np.mean(v)) for f, v in by.items()}
+
+
+def score(rule: dict[str, float], cells: list[Cell]) -> float:
+    """Mean over families of the rule's mean rank (every family weighs the same)."""
+    means = family_means(cells, lambda c: c.ranks[GP if picks_gp(rule, c) else TPE])
+    return float(np.mean(list(means.values())))
+
+
+def rules() -> list[dict[str, float]]:
+    """The grid, smallest thresholds first (ties go to the first)."""
+    keys = list(GRID)
+    return [dict(zip(keys, values)) for values in itertools.product(*(GRID[k] for k in keys))]
+
+
+def best_rule(cells: list[Cell]) -> tuple[dict[str, float], float]:
+    best, best_score = None, INF
+    for rule in rules():
+        s = score(rule, cells)
+        if s < best_score - 1e-12:
+            best, best_score = rule, s
+    assert best is not None
+    return best, best_score
+
+
+def show(rule: dict[str, float]) -> str:
+    return ", ".join(f"{k}={'inf' if v == INF else v}" for k, v in rule.items())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "portfolio_cv.json")
+    args = parser.parse_args(argv)
+    paths = args.files or sorted(
+        p for s in ("bbob", "sklearn", "mixed") for p in (HERE / "results").glob(f"portfolio_{s}*.json")
+    )
+    cells = load_cells(paths)
+    families = sorted({c.family for c in cells})
+    methods = [GP, TPE, *ANCHORS]
+    folds = []
+    lines = [
+        f"Leave-one-family-out over {len(families)} families, {len(cells)} cells "
+        f"(files: {', '.join(p.name for p in paths)})",
+        "",
+        "| held-out family | cells | rule chosen on the others | auto (rule) | " + " | ".join(methods) + " |",
+        "|---|---|---|---|" + "---|" * len(methods),
+    ]
+    for held in families:
+        train = [c for c in cells if c.family != held]
+        test = [c for c in cells if c.family == held]
+        rule, _ = best_rule(train)
+        auto_rank = float(np.mean([c.ranks[GP if picks_gp(rule, c) else TPE] for c in test]))
+        single = {}
+        for m in methods:
+            have = [c for c in test if m in c.ranks]
+            # a method's rank on the held-out cells where it ran; auto's on the same cells, for a fair pair
+            single[m] = (
+                (
+                    float(np.mean([c.ranks[m] for c in have])),
+                    float(np.mean([c.ranks[GP if picks_gp(rule, c) else TPE] for c in have])),
+                    len(have),
+                )
+                if have
+                else None
+            )
+        folds.append({"held_out": held, "cells": len(test), "rule": rule, "auto": auto_rank, "single": single})
+        row = f"| {held} | {len(test)} | {show(rule)} | {auto_rank:.2f} |"
+        for m in methods:
+            v = single[m]
+            row += f" {v[0]:.2f} (auto {v[1]:.2f}, n={v[2]}) |" if v else " - |"
+        lines.append(row)
+    # pooled over held-out families: each family weighs the same
+    pooled_auto = float(np.mean([f["auto"] for f in folds]))
+    lines += ["", f"Held-out mean rank of the chosen rule, families weighted equally: **{pooled_auto:.2f}**", ""]
+    lines += [
+        "| single method | families where it ran | its held-out mean rank | auto's on the same cells |",
+        "|---|---|---|---|",
+    ]
+    for m in methods:
+        pairs = [f["single"][m] for f in folds if f["single"][m]]
+        if pairs:
+            lines.append(
+                f"| {m} | {len(pairs)} | {np.mean([p[0] for p in pairs]):.2f} | {np.mean([p[1] for p in pairs]):.2f} |"
+            )
+    final, final_score = best_rule(cells)
+    lines += [
+        "",
+        f"Rule chosen on every family (the constants of auto.py): **{show(final)}** (score {final_score:.3f})",
+    ]
+    gp_share = float(np.mean([picks_gp(final, c) for c in cells]))
+    lines.append(f"It picks the GP in {gp_share:.0%} of the cells.")
+    text = "\n".join(lines)
+    print(text)
+    encode = lambda r: {k: (None if v == INF else v) for k, v in r.items()}  # noqa: E731
+    args.out.write_text(
+        json.dumps(
+            {
+                "files": [p.name for p in paths],
+                "families": families,
+                "cells": len(cells),
+                "folds": [{**f, "rule": encode(f["rule"])} for f in folds],
+                "held_out_mean_rank_auto": pooled_auto,
+                "final_rule": encode(final),
+                "final_score": final_score,
+                "table": text,
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
