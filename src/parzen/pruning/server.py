@@ -35,6 +35,7 @@ ANSWER_TIMEOUT_SECONDS = 5.0  # a report waits this long for the driver, then th
 MAX_WAITING_REPORTS = 256  # reports waiting for an answer at once; more get "go on" at once
 MAX_CONNECTIONS = 512  # clients served at once (a thread each); more are refused and counted
 IDLE_SECONDS = 5.0  # a client that sends nothing for this long is dropped (executors send at once)
+DISCARD_BYTES = 64 * MAX_MESSAGE_BYTES  # the rest of an oversized message read and dropped, at most
 
 
 class ReportSink(Protocol):
@@ -63,6 +64,8 @@ class _Handler(socketserver.StreamRequestHandler):
             return
         if not line:
             return  # a connection closed without a word: the reachability probe
+        if len(line) > MAX_MESSAGE_BYTES:
+            self._discard_rest()
         found = self.server.reports.parse(line)
         if found is not None:
             pruning, report = found
@@ -75,6 +78,20 @@ class _Handler(socketserver.StreamRequestHandler):
                 pruning.reject("too many reports waiting")
         with contextlib.suppress(OSError):
             self.wfile.write(json.dumps(answer).encode() + b"\n")
+
+    def _discard_rest(self) -> None:
+        """Read and drop what is left of an oversized message (bounded).
+
+        Closing a socket with unread bytes makes the kernel reset the connection, and the
+        client then loses the answer it is owed; reading the rest first lets it go cleanly.
+        """
+        left = DISCARD_BYTES
+        with contextlib.suppress(OSError):
+            while left > 0:
+                chunk = self.rfile.read1(min(left, 65536))
+                if not chunk:
+                    return
+                left -= len(chunk)
 
 
 class _Server(socketserver.ThreadingTCPServer):
