@@ -227,3 +227,64 @@ def test_failed_trials_count_against_their_region():
     assert crashes_after_startup <= 3
     states = tuner.trials.history().state
     assert (states == TrialState.ERROR).sum() >= 1  # the startup did find the crashing half
+
+
+# ---- the quadratic step ---------------------------------------------------------------------------------
+
+
+def _rotated_ellipsoid(x: np.ndarray, optimum: np.ndarray, condition: float = 1e6) -> np.ndarray:
+    """A rotated ellipsoid of the given condition number: a GP's hard case, a quadratic's easy one."""
+    d = x.shape[1]
+    q, _ = np.linalg.qr(np.random.default_rng(7).normal(size=(d, d)))
+    scales = condition ** (np.arange(d) / (d - 1))
+    z = (x - optimum) @ q
+    return (scales * z**2).sum(axis=1)
+
+
+def test_the_quadratic_minimiser_finds_an_ill_conditioned_valleys_floor():
+    from parzen.algorithms.gp._quadratic import quadratic_minimiser, trials_needed
+
+    rng = np.random.default_rng(0)
+    optimum = np.array([0.3, 0.6, 0.45, 0.5])
+    x = optimum + rng.uniform(-0.2, 0.2, size=(trials_needed(4), 4))
+    loss = _rotated_ellipsoid(x, optimum)
+    found = quadratic_minimiser(x, loss, np.arange(4), (np.zeros(4), np.ones(4)))
+    assert found is not None
+    assert np.abs(found - optimum).max() < 1e-6
+    assert _rotated_ellipsoid(found[None, :], optimum)[0] < 1e-6 * loss.min()
+
+
+def test_the_quadratic_step_is_skipped_where_a_quadratic_cannot_rank_the_trials():
+    from parzen.algorithms.gp._quadratic import quadratic_minimiser, trials_needed
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(size=(3 * trials_needed(3), 3))
+    rugged = np.sin(40 * x).sum(axis=1) + rng.normal(size=len(x))  # many optima: no quadratic ranks them
+    assert quadratic_minimiser(x, rugged, np.arange(3), (np.zeros(3), np.ones(3))) is None
+    assert quadratic_minimiser(x[:5], rugged[:5], np.arange(3), (np.zeros(3), np.ones(3))) is None  # too few
+
+
+def test_quadratic_every_proposes_the_fit_on_its_turn_only_and_keeps_categoricals():
+    """On its turn the suggestion is the valley's floor (the GP alone is far from it); off turn, the GP's."""
+    space = compile_space({"a": hp.choice("a", ["p", "q"]), **{f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(3)}})
+    optimum = np.array([0.2, 0.7, 0.4])
+    rng = np.random.default_rng(2)
+    points = [
+        {"a": int(rng.integers(2)), **{f"x{i}": float(v) for i, v in enumerate(optimum + rng.uniform(-0.3, 0.3, 3))}}
+        for _ in range(30)
+    ]
+    losses = [float(_rotated_ellipsoid(np.array([[p[f"x{i}"] for i in range(3)]]), optimum)[0]) for p in points]
+    trials = _history_with(points, losses, space)
+    on_turn = gp.suggest(space, trials.history(), np.random.default_rng(3), quadratic_every=5)  # 30 % 5 == 0
+    off_turn = gp.suggest(space, trials.history(), np.random.default_rng(3), quadratic_every=7)
+    plain = gp.suggest(space, trials.history(), np.random.default_rng(3))
+    x_on = np.array([on_turn[f"x{i}"] for i in range(3)])
+    assert np.abs(x_on - optimum).max() < 1e-3
+    assert on_turn["a"] == points[int(np.argmin(losses))]["a"]  # categoricals: the best trial's option
+    assert off_turn == plain
+    with pytest.raises(InvalidArgument, match="quadratic_every"):
+        gp.suggest(space, trials.history(), np.random.default_rng(0), quadratic_every=-1)
+
+
+class TestGPQuadratic(AlgorithmContract):
+    algorithm = staticmethod(functools.partial(gp.suggest, n_startup_jobs=3, quadratic_every=2))

@@ -11,6 +11,7 @@ from parzen.algorithms.gp._acquisition import Acquisition, maximise
 from parzen.algorithms.gp._mean import QuadraticMean
 from parzen.algorithms.gp._model import Hyper, Posterior, Prior, fit
 from parzen.algorithms.gp._options import GPOptions
+from parzen.algorithms.gp._quadratic import quadratic_minimiser
 from parzen.algorithms.gp._space import Encoding
 from parzen.algorithms.gp._transform import transform
 from parzen.algorithms.gp._trust import trust_box, trust_length
@@ -157,7 +158,7 @@ def _model_points(
     z = enc.features(data.x)
     hyper = fit(z[data.fit_rows], data.y[data.fit_rows], enc.columns, prior, state.hyper, opts.fit_iterations)
     state.hyper = hyper
-    box = enc.box(data.x)
+    box = box_of_space = enc.box(data.x)
     local = None
     if opts.trust_region:
         finished = np.isin(history.state, _FINISHED)
@@ -178,7 +179,12 @@ def _model_points(
     for row in in_flight:
         best = _add_fantasy(posterior, enc, row, best, worst, opts)
     points = []
-    for _ in range(n):
+    quadratic = _quadratic_point(enc, history, n, opts, box_of_space)
+    if quadratic is not None:
+        points.append(enc.point(quadratic))
+        if len(points) < n:
+            best = _add_fantasy(posterior, enc, quadratic, best, worst, opts)
+    while len(points) < n:
         acq = Acquisition(enc, posterior, best)
         x, _ = maximise(
             acq, rng, box, data.incumbents, opts.n_pool, opts.n_starts, opts.local_share, hyper.lengthscales
@@ -187,6 +193,29 @@ def _model_points(
         if len(points) < n:
             best = _add_fantasy(posterior, enc, x, best, worst, opts)
     return points
+
+
+def _quadratic_point(
+    enc: Encoding, history: History, n: int, opts: GPOptions, box: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray | None:
+    """A fitted quadratic's minimiser when this call's turn comes (every `quadratic_every` trials), else None.
+
+    The turn is a function of the trial count alone, so the suggestion stays a pure
+    function of the history; a point that repeats a trial is dropped (the GP suggests).
+    """
+    every = opts.quadratic_every
+    first = len(history)
+    if not every or not any((first + i) % every == 0 for i in range(n)):
+        return None
+    x_all = enc.encode_history(history)
+    ok = np.isfinite(history.loss)
+    x = quadratic_minimiser(x_all[ok], history.loss[ok], enc.continuous, box)
+    if x is None:
+        return None
+    x = enc.snap(x[None, :])[0]
+    if len(x_all) and np.min(np.max(np.abs(x_all - x), axis=1)) < 1e-9:
+        return None
+    return x
 
 
 def _prior_mean(

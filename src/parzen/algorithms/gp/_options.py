@@ -32,6 +32,7 @@ class GPOptions:
         trust_region: maximise inside a trust region around the best trial (TuRBO).
         local_below: refit a local model once the region's side is at most this (0: never).
         mean: the local model's prior mean: ``"constant"`` or ``"quadratic"``.
+        quadratic_every: every this many trials, the minimiser of a quadratic fitted to the best ones (0: never).
         noise_floor: the smallest noise variance (of standardised outputs).
         signal_sd: log-sd of the signal variance's prior around 1.
         prior: length-scale prior: ``"optuna"`` or ``"hvarfner"``.
@@ -64,6 +65,9 @@ class GPOptions:
     local_below: float = 0.0
     # the local model's prior mean: "constant" (0 on standardised values) or "quadratic" (see _mean.py)
     mean: str = "constant"
+    # every `quadratic_every`-th trial (counted over the run), propose the minimiser of a full quadratic fitted to
+    # the best trials when the fit ranks them right (see _quadratic.py; nevergrad's MetaModel); 0: never
+    quadratic_every: int = 0
     # the noise variance (of standardised outputs) never goes below this
     noise_floor: float = 1e-6
     # priors (see _model.py): log-sd of the signal variance around 1, median log noise variance
@@ -121,6 +125,7 @@ _RULES: tuple[tuple[str, str, Any], ...] = (
     ("trust_region", "True or False", lambda v: isinstance(v, bool)),
     ("local_below", "in [0, 2]", lambda v: _is_real(v) and 0 <= v <= 2),
     ("mean", "'constant' or 'quadratic'", lambda v: v in ("constant", "quadratic")),
+    ("quadratic_every", "an integer >= 0", lambda v: _is_int(v) and v >= 0),
     ("noise_floor", "> 0", lambda v: _is_real(v) and v > 0),
     ("prior", "'hvarfner' or 'optuna'", lambda v: v in ("hvarfner", "optuna")),
     ("signal_sd", "> 0", lambda v: _is_real(v) and v > 0),
