@@ -103,14 +103,21 @@ def family_of(run: dict[str, Any]) -> str:
     return f"quality:{run['group']}"
 
 
-def load_cells(paths: list[Path]) -> list[Cell]:
-    """Cells where parzen gp and tpe both ran, with every method's rank among those that ran there."""
+def load_cells(paths: list[Path], gp_variant: str = GP) -> list[Cell]:
+    """Cells where parzen gp and tpe both ran, with every method's rank among those that ran there.
+
+    `gp_variant`: the method name whose runs stand for parzen's GP (a candidate default, e.g.
+    ``parzen_gp[quadratic_every=5]``); the other parzen_gp runs are then left out.
+    """
     runs = [r for p in paths for r in json.loads(p.read_text())["runs"].values()]
     known = shapes()
     loss: dict[tuple, dict[str, float]] = defaultdict(dict)
     info: dict[tuple, tuple[str, Shape]] = {}
+    aliases = GP_ALIASES if gp_variant == GP else (gp_variant,)
     for r in runs:
-        method = GP if r["method"] in GP_ALIASES else r["method"]
+        if gp_variant != GP and r["method"] == GP:
+            continue
+        method = GP if r["method"] in aliases else r["method"]
         if method not in (GP, TPE, *ANCHORS):
             continue
         concurrency = max(r["batch"], r.get("flight", 0), 1)
@@ -118,7 +125,7 @@ def load_cells(paths: list[Path]) -> list[Cell]:
             if str(budget) not in r["at"] or (method in BUDGET_AWARE and r["evals"] != budget):
                 continue
             key = (r["problem"], r["seed"], budget, concurrency)
-            if method in loss[key] and r["method"] in GP_ALIASES:
+            if method in loss[key] and r["method"] in GP_ALIASES and gp_variant == GP:
                 continue  # parzen_gp's own run first
             loss[key][method] = float(r["at"][str(budget)])
             if r["suite"] == "bbob":
@@ -187,16 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "portfolio_cv.json")
+    parser.add_argument("--gp", default=GP, help="the method whose runs stand for parzen's GP (a candidate default)")
     args = parser.parse_args(argv)
     paths = args.files or sorted(
         p for s in ("bbob", "sklearn", "mixed") for p in (HERE / "results").glob(f"portfolio_{s}*.json")
     )
-    cells = load_cells(paths)
+    cells = load_cells(paths, args.gp)
     families = sorted({c.family for c in cells})
     methods = [GP, TPE, *ANCHORS]
     folds = []
     lines = [
-        f"Leave-one-family-out over {len(families)} families, {len(cells)} cells "
+        f"Leave-one-family-out over {len(families)} families, {len(cells)} cells, gp = {args.gp} "
         f"(files: {', '.join(p.name for p in paths)})",
         "",
         "| held-out family | cells | rule chosen on the others | auto (rule) | " + " | ".join(methods) + " |",
@@ -253,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps(
             {
                 "files": [p.name for p in paths],
+                "gp": args.gp,
                 "families": families,
                 "cells": len(cells),
                 "folds": [{**f, "rule": encode(f["rule"])} for f in folds],
