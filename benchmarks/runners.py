@@ -34,7 +34,7 @@ MAIN_METHODS = ("parzen_tpe", "parzen_rand", "hyperopt_tpe", "hyperopt_rand", "o
 IN_FLIGHT_METHODS = ("parzen_tpe@8", "hyperopt_tpe@8", "optuna_tpe@8")
 
 _NAME = re.compile(
-    r"^(?P<lib>parzen|hyperopt|optuna)_(?P<algo>tpe|rand|anneal)(?:\[(?P<opts>[^\]]*)\])?(?:@(?P<k>\d+))?$"
+    r"^(?P<lib>parzen|hyperopt|optuna)_(?P<algo>tpe|rand|anneal|gp|auto)(?:\[(?P<opts>[^\]]*)\])?(?:@(?P<k>\d+))?$"
 )
 
 
@@ -62,8 +62,8 @@ def parse_method(name: str) -> Method:
     match = _NAME.match(name.strip())
     if match is None:
         raise ValueError(f"bad method name {name!r}; expected e.g. parzen_tpe, optuna_rand, parzen_tpe[gamma=0.1]@8")
-    if match["algo"] == "anneal" and match["lib"] != "parzen":
-        raise ValueError(f"{name!r}: only parzen has anneal here")
+    if match["algo"] in ("anneal", "gp", "auto") and match["lib"] != "parzen":
+        raise ValueError(f"{name!r}: only parzen has {match['algo']} here")
     options = {}
     for item in filter(None, (s.strip() for s in (match["opts"] or "").split(","))):
         key, sep, value = item.partition("=")
@@ -109,7 +109,13 @@ def parzen_algo(method: Method) -> Callable:
     """The parzen suggest function for `method`, with its options bound."""
     import parzen
 
-    base = {"tpe": parzen.tpe.suggest, "rand": parzen.rand.suggest, "anneal": parzen.anneal.suggest}[method.algo]
+    base = {
+        "tpe": parzen.tpe.suggest,
+        "rand": parzen.rand.suggest,
+        "anneal": parzen.anneal.suggest,
+        "gp": parzen.gp.suggest,
+        "auto": parzen.auto.suggest,
+    }[method.algo]
     return functools.partial(base, **method.options) if method.options else base
 
 

@@ -123,6 +123,9 @@ def test_a_batch_counts_as_trials_at_once():
     one = auto.decide(auto.features(space, history)).method
     many = auto.decide(auto.features(space, history, extra=7)).method
     assert one == "gp" and many == ("gp" if auto.GP_MAX_CONCURRENCY >= 8 else "tpe")
+    edge = auto.decide(auto.features(space, history, extra=auto.GP_MAX_CONCURRENCY - 1))
+    beyond = auto.decide(auto.features(space, history, extra=auto.GP_MAX_CONCURRENCY))
+    assert edge.method == "gp" and beyond.method == "tpe" and "trials at once" in beyond.reason
 
 
 # ---- visible: logged once, stored with the run, in the report --------------------------------------------------

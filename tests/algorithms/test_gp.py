@@ -277,7 +277,7 @@ def test_quadratic_every_proposes_the_fit_on_its_turn_only_and_keeps_categorical
     trials = _history_with(points, losses, space)
     on_turn = gp.suggest(space, trials.history(), np.random.default_rng(3), quadratic_every=5)  # 30 % 5 == 0
     off_turn = gp.suggest(space, trials.history(), np.random.default_rng(3), quadratic_every=7)
-    plain = gp.suggest(space, trials.history(), np.random.default_rng(3))
+    plain = gp.suggest(space, trials.history(), np.random.default_rng(3), quadratic_every=0)
     x_on = np.array([on_turn[f"x{i}"] for i in range(3)])
     assert np.abs(x_on - optimum).max() < 1e-3
     assert on_turn["a"] == points[int(np.argmin(losses))]["a"]  # categoricals: the best trial's option

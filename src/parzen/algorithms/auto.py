@@ -64,7 +64,7 @@ logger = logging.getLogger("parzen")
 GP_MAX_CATEGORICAL_SHARE = 0.25  # the GP while at most this share of the parameters are categorical
 GP_MAX_DIM = 10  # ... and the space has at most this many parameters
 GP_MAX_BUDGET = 200  # ... and the budget is at most this (unknown budget: while the history is below it)
-GP_MAX_CONCURRENCY = 1  # ... and one trial at a time (in flight plus the one asked; batches count too)
+GP_MAX_CONCURRENCY = 24  # ... and at most this many trials at once (in flight plus the ones asked; batches count)
 # Speed, not quality (benchmarks/auto_speed.py): past this many trials in the history, TPE, so a
 # suggestion stays under 50 ms at 100 trials and 300 ms at 500 on a 2-core machine.
 GP_MAX_HISTORY = 300

@@ -23,6 +23,10 @@ numpy and scipy only (no torch). What it does, and why:
   starts with analytic gradients (L-BFGS-B): a pool of uniform points and of moves around
   the best trials at several scales (a local search in the spirit of TuRBO's trust
   regions), the best distinct ones refined. See ``_acquisition.py``.
+* **A quadratic step.** Every ``quadratic_every``-th trial, the minimiser of a full
+  quadratic fitted to the best trials is proposed instead, when the fit ranks them as
+  their losses do (nevergrad's MetaModel lesson: it finds the floor of a smooth,
+  ill-conditioned valley that a stationary GP resolves slowly). See ``_quadratic.py``.
 * **Trials in flight.** Running trials and earlier points of the same batch stand in the
   model with a fantasy value (``in_flight``: the GP mean, "kriging believer", or the worst
   value, "constant liar"), so a batch spreads out. One fit serves a whole batch
