@@ -449,6 +449,7 @@ def render(
         decoy_table(res),
         distractor_table(res),
         report_suites.in_flight_section(suites.get("in_flight")),
+        report_suites.in_flight_auto_section(suites.get("in_flight")),
         report_suites.in_flight_ablation(suites.get("in_flight")),
         report_suites.driver_section(suites.get("driver")),
         in_flight_table(res),
@@ -458,7 +459,7 @@ def render(
         store_section(load),
         problem_tables(res),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(s for s in sections if s) + "\n"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -240,6 +240,52 @@ def in_flight_section(data: dict[str, Any] | None, evals: int = 200) -> str:
     return text + "\n\n" + _table(header, rows)
 
 
+def in_flight_auto_section(data: dict[str, Any] | None, evals: int = 200, auto: str = "parzen_auto") -> str:
+    """parzen's `auto` in flight beside parzen_tpe and optuna's two settings (the problems auto ran)."""
+    if not data or not data.get("runs"):
+        return ""
+    finals = _finals(data, evals)
+    by_seed = _seed_finals(data, evals)
+    rows, score, duels = [], {}, {}
+    for k in (8, 24):
+        names = {base: _flight_name(base, k) for base in (auto, PARZEN, *OPTUNA)}
+        wins = total = 0
+        for problem in [p for p in PROBLEMS if finals.get((p, names[auto]))]:
+            med = {b: float(np.median(finals.get((problem, n)) or [math.nan])) for b, n in names.items()}
+            if any(math.isnan(v) for v in med.values()):
+                continue
+            for rival in (PARZEN, *OPTUNA):
+                duel = _duel(by_seed, problem, names[auto], names[rival])
+                duels[k, rival] = _add(duels.get((k, rival), (0, 0)), duel)
+            win = med[auto] <= min(med[o] for o in OPTUNA)
+            wins, total = wins + win, total + 1
+            mark = "**" if win else ""
+            rows.append(
+                [f"{k}", problem, str(len(finals[problem, names[auto]])), f"{mark}{med[auto]:.3g}{mark}"]
+                + [f"{med[b]:.3g}" for b in (PARZEN, *OPTUNA)]
+            )
+        score[k] = (wins, total)
+    if not rows:
+        return ""
+    summary = ", ".join(f"k = {k}: {w} of {t}" for k, (w, t) in score.items() if t)
+    duel_text = "; ".join(
+        f"k = {k}: " + ", ".join(f"{duels[k, r][0]}–{duels[k, r][1]} against {r}" for r in (PARZEN, *OPTUNA))
+        for k in (8, 24)
+        if (k, PARZEN) in duels
+    )
+    header = ["k", "problem", "seeds", auto, "parzen_tpe", "optuna TPE (constant_liar=True)", "constant_liar=False"]
+    text = (
+        "### `auto` in flight\n\n"
+        f"The same runs for `parzen.auto.suggest` (the GP at up to 24 trials at once on these flat spaces, TPE "
+        f"where the share of categorical parameters is above its threshold; the conditional problems go to TPE "
+        f"and are not repeated). Bold: auto at or below the better of optuna's two settings: {summary}. Run by "
+        f"run (strict wins–losses of auto): {duel_text}. Regenerate: "
+        "`python benchmarks/in_flight.py --methods parzen_auto --ks 8 24 --problems branin hartmann6 rosenbrock8 "
+        "ackley10 mixed svc`."
+    )
+    return text + "\n\n" + _table(header, rows)
+
+
 def _flight_name(base: str, k: int) -> str:
     """The method name of `base` at k in flight; optuna's two liar settings share their k = 1 run."""
     return f"{OPTUNA[0]}@1" if k == 1 and base == OPTUNA[1] else f"{base}@{k}"

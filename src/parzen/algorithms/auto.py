@@ -58,11 +58,11 @@ logger = logging.getLogger("parzen")
 
 # ---- the rule's thresholds -------------------------------------------------------------------------------
 # Learned by benchmarks/portfolio_cv.py (leave-one-problem-family-out cross-validation) from
-# benchmarks/results/portfolio_bbob*.json, portfolio_sklearn.json and portfolio_mixed.json; the run and its
+# benchmarks/results/portfolio_bbob*.json, portfolio_sklearn*.json and portfolio_mixed.json; the run and its
 # held-out ranks are in benchmarks/results/portfolio_cv.json and portfolio.md. Ties go to the smallest
-# thresholds, so these are also the edges of what was measured (dimension 10, budget 200).
+# thresholds, so these are also the edges of what was measured (dimension 20, budget 200, 24 at once).
 GP_MAX_CATEGORICAL_SHARE = 0.25  # the GP while at most this share of the parameters are categorical
-GP_MAX_DIM = 10  # ... and the space has at most this many parameters
+GP_MAX_DIM = 20  # ... and the space has at most this many parameters
 GP_MAX_BUDGET = 200  # ... and the budget is at most this (unknown budget: while the history is below it)
 GP_MAX_CONCURRENCY = 24  # ... and at most this many trials at once (in flight plus the ones asked; batches count)
 # Speed, not quality (benchmarks/auto_speed.py): past this many trials in the history, TPE, so a
