@@ -36,7 +36,7 @@ from portfolio_report import dim_of
 from scipy import stats
 
 HERE = Path(__file__).resolve().parent
-GP, TPE = "parzen_gp", "parzen_tpe"
+GP, TPE, LOCAL = "parzen_gp", "parzen_tpe", "parzen_local"
 # the variant measured before gp's defaults were set to it (same algorithm): used where parzen_gp has no run
 GP_ALIASES: tuple[str, ...] = ()  # a variant that stands for parzen_gp where it has no run (none since 8 Dec)
 ANCHORS = ("optuna_tpe", "optuna_gp", "ngopt", "smac_bb", "smac_hpo", "random")
@@ -48,6 +48,8 @@ GRID = {
     "D": (2, 5, 10, 20, INF),
     "B": (50, 100, 200, INF),
     "F": (1, 8, 24, INF),
+    "L": (2, 5, 10, 20, INF),  # local search (one trial at a time) from this dimension up ...
+    "LB": (50, 100, 200, INF),  # ... while the budget is at most this
 }
 
 
@@ -118,7 +120,7 @@ def load_cells(paths: list[Path], gp_variant: str = GP) -> list[Cell]:
         if gp_variant != GP and r["method"] == GP:
             continue
         method = GP if r["method"] in aliases else r["method"]
-        if method not in (GP, TPE, *ANCHORS):
+        if method not in (GP, TPE, LOCAL, *ANCHORS):
             continue
         concurrency = max(r["batch"], r.get("flight", 0), 1)
         for budget in BUDGETS:
@@ -157,29 +159,90 @@ def picks_gp(rule: dict[str, float], cell: Cell) -> bool:
     )
 
 
-def family_means(cells: list[Cell], rank_of) -> dict[str, float]:
-    by: dict[str, list[float]] = defaultdict(list)
-    for c in cells:
-        by[c.family].append(rank_of(c))
-    return {f: float(np.mean(v)) for f, v in by.items()}
+def picks_local(rule: dict[str, float], cell: Cell) -> bool:
+    """Local search: sequential, flat, numeric only (it never moves a categorical), from dimension L up,
+    budget at most LB."""
+    s = cell.shape
+    return (
+        not s.conditional
+        and cell.concurrency == 1
+        and s.categorical_share == 0
+        and s.dim >= rule["L"]
+        and cell.budget <= rule["LB"]
+    )
 
 
-def score(rule: dict[str, float], cells: list[Cell]) -> float:
-    """Mean over families of the rule's mean rank (every family weighs the same)."""
-    means = family_means(cells, lambda c: c.ranks[GP if picks_gp(rule, c) else TPE])
-    return float(np.mean(list(means.values())))
+def pick(rule: dict[str, float], cell: Cell) -> str:
+    """The method the rule picks in a cell (local first, as `parzen.auto` decides)."""
+    if picks_local(rule, cell):
+        return LOCAL
+    return GP if picks_gp(rule, cell) else TPE
 
 
 def rules() -> list[dict[str, float]]:
-    """The grid, smallest thresholds first (ties go to the first)."""
+    """The grid, smallest thresholds first (ties go to the first).
+
+    A rule that would pick local search in a cell where it did not run cannot be scored
+    (`Table.score` gives it inf); local ran on every sequential cell of BBOB and the mixed suite.
+    """
     keys = list(GRID)
-    return [dict(zip(keys, values)) for values in itertools.product(*(GRID[k] for k in keys))]
+    out = []
+    for values in itertools.product(*(GRID[k] for k in keys)):
+        rule = dict(zip(keys, values))
+        if rule["L"] == INF and rule["LB"] != GRID["LB"][0]:
+            continue  # no local search: LB does not matter
+        out.append(rule)
+    return out
+
+
+class Table:
+    """The cells as arrays, so thousands of rules are scored with a few numpy operations each."""
+
+    def __init__(self, cells: list[Cell]):
+        self.families = sorted({c.family for c in cells})
+        self.family = np.array([self.families.index(c.family) for c in cells])
+        self.dim = np.array([c.shape.dim for c in cells], dtype=float)
+        self.share = np.array([c.shape.categorical_share for c in cells])
+        self.flat = np.array([not c.shape.conditional for c in cells])
+        self.budget = np.array([c.budget for c in cells], dtype=float)
+        self.concurrency = np.array([c.concurrency for c in cells], dtype=float)
+        self.rank = {m: np.array([c.ranks.get(m, np.nan) for c in cells]) for m in (GP, TPE, LOCAL)}
+
+    def picks(self, rule: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Masks of the cells where the rule picks local search and the GP (as `pick`)."""
+        local = (
+            self.flat
+            & (self.concurrency == 1)
+            & (self.share == 0)
+            & (self.dim >= rule["L"])
+            & (self.budget <= rule["LB"])
+        )
+        gp = (
+            ~local
+            & self.flat
+            & (self.share <= rule["S"])
+            & (self.dim <= rule["D"])
+            & (self.budget <= rule["B"])
+            & (self.concurrency <= rule["F"])
+        )
+        return local, gp
+
+    def score(self, rule: dict[str, float]) -> float:
+        """Mean over families of the rule's mean rank; inf when it picks local search where it did not run."""
+        local, gp = self.picks(rule)
+        ranks = np.where(local, self.rank[LOCAL], np.where(gp, self.rank[GP], self.rank[TPE]))
+        if np.isnan(ranks).any():
+            return INF
+        sums = np.bincount(self.family, ranks, minlength=len(self.families))
+        counts = np.bincount(self.family, minlength=len(self.families))
+        return float(np.mean(sums[counts > 0] / counts[counts > 0]))
 
 
 def best_rule(cells: list[Cell]) -> tuple[dict[str, float], float]:
+    table = Table(cells)
     best, best_score = None, INF
     for rule in rules():
-        s = score(rule, cells)
+        s = table.score(rule)
         if s < best_score - 1e-12:
             best, best_score = rule, s
     assert best is not None
@@ -201,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cells = load_cells(paths, args.gp)
     families = sorted({c.family for c in cells})
-    methods = [GP, TPE, *ANCHORS]
+    methods = [GP, TPE, LOCAL, *ANCHORS]
     folds = []
     lines = [
         f"Leave-one-family-out over {len(families)} families, {len(cells)} cells, gp = {args.gp} "
@@ -214,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         train = [c for c in cells if c.family != held]
         test = [c for c in cells if c.family == held]
         rule, _ = best_rule(train)
-        auto_rank = float(np.mean([c.ranks[GP if picks_gp(rule, c) else TPE] for c in test]))
+        auto_rank = float(np.mean([c.ranks[pick(rule, c)] if pick(rule, c) in c.ranks else np.nan for c in test]))
         single = {}
         for m in methods:
             have = [c for c in test if m in c.ranks]
@@ -222,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             single[m] = (
                 (
                     float(np.mean([c.ranks[m] for c in have])),
-                    float(np.mean([c.ranks[GP if picks_gp(rule, c) else TPE] for c in have])),
+                    float(np.mean([c.ranks[pick(rule, c)] for c in have])),
                     len(have),
                 )
                 if have
@@ -252,8 +315,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Rule chosen on every family (the constants of auto.py): **{show(final)}** (score {final_score:.3f})",
     ]
-    gp_share = float(np.mean([picks_gp(final, c) for c in cells]))
-    lines.append(f"It picks the GP in {gp_share:.0%} of the cells.")
+    share = {m: float(np.mean([pick(final, c) == m for c in cells])) for m in (GP, TPE, LOCAL)}
+    lines.append(
+        f"It picks the GP in {share[GP]:.0%} of the cells, TPE in {share[TPE]:.0%}, local search in {share[LOCAL]:.0%}."
+    )
     text = "\n".join(lines)
     print(text)
     encode = lambda r: {k: (None if v == INF else v) for k, v in r.items()}  # noqa: E731

@@ -3,7 +3,7 @@
 A method name is ``<name>[key=value,...]``; the options go to the parzen suggest function or to the
 anchor's constructor. Names:
 
-* ``parzen_tpe``, ``parzen_gp``, ``parzen_rand``, ``parzen_auto`` (when `parzen.auto` exists):
+* ``parzen_tpe``, ``parzen_gp``, ``parzen_local``, ``parzen_rand``, ``parzen_auto``:
   parzen's `Tuner`, batches through ``ask_many`` (one model fit per batch);
 * ``optuna_tpe``, ``optuna_gp``: optuna's TPESampler and GPSampler with their defaults (GPSampler
   needs torch: installed in the bench environment only, never a dependency of parzen);
@@ -36,6 +36,7 @@ NAMES = (
     "parzen_gp",
     "parzen_rand",
     "parzen_auto",
+    "parzen_local",
     "optuna_tpe",
     "optuna_gp",
     "ngopt",
@@ -158,7 +159,7 @@ class Driver:
 
 def _parzen_algo(method: Method) -> Callable:
     import parzen
-    from parzen.algorithms import gp
+    from parzen.algorithms import gp, local
 
     if method.base == "parzen_auto":
         from parzen.algorithms import auto
@@ -168,6 +169,7 @@ def _parzen_algo(method: Method) -> Callable:
         base = {
             "parzen_tpe": parzen.tpe.suggest,
             "parzen_gp": gp.suggest,
+            "parzen_local": local.suggest,
             "parzen_rand": parzen.rand.suggest,
             "random": parzen.rand.suggest,
         }[method.base]
@@ -363,6 +365,7 @@ _DRIVERS: dict[str, Callable[..., Driver]] = {
     "parzen_gp": _Parzen,
     "parzen_rand": _Parzen,
     "parzen_auto": _Parzen,
+    "parzen_local": _Parzen,
     "random": _Parzen,
     "optuna_tpe": _Optuna,
     "optuna_gp": _Optuna,

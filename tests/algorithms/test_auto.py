@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from parzen import Trials, Tuner, fmin, hp, tpe
-from parzen.algorithms import auto, gp
+from parzen.algorithms import auto, gp, local
 from parzen.space import compile_space
 from parzen.storage.store import TrialStore
 from parzen.testing.algorithms import SPACES, AlgorithmContract
@@ -71,10 +71,37 @@ def test_a_space_of_mostly_categorical_parameters_follows_the_learned_share():
     assert decision.method == ("tpe" if auto.GP_MAX_CATEGORICAL_SHARE < 0.8 else "gp")
 
 
-def test_a_space_beyond_the_learned_dimension_goes_to_tpe():
+def test_a_space_beyond_the_learned_dimension_goes_to_tpe_with_trials_in_flight():
     wide = {f"x{i}": hp.uniform(f"x{i}", 0, 1) for i in range(auto.GP_MAX_DIM + 1)}
     space, history = history_of(wide, 5)
-    assert auto.describe(space, history).method == "tpe"
+    decision = auto.decide(auto.features(space, history, extra=1))
+    assert decision.method == "tpe" and "dimension" in decision.reason
+
+
+NUMERIC = {f"x{i}": hp.uniform(f"x{i}", -5, 5) for i in range(auto.LOCAL_MIN_DIM - 1)} | {
+    "n": hp.randint("n", 1, 50),
+}
+
+
+def test_one_trial_at_a_time_on_enough_numeric_parameters_goes_to_local_search():
+    space, history = history_of(NUMERIC, 5)
+    decision = auto.describe(space, history, budget=auto.LOCAL_MAX_BUDGET)
+    assert decision.method == "local" and f"{auto.LOCAL_MIN_DIM} >= {auto.LOCAL_MIN_DIM}" in decision.reason
+
+
+def test_local_search_is_left_below_its_dimension_with_a_categorical_in_flight_and_past_its_budget():
+    narrow = dict(list(NUMERIC.items())[1:])
+    space, history = history_of(narrow, 5)
+    assert auto.describe(space, history).method == "gp"  # one parameter fewer
+    space, history = history_of(NUMERIC | {"c": hp.choice("c", ["a", "b"])}, 5)
+    assert auto.describe(space, history).method == "gp"  # a categorical: local search would never move it
+    space, history = history_of(NUMERIC, 5, running=1)
+    assert auto.describe(space, history).method == "gp"  # two at once
+    space, history = history_of(NUMERIC, 5)
+    assert auto.decide(auto.features(space, history, capacity=4)).method == "gp"  # the executor runs 4 at once
+    assert auto.describe(space, history, budget=auto.LOCAL_MAX_BUDGET + 1).method == "tpe"
+    space, history = history_of(NUMERIC, auto.LOCAL_MAX_BUDGET)
+    assert auto.describe(space, history).method == "tpe"  # budget unknown: up to the learned one
 
 
 def test_without_a_budget_the_gp_hands_over_to_tpe_during_the_run():
@@ -109,13 +136,18 @@ def test_several_objectives_go_to_tpe():
 
 def test_auto_hands_the_call_to_the_chosen_method():
     """The same points as the method it names, for the same seed and history, one point or a batch."""
-    for space_def, n in ((FLAT, 1), (FLAT, 4), (SPACES["conditional"], 1), (SPACES["conditional"], 4)):
+    cases = [(FLAT, 1), (FLAT, 4), (SPACES["conditional"], 1), (SPACES["conditional"], 4), (NUMERIC, 1)]
+    methods = {"gp": gp.suggest_many, "tpe": tpe.suggest_many, "local": local.suggest_many}
+    seen = set()
+    for space_def, n in cases:
         space, history = history_of(space_def, 12)
         ours = auto.suggest_many(space, history, np.random.default_rng(3), n)
         named = auto.decide(auto.features(space, history, extra=n - 1)).method
-        expected = gp.suggest_many if named == "gp" else tpe.suggest_many
+        seen.add(named)
+        expected = methods[named]
         space, history = history_of(space_def, 12)
         assert ours == expected(space, history, np.random.default_rng(3), n)
+    assert seen == set(methods)
 
 
 def test_a_batch_counts_as_trials_at_once():

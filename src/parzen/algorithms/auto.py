@@ -1,12 +1,14 @@
-"""An automatic choice between TPE and a Gaussian process, per run and per suggestion (issue 26).
+"""An automatic choice between TPE, a Gaussian process and local search, per run and per suggestion (issue 26).
 
     from parzen import auto
     fmin(objective, space, algo=auto.suggest, max_evals=100)
 
-No single optimiser is best at 50-200 evaluations: a Gaussian process (`parzen.algorithms.gp`)
-leads on flat, mostly numeric, low-dimensional spaces; TPE leads on conditional spaces, on
-many categorical parameters, and once the history is long. `auto` reads what it knows
-before each suggestion, decides, and hands the call to the chosen method:
+No single optimiser is best at 50-200 evaluations: local search from the centre of the space
+(`parzen.algorithms.local`, COBYLA) leads on numeric spaces of five parameters and more when
+trials run one at a time; a Gaussian process (`parzen.algorithms.gp`) leads on flat, mostly
+numeric spaces otherwise, with trials in flight too; TPE leads on conditional spaces, on many
+categorical parameters, and once the history is long. `auto` reads what it knows before each
+suggestion, decides, and hands the call to the chosen method:
 
 * the space: its dimension, the share of categorical parameters, whether some parameter is
   active under some choices only (conditional: TPE, since the GP would have to model
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from parzen.algorithms import tpe
+from parzen.algorithms import local, tpe
 from parzen.algorithms.gp import suggest_many as gp_suggest_many
 from parzen.algorithms.gp._core import is_conditional
 from parzen.space import Categorical, CompiledSpace, Numeric
@@ -60,14 +62,19 @@ logger = logging.getLogger("parzen")
 # Learned by benchmarks/portfolio_cv.py (leave-one-problem-family-out cross-validation) from
 # benchmarks/results/portfolio_bbob*.json, portfolio_sklearn*.json and portfolio_mixed.json; the run and its
 # held-out ranks are in benchmarks/results/portfolio_cv.json and portfolio.md. Ties go to the smallest
-# thresholds, so these are also the edges of what was measured (dimension 20, budget 200, 24 at once).
+# thresholds, so these are also the edges of what was measured (budget 200, 24 at once; dimension 10 for the GP:
+# at 20, local search took every sequential cell and no GP ran with trials in flight).
 GP_MAX_CATEGORICAL_SHARE = 0.25  # the GP while at most this share of the parameters are categorical
-GP_MAX_DIM = 20  # ... and the space has at most this many parameters
+GP_MAX_DIM = 10  # ... and the space has at most this many parameters
 GP_MAX_BUDGET = 200  # ... and the budget is at most this (unknown budget: while the history is below it)
 GP_MAX_CONCURRENCY = 24  # ... and at most this many trials at once (in flight plus the ones asked; batches count)
 # Speed, not quality (benchmarks/auto_speed.py): past this many trials in the history, TPE, so a
 # suggestion stays under 50 ms at 100 trials and 300 ms at 500 on a 2-core machine.
 GP_MAX_HISTORY = 300
+# Local search (COBYLA from the centre, parzen.algorithms.local): one trial at a time, numeric parameters only
+# (it never moves a categorical one), from this dimension up, while the budget is at most LOCAL_MAX_BUDGET.
+LOCAL_MIN_DIM = 5
+LOCAL_MAX_BUDGET = 200
 
 
 @dataclass(frozen=True)
@@ -102,12 +109,12 @@ class Decision:
     """A method and why: the features it was decided on.
 
     Attributes:
-        method: ``"gp"`` or ``"tpe"``.
+        method: ``"local"``, ``"gp"`` or ``"tpe"``.
         reason: the first rule that applied, in words.
         features: what the rule read.
     """
 
-    method: str  # "gp" or "tpe"
+    method: str  # "local", "gp" or "tpe"
     reason: str
     features: Features
 
@@ -169,11 +176,19 @@ def decide(f: Features) -> Decision:
         return Decision("tpe", "several objectives or constraints: the GP reads one loss", f)
     if f.conditional:
         return Decision("tpe", "conditional space: the GP never models inactive parameters", f)
+    concurrency = max(f.in_flight + 1, f.capacity or 1)
+    local_budget = f.budget <= LOCAL_MAX_BUDGET if f.budget is not None else f.n_trials < LOCAL_MAX_BUDGET
+    if concurrency == 1 and f.categorical_share == 0 and f.dim >= LOCAL_MIN_DIM and local_budget:
+        return Decision(
+            "local",
+            f"one trial at a time, {f.dim} >= {LOCAL_MIN_DIM} numeric parameters, budget "
+            f"{f.budget if f.budget is not None else 'unknown'} <= {LOCAL_MAX_BUDGET}",
+            f,
+        )
     if f.categorical_share > GP_MAX_CATEGORICAL_SHARE:
         return Decision("tpe", f"categorical share {f.categorical_share:.2f} > {GP_MAX_CATEGORICAL_SHARE}", f)
     if f.dim > GP_MAX_DIM:
         return Decision("tpe", f"dimension {f.dim} > {GP_MAX_DIM}", f)
-    concurrency = max(f.in_flight + 1, f.capacity or 1)
     if concurrency > GP_MAX_CONCURRENCY:
         return Decision("tpe", f"{concurrency} trials at once > {GP_MAX_CONCURRENCY}", f)
     if f.budget is not None and f.budget > GP_MAX_BUDGET:
@@ -266,6 +281,8 @@ def suggest_many(
     known = budget if budget is not None else state.budget
     decision = decide(features(space, history, known, n - 1, state.capacity))
     _note(space, decision)
+    if decision.method == "local":
+        return local.suggest_many(space, history, rng, n)
     if decision.method == "gp":
         return gp_suggest_many(space, history, rng, n)
     return tpe.suggest_many(space, history, rng, n)
