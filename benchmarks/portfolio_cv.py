@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         train = [c for c in cells if c.family != held]
         test = [c for c in cells if c.family == held]
         rule, _ = best_rule(train)
-        auto_rank = float(np.mean([c.ranks[pick(rule, c)] if pick(rule, c) in c.ranks else np.nan for c in test]))
+        auto_rank = float(np.mean([c.ranks.get(pick(rule, c), np.nan) for c in test]))
         single = {}
         for m in methods:
             have = [c for c in test if m in c.ranks]

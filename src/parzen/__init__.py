@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "auto": "parzen.algorithms.auto",
     "gp": "parzen.algorithms.gp",
     "grid": "parzen.algorithms.grid",
+    "local": "parzen.algorithms.local",
     "mix": "parzen.algorithms.mix",
     "rand": "parzen.algorithms.rand",
     "tpe": "parzen.algorithms.tpe",
@@ -111,6 +112,7 @@ __all__ = [
     "hp",
     "hypervolume",
     "load_trials",
+    "local",
     "mix",
     "partial",
     "pruners",
@@ -124,7 +126,7 @@ __all__ = [
 ]
 
 _MODULES = {"base", "pruners", "early_stop", "exceptions", "hp", "pyll", "anneal", "grid", "mix", "rand", "tpe"}
-_MODULES |= {"auto", "gp"}  # issue 26
+_MODULES |= {"auto", "gp", "local"}  # issue 26
 
 
 def __getattr__(name: str) -> Any:
@@ -190,7 +192,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see: the names as if imported e
     )
     from parzen._remote.report import TrialPruned, report
     from parzen._remote.resources import trial_resources
-    from parzen.algorithms import anneal, auto, gp, grid, mix, rand, tpe
+    from parzen.algorithms import anneal, auto, gp, grid, local, mix, rand, tpe
     from parzen.driver import early_stop
     from parzen.driver.fmin import fmin, partial
     from parzen.driver.tuner import Suggestion, Tuner

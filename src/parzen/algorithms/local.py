@@ -11,20 +11,22 @@ models, ``scipy.optimize``) from the middle of each range, with a first step of 
 it. This module is that method, written as a parzen algorithm:
 
 * **Coordinates.** gp's (`parzen.algorithms.gp._space`): each numeric parameter's ``u`` in
-  ``[0, 1]`` (log parameters on their log scale, an unbounded one +-3 prior sigmas), points
-  outside reflected back in, integer and quantised values snapped to their grid before they
-  are tried. Categorical parameters keep the start point's options: COBYLA moves the numeric
-  ones only (`parzen.auto` sends it spaces with few categoricals).
+  ``[0, 1]`` (log parameters on their log scale; an unbounded one over +-3 prior sigmas),
+  points outside reflected back in, integer and quantised values snapped to their grid before
+  they are tried. Categorical parameters keep the start point's options: COBYLA moves the
+  numeric ones only (`parzen.auto` sends it numeric spaces only).
 * **Start.** The centre of the space (``u = 0.5``, each categorical's most probable option)
   is the first trial; with ``n_startup > 0``, that many Sobol points instead, and COBYLA starts
   from the best of them.
-* **A pure function of the history.** COBYLA keeps its state in a running loop, so each call
-  replays it from the start on the trials so far: the k-th point it asks is answered with the
-  k-th trial's loss (failed trials: the worst loss before them, so a replay never changes what
-  an earlier call saw) until it asks a point no trial holds, which is the suggestion. If a trial
-  is not the point COBYLA asked (another algorithm made it, or scipy's version changed), the
-  search restarts from the best trial so far; when COBYLA converges, it restarts too, from the
-  best trial with its first step. A replay costs about a millisecond per trial.
+* **A pure function of the history.** COBYLA keeps its state in a running loop, so it is
+  replayed on the trials so far: the k-th point it asks is answered with the k-th trial's loss
+  (failed trials: the worst loss before them, so a later trial never changes what an earlier
+  call saw), and a point tried before with that trial's loss, until it asks a point no trial
+  holds: the suggestion. If a trial is not the point COBYLA asked (another algorithm made it,
+  or scipy's version changed), the search restarts from the best trial so far; when COBYLA
+  converges, it restarts too, from the best trial with its first step. The run keeps its replay
+  (COBYLA paused on a helper thread, see `_Cobyla`) and checks it against the history at each
+  call; a resume replays from scratch, to the same point.
 * **Sequential.** COBYLA asks one point at a time. While a trial of its own is running, or for
   the other points of a batch, points are drawn around the best trial at the scale of the last
   steps; the replay then restarts from the best trial. `parzen.auto` uses it one trial at a time.
@@ -69,7 +71,11 @@ class LocalOptions:
 
     @staticmethod
     def of(options: dict[str, Any]) -> LocalOptions:
-        """Checked options: a named error for an unknown one or a value out of range."""
+        """Checked options: a named error for an unknown one or a value out of range.
+
+        Args:
+            options: the keyword options given to ``local.suggest``.
+        """
         known = set(LocalOptions.__dataclass_fields__)
         unknown = sorted(set(options) - known)
         if unknown:
@@ -259,7 +265,8 @@ class _Replay:
         t0 = self.x0[numeric].copy()
         if self.stale:
             step = np.random.default_rng([self.index, self.stale]).standard_normal(len(numeric))
-            t0 = _reflect(t0 + self.opts.rho_begin * step / max(float(np.linalg.norm(step)), 1e-12) * np.sqrt(len(numeric)))
+            step *= np.sqrt(len(numeric)) / max(float(np.linalg.norm(step)), 1e-12)
+            t0 = _reflect(t0 + self.opts.rho_begin * step)
         self.fresh = 0
         self.run = _Cobyla(t0, self.opts.rho_begin, self.opts.rho_end)
 
