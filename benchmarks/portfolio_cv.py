@@ -6,18 +6,22 @@
 A *cell* is one problem, replicate, budget and concurrency (batch size or trials in flight) where parzen's
 gp and tpe both have a run. The family of rules (the module docstring of `parzen.algorithms.auto`):
 
-    tpe if the space is conditional (the GP never models inactive parameters), else
-    gp  if categorical share <= S and dimension <= D and budget <= B and concurrency <= F, else tpe
+    tpe   if the space is conditional (neither model handles inactive parameters), else
+    local if one trial at a time, no categorical parameter, dimension >= L, budget <= LB and
+             budget <= LR x dimension, else
+    gp    if categorical share <= S and dimension <= D and budget <= B and concurrency <= F, else tpe
 
-with S, D, B, F on small grids. A rule's outcome in a cell is the run of the method it picks there, so its
-rank is that method's rank among the methods compared in the cell (parzen gp and tpe and every anchor that
-ran there; ties share). Families: the five BBOB function groups (every dimension), each scikit-learn model,
-the mixed problems and the conditional ones. Each family weighs the same: a rule's score is the mean over
-families of its mean rank in the family's cells. For each family, the rule with the best score on the
-*other* families is chosen and its rank on the held-out family reported beside each single method's rank
-on the same cells. Ties between rules go to the smallest thresholds (never extrapolate the GP beyond what
-the data supports). The final rule is chosen on all families: its thresholds are the constants of
-`parzen/algorithms/auto.py`.
+with S, D, B, F, L, LB, LR on small grids. A rule's outcome in a cell is the run of the method it picks
+there, so its rank is that method's rank among the methods compared in the cell (parzen gp, tpe and local
+and every anchor that ran there; ties share); a rule that picks local search where it has no run cannot be
+scored (local ran on every sequential cell of BBOB and the mixed suite). Families: the five BBOB function
+groups (every dimension), each scikit-learn model, the mixed problems and the conditional ones. Each
+family weighs the same: a rule's score is the mean over families of its mean rank in the family's cells.
+For each family, the rule with the best score on the *other* families is chosen and its rank on the
+held-out family reported beside each single method's rank on the same cells. Ties between rules go to the
+rule that uses the GP and local search least (the smallest D, B, F, S, the largest L, the smallest LB and
+LR): neither is extrapolated beyond what the data supports. The final rule is chosen on all families: its
+thresholds are the constants of `parzen/algorithms/auto.py`.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ GP, TPE, LOCAL = "parzen_gp", "parzen_tpe", "parzen_local"
 # the variant measured before gp's defaults were set to it (same algorithm): used where parzen_gp has no run
 GP_ALIASES: tuple[str, ...] = ()  # a variant that stands for parzen_gp where it has no run (none since 8 Dec)
 ANCHORS = ("optuna_tpe", "optuna_gp", "ngopt", "smac_bb", "smac_hpo", "random")
-BUDGET_AWARE = ("ngopt", "smac_bb", "smac_hpo")
+BUDGET_AWARE = ("ngopt", "smac_bb", "smac_hpo", "parzen_auto")  # told the budget: a run per budget
 BUDGETS = (50, 100, 128, 200)
 INF = math.inf
 GRID = {
@@ -48,8 +52,9 @@ GRID = {
     "D": (2, 5, 10, 20, INF),
     "B": (50, 100, 200, INF),
     "F": (1, 8, 24, INF),
-    "L": (2, 5, 10, 20, INF),  # local search (one trial at a time) from this dimension up ...
+    "L": (INF, 20, 10, 5, 2),  # local search (one trial at a time) from this dimension up (ties: the largest) ...
     "LB": (50, 100, 200, INF),  # ... while the budget is at most this
+    "LR": (10, 20, 40, INF),  # ... and at most this many trials per parameter
 }
 
 
@@ -169,6 +174,7 @@ def picks_local(rule: dict[str, float], cell: Cell) -> bool:
         and s.categorical_share == 0
         and s.dim >= rule["L"]
         and cell.budget <= rule["LB"]
+        and cell.budget <= rule["LR"] * s.dim
     )
 
 
@@ -189,8 +195,8 @@ def rules() -> list[dict[str, float]]:
     out = []
     for values in itertools.product(*(GRID[k] for k in keys)):
         rule = dict(zip(keys, values))
-        if rule["L"] == INF and rule["LB"] != GRID["LB"][0]:
-            continue  # no local search: LB does not matter
+        if rule["L"] == INF and (rule["LB"] != GRID["LB"][0] or rule["LR"] != GRID["LR"][0]):  # INF comes first
+            continue  # no local search: LB and LR do not matter
         out.append(rule)
     return out
 
@@ -216,6 +222,7 @@ class Table:
             & (self.share == 0)
             & (self.dim >= rule["L"])
             & (self.budget <= rule["LB"])
+            & (self.budget <= rule["LR"] * self.dim)
         )
         gp = (
             ~local

@@ -182,8 +182,8 @@ class _Parzen(Driver):
 
         self.tuner = Tuner(space, algo=_parzen_algo(method), trials=Trials(), rstate=np.random.default_rng(seed))
         begin = getattr(getattr(self.tuner.algo, "func", self.tuner.algo), "begin_run", None)
-        if begin is not None:  # as fmin does: auto learns how many trials run at once (not the budget, so one
-            begin(self.tuner.space, None, workers)  # run of 200 still answers 50 and 100)
+        if begin is not None:  # as fmin does: auto learns the budget and how many trials run at once, so its
+            begin(self.tuner.space, evals, workers)  # runs are budget-aware (a run per budget, like NGOpt's)
 
     def ask(self, n: int) -> list[tuple[Any, dict[str, Any]]]:
         asked = self.tuner.ask_many(n) if n > 1 else [self.tuner.ask()]

@@ -40,6 +40,7 @@ DEFAULT_METHODS = (
 )
 BBOB_ORDER = ["separable", "moderate", "ill-conditioned", "multimodal", "weak structure"]
 ANCHORS = ("optuna_gp", "optuna_tpe", "ngopt", "smac_bb", "smac_hpo", "random")
+BUDGET_AWARE = ("ngopt", "smac_bb", "smac_hpo", "parzen_auto")  # told the budget: only that budget's run counts
 
 
 def load_runs(suite: str, files: Iterable[Path] | None = None) -> list[dict[str, Any]]:
@@ -71,7 +72,7 @@ class Table:
                 continue
             if dims and dim_of(r) not in dims:
                 continue
-            if r["method"] in ("ngopt", "smac_bb", "smac_hpo") and r["evals"] != budget:
+            if r["method"] in BUDGET_AWARE and r["evals"] != budget:
                 continue  # told the budget: only its own budget's run counts
             cell = (r["problem"], r["seed"])
             if r["method"] in self.loss[cell] and r["evals"] != budget:

@@ -83,9 +83,12 @@ NUMERIC = {f"x{i}": hp.uniform(f"x{i}", -5, 5) for i in range(auto.LOCAL_MIN_DIM
 }
 
 
+LOCAL_LIMIT = min(auto.LOCAL_MAX_BUDGET, auto.LOCAL_MAX_PER_DIM * auto.LOCAL_MIN_DIM)
+
+
 def test_one_trial_at_a_time_on_enough_numeric_parameters_goes_to_local_search():
     space, history = history_of(NUMERIC, 5)
-    decision = auto.describe(space, history, budget=auto.LOCAL_MAX_BUDGET)
+    decision = auto.describe(space, history, budget=LOCAL_LIMIT)
     assert decision.method == "local" and f"{auto.LOCAL_MIN_DIM} >= {auto.LOCAL_MIN_DIM}" in decision.reason
 
 
@@ -99,9 +102,12 @@ def test_local_search_is_left_below_its_dimension_with_a_categorical_in_flight_a
     assert auto.describe(space, history).method == "gp"  # two at once
     space, history = history_of(NUMERIC, 5)
     assert auto.decide(auto.features(space, history, capacity=4)).method == "gp"  # the executor runs 4 at once
-    assert auto.describe(space, history, budget=auto.LOCAL_MAX_BUDGET + 1).method == "tpe"
-    space, history = history_of(NUMERIC, auto.LOCAL_MAX_BUDGET)
-    assert auto.describe(space, history).method == "tpe"  # budget unknown: up to the learned one
+    beyond = auto.describe(space, history, budget=LOCAL_LIMIT + 1)
+    assert beyond.method == ("gp" if LOCAL_LIMIT < auto.GP_MAX_BUDGET else "tpe")
+    space, history = history_of(NUMERIC, LOCAL_LIMIT - 1)
+    assert auto.describe(space, history).method == "local"  # budget unknown: local search up to the limit ...
+    space, history = history_of(NUMERIC, LOCAL_LIMIT)
+    assert auto.describe(space, history).method != "local"  # ... then the rest of the rule
 
 
 def test_without_a_budget_the_gp_hands_over_to_tpe_during_the_run():

@@ -72,9 +72,12 @@ GP_MAX_CONCURRENCY = 24  # ... and at most this many trials at once (in flight p
 # suggestion stays under 50 ms at 100 trials and 300 ms at 500 on a 2-core machine.
 GP_MAX_HISTORY = 300
 # Local search (COBYLA from the centre, parzen.algorithms.local): one trial at a time, numeric parameters only
-# (it never moves a categorical one), from this dimension up, while the budget is at most LOCAL_MAX_BUDGET.
+# (it never moves a categorical one), from this dimension up, while the budget is at most LOCAL_MAX_BUDGET and
+# LOCAL_MAX_PER_DIM trials per parameter (unknown budget: while the history is below both; then the rest of the
+# rule goes on from its trials). Ties in the cross-validation go to the largest dimension: local search only where measured.
 LOCAL_MIN_DIM = 5
 LOCAL_MAX_BUDGET = 200
+LOCAL_MAX_PER_DIM = 20
 
 
 @dataclass(frozen=True)
@@ -177,12 +180,13 @@ def decide(f: Features) -> Decision:
     if f.conditional:
         return Decision("tpe", "conditional space: the GP never models inactive parameters", f)
     concurrency = max(f.in_flight + 1, f.capacity or 1)
-    local_budget = f.budget <= LOCAL_MAX_BUDGET if f.budget is not None else f.n_trials < LOCAL_MAX_BUDGET
+    local_limit = min(LOCAL_MAX_BUDGET, LOCAL_MAX_PER_DIM * f.dim)
+    local_budget = f.budget <= local_limit if f.budget is not None else f.n_trials < local_limit
     if concurrency == 1 and f.categorical_share == 0 and f.dim >= LOCAL_MIN_DIM and local_budget:
+        budget = f"budget {f.budget}" if f.budget is not None else f"budget unknown, history {f.n_trials}"
         return Decision(
             "local",
-            f"one trial at a time, {f.dim} >= {LOCAL_MIN_DIM} numeric parameters, budget "
-            f"{f.budget if f.budget is not None else 'unknown'} <= {LOCAL_MAX_BUDGET}",
+            f"one trial at a time, {f.dim} >= {LOCAL_MIN_DIM} numeric parameters, {budget} <= {local_limit}",
             f,
         )
     if f.categorical_share > GP_MAX_CATEGORICAL_SHARE:
