@@ -74,7 +74,8 @@ GP_MAX_HISTORY = 300
 # Local search (COBYLA from the centre, parzen.algorithms.local): one trial at a time, numeric parameters only
 # (it never moves a categorical one), from this dimension up, while the budget is at most LOCAL_MAX_BUDGET and
 # LOCAL_MAX_PER_DIM trials per parameter (unknown budget: while the history is below both; then the rest of the
-# rule goes on from its trials). Ties in the cross-validation go to the largest dimension: local search only where measured.
+# rule goes on from its trials). Ties in the cross-validation go to the largest dimension: local search only
+# where it was measured to help.
 LOCAL_MIN_DIM = 5
 LOCAL_MAX_BUDGET = 200
 LOCAL_MAX_PER_DIM = 20
