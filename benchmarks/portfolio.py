@@ -72,6 +72,7 @@ def save(path: Path, data: dict[str, Any]) -> None:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
     data["meta"] = {
+        **data.get("meta", {}),  # keeps what else was recorded (renames)
         "versions": versions,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),

@@ -15,6 +15,8 @@ import portfolio_report
 
 HERE = Path(__file__).resolve().parent
 METHODS = [
+    "parzen_auto",
+    "parzen_local",
     "parzen_gp",
     "parzen_gp[quadratic_every=0]",
     "parzen_tpe",
@@ -58,9 +60,13 @@ def main() -> int:
         "batches of 8; several are saturated (every method ties), so they discriminate little. Mixed: the "
         "quality suite's mixed, svc, distractor (flat) and conditional, decoy (conditional), 5 seeds. "
         "parzen_gp is gp's default since 8 Dec (quadratic_every=5); parzen_gp[quadratic_every=0] is the GP "
-        "without the quadratic step (the default until then). parzen_auto is not a row of its own: under its "
-        "rule (below) it hands every call to gp or tpe with the same generator, so its run is that method's, "
-        "point for point (checked on the 25 mixed runs); its held-out ranks are in the cross-validation.",
+        "without the quadratic step (the default until then). parzen_local is COBYLA from the centre (added "
+        "8 Dec). parzen_auto is the rule with local search (8 Dec: local search, GP, TPE), told the budget as "
+        "fmin tells it, so each budget is a run of its own (BBOB sequential d=2/5 instances 1-3, d=10/20 "
+        "instance 1, d=5 at 100 instances 4-5 too; the mixed suite; the sequential scikit-learn runs); where "
+        "it did not run (in flight, scikit-learn in batches), its rule hands every call to gp, so its run "
+        "would be gp's point for point; its held-out ranks are in the cross-validation. "
+        "parzen_auto[rule=2026-12-07] is the rule before local search (GP up to d=20).",
         "",
     ]
     sections = [
@@ -68,6 +74,10 @@ def main() -> int:
         ("BBOB d=5, 8 in flight", ["--suite", "bbob", "--dims", "5", "--budgets", "100", "--flight", "8"]),
         ("BBOB d=5, 24 in flight", ["--suite", "bbob", "--dims", "5", "--budgets", "100", "--flight", "24"]),
         ("scikit-learn suite, batches of 8", ["--suite", "sklearn"]),
+        (
+            "scikit-learn, one trial at a time (dt, mlp: numeric spaces of 6 and 9)",
+            ["--suite", "sklearn", "--batch", "1"],
+        ),
         ("Mixed and conditional problems (the quality suite), sequential", ["--suite", "mixed"]),
     ]
     for title, args in sections:

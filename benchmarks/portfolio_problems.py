@@ -157,6 +157,24 @@ def _space_mlp(hp: Any) -> dict:
     }
 
 
+def _space_hgb(hp: Any) -> dict:
+    """Histogram gradient boosting with early stopping: 11 numeric parameters (not one of bayesmark's spaces:
+    a numeric tuning problem past ten parameters, where auto's rule decides between local search and the GP)."""
+    return {
+        "learning_rate": hp.loguniform("learning_rate", math.log(1e-3), math.log(1.0)),
+        "max_iter": hp.uniformint("max_iter", 10, 200),
+        "max_leaf_nodes": hp.uniformint("max_leaf_nodes", 2, 64),
+        "max_depth": hp.uniformint("max_depth", 2, 12),
+        "min_samples_leaf": hp.uniformint("min_samples_leaf", 1, 60),
+        "l2_regularization": hp.loguniform("l2_regularization", math.log(1e-6), math.log(10.0)),
+        "max_features": hp.uniform("max_features", 0.1, 1.0),
+        "max_bins": hp.uniformint("max_bins", 16, 255),
+        "validation_fraction": hp.uniform("validation_fraction", 0.1, 0.3),
+        "n_iter_no_change": hp.uniformint("n_iter_no_change", 2, 20),
+        "tol": hp.loguniform("tol", math.log(1e-7), math.log(1e-1)),
+    }
+
+
 def _space_rf(hp: Any) -> dict:
     space = _space_dt(hp)
     space["criterion"] = hp.choice("criterion", ["gini", "entropy"])  # a categorical, as bayesmark's RF has
@@ -167,7 +185,8 @@ def _model(model: str, params: dict[str, Any], classification: bool) -> Any:
     from sklearn import ensemble, linear_model, neighbors, neural_network, svm, tree
 
     p = dict(params)
-    for name in ("max_depth", "n_neighbors", "p", "n_estimators", "hidden_layer_sizes", "batch_size"):
+    integers = ("max_depth", "n_neighbors", "p", "n_estimators", "hidden_layer_sizes", "batch_size", "max_iter")
+    for name in (*integers, "max_leaf_nodes", "min_samples_leaf", "max_bins", "n_iter_no_change"):
         if name in p:
             p[name] = int(round(p[name]))
     if model == "dt":
@@ -189,6 +208,9 @@ def _model(model: str, params: dict[str, Any], classification: bool) -> Any:
         if classification:
             return linear_model.LogisticRegression(solver="liblinear", l1_ratio=1.0, **p)
         return linear_model.Lasso(alpha=1.0 / p["C"], random_state=0)
+    if model == "hgb":
+        cls = ensemble.HistGradientBoostingClassifier if classification else ensemble.HistGradientBoostingRegressor
+        return cls(early_stopping=True, random_state=0, **p)
     if model == "mlp":
         cls = neural_network.MLPClassifier if classification else neural_network.MLPRegressor
         return cls(solver="adam", early_stopping=True, max_iter=40, random_state=0, **p)
@@ -203,6 +225,7 @@ SPACES = {
     "ada": _space_ada,
     "lasso": _space_lasso,
     "mlp": _space_mlp,
+    "hgb": _space_hgb,
 }
 # (model, data): the cheap-enough pairs of bayesmark's grid on this 2-core machine
 SKLEARN_PROBLEMS = (
