@@ -44,7 +44,7 @@ PARZEN_SRC = HERE.parent / "src" / "parzen"
 BUDGETS = (25, 50, 100, 128, 200)
 ANCHORS = ("optuna_tpe", "optuna_gp", "ngopt", "smac_bb", "smac_hpo", "random")
 ALL_METHODS = ("parzen_tpe", "parzen_gp", *ANCHORS)
-BUDGET_AWARE = ("ngopt", "smac_bb", "smac_hpo")  # told the budget: a run answers only its own
+BUDGET_AWARE = ("ngopt", "smac_bb", "smac_hpo", "parzen_auto")  # told the budget: a run answers only its own
 
 
 def parzen_hash() -> str:

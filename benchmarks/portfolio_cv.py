@@ -2,6 +2,7 @@
 
     python benchmarks/portfolio_cv.py                 # reads results/portfolio_{bbob,sklearn,mixed}*.json
     python benchmarks/portfolio_cv.py --out results/portfolio_cv.json
+    python benchmarks/portfolio_cv.py --compare parzen_local "parzen_local[startup=gp,startup_per_dim=10]"
 
 A *cell* is one problem, replicate, budget and concurrency (batch size or trials in flight) where parzen's
 gp and tpe both have a run. The family of rules (the module docstring of `parzen.algorithms.auto`):
@@ -41,6 +42,9 @@ from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 GP, TPE, LOCAL = "parzen_gp", "parzen_tpe", "parzen_local"
+# auto's local-search arm: the GP for 5 trials per parameter, then COBYLA from its best (chosen over COBYLA from
+# the centre and over 10 per parameter by holding out the whole procedure with each: portfolio.md)
+LOCAL_ARM = "parzen_local[startup=gp,startup_per_dim=5]"
 # the variant measured before gp's defaults were set to it (same algorithm): used where parzen_gp has no run
 GP_ALIASES: tuple[str, ...] = ()  # a variant that stands for parzen_gp where it has no run (none since 8 Dec)
 ANCHORS = ("optuna_tpe", "optuna_gp", "ngopt", "smac_bb", "smac_hpo", "random")
@@ -110,11 +114,12 @@ def family_of(run: dict[str, Any]) -> str:
     return f"quality:{run['group']}"
 
 
-def load_cells(paths: list[Path], gp_variant: str = GP) -> list[Cell]:
+def load_cells(paths: list[Path], gp_variant: str = GP, local_variant: str = LOCAL) -> list[Cell]:
     """Cells where parzen gp and tpe both ran, with every method's rank among those that ran there.
 
     `gp_variant`: the method name whose runs stand for parzen's GP (a candidate default, e.g.
-    ``parzen_gp[quadratic_every=5]``); the other parzen_gp runs are then left out.
+    ``parzen_gp[quadratic_every=5]``); the other parzen_gp runs are then left out. `local_variant`: likewise
+    for the local-search arm (e.g. ``parzen_local[startup=gp,startup_per_dim=5]``).
     """
     runs = [r for p in paths for r in json.loads(p.read_text())["runs"].values()]
     known = shapes()
@@ -124,7 +129,9 @@ def load_cells(paths: list[Path], gp_variant: str = GP) -> list[Cell]:
     for r in runs:
         if gp_variant != GP and r["method"] == GP:
             continue
-        method = GP if r["method"] in aliases else r["method"]
+        if local_variant != LOCAL and r["method"] == LOCAL:
+            continue
+        method = GP if r["method"] in aliases else LOCAL if r["method"] == local_variant else r["method"]
         if method not in (GP, TPE, LOCAL, *ANCHORS):
             continue
         concurrency = max(r["batch"], r.get("flight", 0), 1)
@@ -256,6 +263,21 @@ def best_rule(cells: list[Cell]) -> tuple[dict[str, float], float]:
     return best, best_score
 
 
+def held_out(cells: list[Cell], without_local: bool = False) -> float:
+    """The whole procedure held out: each family's rank under the rule chosen on the others, families equal."""
+    saved = GRID["L"]
+    if without_local:
+        GRID["L"] = (INF,)
+    try:
+        scores = []
+        for held in sorted({c.family for c in cells}):
+            rule, _ = best_rule([c for c in cells if c.family != held])
+            scores.append(float(np.mean([c.ranks.get(pick(rule, c), np.nan) for c in cells if c.family == held])))
+        return float(np.mean(scores))
+    finally:
+        GRID["L"] = saved
+
+
 def show(rule: dict[str, float]) -> str:
     return ", ".join(f"{k}={'inf' if v == INF else v}" for k, v in rule.items())
 
@@ -265,16 +287,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "portfolio_cv.json")
     parser.add_argument("--gp", default=GP, help="the method whose runs stand for parzen's GP (a candidate default)")
+    parser.add_argument("--local", default=LOCAL_ARM, help="the method whose runs stand for the local-search arm")
+    parser.add_argument(
+        "--compare", nargs="*", default=[], help="other local-search arms to hold out the whole procedure with"
+    )
     args = parser.parse_args(argv)
     paths = args.files or sorted(
         p for s in ("bbob", "sklearn", "mixed") for p in (HERE / "results").glob(f"portfolio_{s}*.json")
     )
-    cells = load_cells(paths, args.gp)
+    cells = load_cells(paths, args.gp, args.local)
     families = sorted({c.family for c in cells})
     methods = [GP, TPE, LOCAL, *ANCHORS]
     folds = []
     lines = [
-        f"Leave-one-family-out over {len(families)} families, {len(cells)} cells, gp = {args.gp} "
+        f"Leave-one-family-out over {len(families)} families, {len(cells)} cells, gp = {args.gp}, "
+        f"local = {args.local} "
         f"(files: {', '.join(p.name for p in paths)})",
         "",
         "| held-out family | cells | rule chosen on the others | auto (rule) | " + " | ".join(methods) + " |",
@@ -317,6 +344,19 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(
                 f"| {m} | {len(pairs)} | {np.mean([p[0] for p in pairs]):.2f} | {np.mean([p[1] for p in pairs]):.2f} |"
             )
+    arms = []
+    for arm in [args.local, *args.compare]:
+        arm_cells = load_cells(paths, args.gp, arm)
+        arms.append({"arm": arm, "with": held_out(arm_cells), "without": held_out(arm_cells, without_local=True)})
+    lines += [
+        "",
+        "Which local search for the arm: the whole procedure held out with each candidate, and without local "
+        "search on the same cells (their ranks include the candidate's runs):",
+        "",
+        "| local-search arm | held-out mean rank with it | without local search |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a['arm']} | {a['with']:.3f} | {a['without']:.3f} |" for a in arms]
     final, final_score = best_rule(cells)
     lines += [
         "",
@@ -334,10 +374,12 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "files": [p.name for p in paths],
                 "gp": args.gp,
+                "local": args.local,
                 "families": families,
                 "cells": len(cells),
                 "folds": [{**f, "rule": encode(f["rule"])} for f in folds],
                 "held_out_mean_rank_auto": pooled_auto,
+                "arms": arms,
                 "final_rule": encode(final),
                 "final_score": final_score,
                 "table": text,

@@ -185,8 +185,10 @@ def _model(model: str, params: dict[str, Any], classification: bool) -> Any:
     from sklearn import ensemble, linear_model, neighbors, neural_network, svm, tree
 
     p = dict(params)
-    integers = ("max_depth", "n_neighbors", "p", "n_estimators", "hidden_layer_sizes", "batch_size", "max_iter")
-    for name in (*integers, "max_leaf_nodes", "min_samples_leaf", "max_bins", "n_iter_no_change"):
+    integers = ["max_depth", "n_neighbors", "p", "n_estimators", "hidden_layer_sizes", "batch_size"]
+    if model == "hgb":  # dt's min_samples_leaf is a fraction; hgb's a count
+        integers += ["max_iter", "max_leaf_nodes", "min_samples_leaf", "max_bins", "n_iter_no_change"]
+    for name in integers:
         if name in p:
             p[name] = int(round(p[name]))
     if model == "dt":

@@ -3,6 +3,7 @@ logged once, stored with the run and shown in the report (in process; Spark: tes
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -97,7 +98,8 @@ def test_local_search_is_left_below_its_dimension_with_a_categorical_in_flight_a
     space, history = history_of(narrow, 5)
     assert auto.describe(space, history).method == "gp"  # one parameter fewer
     space, history = history_of(NUMERIC | {"c": hp.choice("c", ["a", "b"])}, 5)
-    assert auto.describe(space, history).method == "gp"  # a categorical: local search would never move it
+    decision = auto.describe(space, history)  # a categorical: local search would never move it
+    assert decision.method == ("gp" if decision.features.dim <= auto.GP_MAX_DIM else "tpe")
     space, history = history_of(NUMERIC, 5, running=1)
     assert auto.describe(space, history).method == "gp"  # two at once
     space, history = history_of(NUMERIC, 5)
@@ -143,7 +145,11 @@ def test_several_objectives_go_to_tpe():
 def test_auto_hands_the_call_to_the_chosen_method():
     """The same points as the method it names, for the same seed and history, one point or a batch."""
     cases = [(FLAT, 1), (FLAT, 4), (SPACES["conditional"], 1), (SPACES["conditional"], 4), (NUMERIC, 1)]
-    methods = {"gp": gp.suggest_many, "tpe": tpe.suggest_many, "local": local.suggest_many}
+    methods = {
+        "gp": gp.suggest_many,
+        "tpe": tpe.suggest_many,
+        "local": functools.partial(local.suggest_many, **auto.LOCAL_OPTIONS),
+    }
     seen = set()
     for space_def, n in cases:
         space, history = history_of(space_def, 12)

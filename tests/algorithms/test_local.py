@@ -151,3 +151,18 @@ def test_options_are_checked_by_name():
     for bad in ({"rho_begin": 0}, {"rho_end": 1.0}, {"n_startup": -1}, {"speed": 2}):
         with pytest.raises(InvalidArgument, match=next(iter(bad))):
             local.suggest(space, history, np.random.default_rng(0), **bad)
+
+
+def test_after_a_gp_startup_cobyla_refines_the_gps_best_trial():
+    """startup="gp" (auto's arm): the GP for `startup_per_dim` trials per parameter, then COBYLA's first step
+    from the GP's best trial (its start is that trial, answered from the history, not tried again)."""
+    d, per_dim = 4, 3
+    space_def, loss = numeric_space(d), ellipsoid(d, 4)
+    algo = functools.partial(local.suggest, startup="gp", startup_per_dim=per_dim)
+    trials = run_history(space_def, d * per_dim + 1, loss, algo=algo)
+    first_steps = trials.trials[: d * per_dim]
+    best = min(first_steps, key=lambda t: t["result"]["loss"])["misc"]["vals"]
+    step = trials.trials[-1]["misc"]["vals"]
+    moved = [k for k in best if abs(step[k][0] - best[k][0]) > 1e-9]
+    assert len(moved) == 1 and abs(step[moved[0]][0] - best[moved[0]][0]) == pytest.approx(10 / 6)
+    assert min(run_history(space_def, 60, loss, algo=algo).losses()) < min(trials.losses())

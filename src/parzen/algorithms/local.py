@@ -62,12 +62,25 @@ class LocalOptions:
     Attributes:
         rho_begin: COBYLA's first step, in ``u`` (a share of each parameter's range); nevergrad's is 1/6.
         rho_end: the step at which COBYLA has converged and restarts from the best trial.
-        n_startup: Sobol points before COBYLA starts from the best of them (0: start at the centre).
+        n_startup: trials before COBYLA starts from the best of them (0: start at the centre).
+        startup_per_dim: as many trials per numeric parameter, if that is more than `n_startup`.
+        startup: who suggests those trials: ``"sobol"`` (a scrambled Sobol sequence) or ``"gp"``
+            (`parzen.algorithms.gp`: local search then refines the GP's best trial).
     """
 
     rho_begin: float = 1 / 6
     rho_end: float = 1e-6
     n_startup: int = 0
+    startup_per_dim: float = 0.0
+    startup: str = "sobol"
+
+    def startup_count(self, n_numeric: int) -> int:
+        """The trials before COBYLA starts: `n_startup`, or `startup_per_dim` per numeric parameter.
+
+        Args:
+            n_numeric: the space's numeric parameters.
+        """
+        return max(self.n_startup, round(self.startup_per_dim * n_numeric))
 
     @staticmethod
     def of(options: dict[str, Any]) -> LocalOptions:
@@ -87,6 +100,10 @@ class LocalOptions:
             raise InvalidArgument(f"local.suggest: rho_end={opts.rho_end!r}; valid: 0 < rho_end < rho_begin")
         if isinstance(opts.n_startup, bool) or not isinstance(opts.n_startup, int) or opts.n_startup < 0:
             raise InvalidArgument(f"local.suggest: n_startup={opts.n_startup!r}; valid: an int >= 0")
+        if not opts.startup_per_dim >= 0:
+            raise InvalidArgument(f"local.suggest: startup_per_dim={opts.startup_per_dim!r}; valid: a number >= 0")
+        if opts.startup not in ("sobol", "gp"):
+            raise InvalidArgument(f"local.suggest: startup={opts.startup!r}; valid: 'sobol' or 'gp'")
         return opts
 
 
@@ -147,11 +164,16 @@ def suggest_many(
 
         return tpe.suggest_many(space, history, rng, n)
     trials = _read(enc, history)
-    if len(history) < opts.n_startup:
-        k = min(n, opts.n_startup - len(history))
+    n_startup = opts.startup_count(len(enc.continuous))
+    if len(history) < n_startup:
+        if opts.startup == "gp":
+            from parzen.algorithms import gp
+
+            return gp.suggest_many(space, history, rng, n)
+        k = min(n, n_startup - len(history))
         head = [enc.point(row) for row in enc.sobol(state.sobol_seed, len(history), k)]
         return head + [enc.point(u) for u in _around_best(enc, trials, rng, n - k, opts)]
-    asked = _replay(state, trials, opts)
+    asked = _replay(state, trials, opts, n_startup)
     points = [] if asked is None else [asked]
     points += list(_around_best(enc, trials, rng, n - len(points), opts))
     return [enc.point(u) for u in points]
@@ -326,11 +348,11 @@ class _Replay:
         return float(trials.value[same[-1]]) if len(same) else None
 
 
-def _replay(state: _RunState, trials: _Trials, opts: LocalOptions) -> np.ndarray | None:
+def _replay(state: _RunState, trials: _Trials, opts: LocalOptions, start: int) -> np.ndarray | None:
     """COBYLA's next point: from the run's kept replay when the history still agrees, else replayed anew."""
     replay = state.replays.get(opts)
     if replay is None or not replay.still_valid(trials):
-        replay = state.replays[opts] = _Replay(state.enc, trials, opts.n_startup, opts)
+        replay = state.replays[opts] = _Replay(state.enc, trials, start, opts)
     return replay.next_point(trials)
 
 
