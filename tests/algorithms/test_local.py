@@ -166,3 +166,12 @@ def test_after_a_gp_startup_cobyla_refines_the_gps_best_trial():
     moved = [k for k in best if abs(step[k][0] - best[k][0]) > 1e-9]
     assert len(moved) == 1 and abs(step[moved[0]][0] - best[moved[0]][0]) == pytest.approx(10 / 6)
     assert min(run_history(space_def, 60, loss, algo=algo).losses()) < min(trials.losses())
+
+
+def test_the_replayed_cobyla_of_older_scipy_makes_the_same_search(monkeypatch):
+    """scipy < 1.16 cannot keep COBYLA paused (a module lock): there each step replays it; same points."""
+    space_def, loss = numeric_space(5), ellipsoid(5, 5)
+    paused = [t["misc"]["vals"] for t in run_history(space_def, 40, loss).trials]
+    monkeypatch.setattr(local, "_COBYLA_LOCKED", True)
+    replayed = [t["misc"]["vals"] for t in run_history(space_def, 40, loss).trials]
+    assert replayed == paused

@@ -37,11 +37,13 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import _cobyla_py as _cobyla_module
 from scipy.optimize import minimize
 
 from parzen.algorithms.gp._space import Encoding
@@ -239,6 +241,49 @@ class _Cobyla:
         self.asked = self._asks.get()
 
 
+class _ReplayedCobyla:
+    """The same coroutine for scipy < 1.16, whose COBYLA (Fortran) holds a module lock while it runs.
+
+    A paused run would hold that lock and block every other run, so each step runs COBYLA
+    anew, answering the values told so far and stopping it through its own evaluation limit
+    one evaluation later (no exception through the Fortran callback). The Fortran code is fast
+    enough for that: a step costs one run over the trials told so far.
+    """
+
+    def __init__(self, x0: np.ndarray, rho_begin: float, rho_end: float):
+        self._x0, self._rho_begin, self._rho_end = x0, rho_begin, rho_end
+        self._values: list[float] = []
+        self.asked: np.ndarray | None = self._next()
+
+    def tell(self, value: float) -> None:
+        self._values.append(value)
+        self.asked = self._next()
+
+    def _next(self) -> np.ndarray | None:
+        """The point COBYLA asks after the values told, or None when it has converged before."""
+        asked: list[np.ndarray] = []
+        known = len(self._values)
+
+        def told(v: np.ndarray) -> float:
+            asked.append(np.array(v, dtype=float))
+            return self._values[len(asked) - 1] if len(asked) <= known else 0.0
+
+        options = {"rhobeg": self._rho_begin, "tol": self._rho_end, "maxiter": known + 1}
+        with warnings.catch_warnings():  # a limit below COBYLA's first simplex is raised to it: no harm here
+            warnings.simplefilter("ignore", UserWarning)
+            minimize(told, self._x0, method="COBYLA", options=options)
+        return asked[known] if len(asked) > known else None
+
+
+# scipy < 1.16 runs a Fortran COBYLA under a module lock: it cannot stay paused (see _ReplayedCobyla)
+_COBYLA_LOCKED = hasattr(_cobyla_module, "_module_lock")
+
+
+def _cobyla(x0: np.ndarray, rho_begin: float, rho_end: float) -> _Cobyla | _ReplayedCobyla:
+    """A COBYLA run as a coroutine: kept paused on a helper thread, or replayed where scipy cannot pause it."""
+    return (_ReplayedCobyla if _COBYLA_LOCKED else _Cobyla)(x0, rho_begin, rho_end)
+
+
 def _cobyla_loop(
     x0: np.ndarray,
     rho_begin: float,
@@ -290,7 +335,7 @@ class _Replay:
             step *= np.sqrt(len(numeric)) / max(float(np.linalg.norm(step)), 1e-12)
             t0 = _reflect(t0 + self.opts.rho_begin * step)
         self.fresh = 0
-        self.run = _Cobyla(t0, self.opts.rho_begin, self.opts.rho_end)
+        self.run = _cobyla(t0, self.opts.rho_begin, self.opts.rho_end)
 
     def point(self, t: np.ndarray) -> np.ndarray:
         """Coordinates of COBYLA's variables (each numeric u, reflected into [0, 1]), snapped."""
